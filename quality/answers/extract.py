@@ -1,0 +1,133 @@
+"""Final-answer extraction from free text: boxed, GSM8K '####', 'Answer:', choice letter, last number."""
+
+from __future__ import annotations
+
+import re
+
+_BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_BOX_SPACE_RE = re.compile(r"\\boxed +([^\s$}]+)")
+_THINK_END = "</think>"
+_NUM_COMMA_RE = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_ANSWER_RE = re.compile(
+    r"(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+?)\s*(?:\n|$)",
+    re.IGNORECASE,
+)
+_NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
+_CHOICE_PATTERNS = (
+    re.compile(r"(?:answer|option|choice)\s*(?:is|:)?\s*:?\s*\(?\*{0,2}([A-J])\b\)?"),
+    re.compile(r"\(([A-J])\)"),
+    re.compile(r"^\s*\**([A-J])[\).:\s]*\**\s*$"),
+    re.compile(r"\b([A-J])\b"),
+)
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last \\boxed{...} or \\fbox{...} (nested braces handled); None if absent."""
+    if not text:
+        return None
+    starts = [m.end() for m in _BOX_RE.finditer(text)]
+    for start in reversed(starts):
+        content = _balanced(text, start)
+        if content is not None:
+            return content.strip()
+    # "\boxed 5" without braces, as some models write it
+    spaced = _BOX_SPACE_RE.findall(text)
+    return spaced[-1].strip() if spaced else None
+
+
+def _balanced(text: str, start: int) -> str | None:
+    """Text from `start` up to the brace that closes the one just before it; None if unclosed."""
+    depth = 1
+    i = start
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n:  # skip escaped braces such as \{ \}
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start:i]
+        i += 1
+    return None
+
+
+def strip_number_commas(text: str) -> str:
+    """'1,000,000' -> '1000000'; commas that do not group thousands are kept."""
+    return _NUM_COMMA_RE.sub("", text)
+
+
+def gsm8k_answer(text: str) -> str | None:
+    """Text after the last '####', stripped, with thousands commas removed; None if absent."""
+    if not text or "####" not in text:
+        return None
+    tail = text.rsplit("####", 1)[1].strip()
+    tail = tail.splitlines()[0].strip() if tail else tail
+    return strip_number_commas(tail) or None
+
+
+def final_segment(text: str) -> str:
+    """Text after the last </think> when present and non-empty, else the whole text."""
+    if _THINK_END in text:
+        tail = text.rsplit(_THINK_END, 1)[1]
+        if tail.strip():
+            return tail
+    return text
+
+
+def _after_marker(text: str) -> str | None:
+    matches = _ANSWER_RE.findall(text)
+    if not matches:
+        return None
+    ans = matches[-1].strip()
+    ans = ans.strip("$ ").rstrip(".").strip("$ *")
+    return ans or None
+
+
+def _choice_letter(text: str) -> str | None:
+    for pat in _CHOICE_PATTERNS:
+        found = pat.findall(text)
+        if found:
+            return found[-1].upper()
+    return None
+
+
+def _last_number(text: str) -> str | None:
+    found = _NUMBER_RE.findall(text)
+    if not found:
+        return None
+    return strip_number_commas(found[-1]).rstrip(",")
+
+
+def extract_answer(text: str, answer_type: str | None = None) -> str | None:
+    """Final answer from model text: boxed > '####' > 'Answer:' > choice letter > last number.
+
+    Text after a </think> tag is preferred; the reasoning is searched only if the tail has nothing.
+    """
+    if not text:
+        return None
+    tail = final_segment(text)
+    for segment in (tail, text) if tail is not text else (text,):
+        found = _extract_from(segment, answer_type)
+        if found is not None:
+            return found
+    return None
+
+
+def _extract_from(text: str, answer_type: str | None) -> str | None:
+    boxed = last_boxed(text)
+    if boxed is not None:
+        return boxed
+    hashed = gsm8k_answer(text)
+    if hashed is not None:
+        return hashed
+    marked = _after_marker(text)
+    if answer_type == "choice":
+        letter = _choice_letter(marked) if marked else None
+        return letter or _choice_letter(text)
+    if marked is not None:
+        return marked
+    return _last_number(text)
