@@ -1,0 +1,24 @@
+"""Versioned DuckLake store: tables, snapshots, runs, time travel and tags."""
+
+from store.core import DEFAULT_PATH, Store
+from store.errors import (
+    SchemaError,
+    SnapshotNotFoundError,
+    StoreBusyError,
+    StoreError,
+    UnknownTableError,
+)
+from store.run import Run
+from store.schema import TableSpec
+
+__all__ = [
+    "DEFAULT_PATH",
+    "Run",
+    "SchemaError",
+    "SnapshotNotFoundError",
+    "Store",
+    "StoreBusyError",
+    "StoreError",
+    "TableSpec",
+    "UnknownTableError",
+]
