@@ -92,7 +92,6 @@ def _map_fields(records: SourceRecords, config: IngestConfig) -> tuple[pl.DataFr
             for alias, col in selected.items()
         ],
     )
-    bad = pl.lit(False)
     reasons = []
     for field in required:
         alias = next(a for a, c in selected.items() if c == field)
