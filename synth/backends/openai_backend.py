@@ -1,0 +1,227 @@
+"""Async `openai` SDK against any OpenAI-compatible endpoint, with our own observable retries.
+
+The SDK's own retries are off (`max_retries=0`): this module retries 429, 408, 5xx, timeouts,
+dropped connections and malformed bodies with exponential backoff and jitter, waiting exactly
+what a Retry-After (or retry-after-ms) header asks for when one is sent. Other 4xx fail at once.
+Every sample is its own request with seed `seed + i`: servers such as llama.cpp's ignore `n`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+import openai
+
+from synth.backends.base import Backend, Completion, SampleTask, Sink
+from synth.models import ModelConfig
+from synth.reasoning import normalize, reasoning_field, reasoning_tokens
+
+log = logging.getLogger("teachable.synth.openai")
+_RETRY_STATUS = {408, 409, 425, 429}
+
+
+class Retryable(Exception):
+    def __init__(self, kind: str, reason: str, wait_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.kind, self.reason, self.wait_s = kind, reason, wait_s
+
+
+class OpenAIBackend(Backend):
+    name = "openai"
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        self.retries: Counter[str] = Counter()  # retry counts by kind: 429, 5xx, timeout, ...
+        self._api_key = config.api_key() or "unused"  # local servers accept any key
+
+    def make_client(self) -> openai.AsyncOpenAI:
+        from openai import DefaultAioHttpClient
+
+        return openai.AsyncOpenAI(
+            base_url=self.config.base_url,
+            api_key=self._api_key,
+            max_retries=0,
+            timeout=self.config.timeout_s,
+            http_client=DefaultAioHttpClient(timeout=self.config.timeout_s),
+        )
+
+    def run(self, tasks: Sequence[SampleTask], sink: Sink) -> None:
+        run_coroutine(self.arun(tasks, sink))
+
+    async def arun(self, tasks: Sequence[SampleTask], sink: Sink) -> None:
+        client = self.make_client()
+        todo = iter(tasks)
+
+        async def worker() -> None:
+            for task in todo:  # one shared iterator: each task is taken by exactly one worker
+                if not sink.admit(task):
+                    return
+                sink.emit(task, await self.complete(client, task))
+
+        ticker = asyncio.ensure_future(_tick(sink))
+        try:
+            workers = min(self.config.concurrency, len(tasks))
+            await asyncio.gather(*(worker() for _ in range(workers)))
+        finally:
+            ticker.cancel()
+            await client.close()
+
+    async def complete(self, client: openai.AsyncOpenAI, task: SampleTask) -> Completion:
+        attempts = 0
+        while True:
+            attempts += 1
+            start = time.perf_counter()
+            try:
+                data = await self._send(client, task)
+                return self._parse(data, task, time.perf_counter() - start, attempts)
+            except Retryable as exc:
+                if attempts > self.config.max_retries:
+                    return Completion(error=exc.reason, attempts=attempts)
+                self.retries[exc.kind] += 1
+                delay = self._backoff(attempts, exc.wait_s)
+                log.info("retry %d after %.2fs: %s", attempts, delay, exc.reason)
+                await asyncio.sleep(delay)
+            except openai.APIStatusError as exc:
+                return Completion(error=_status_reason(exc), attempts=attempts)
+            except Exception as exc:  # anything unforeseen fails this sample, not the run
+                reason = f"{type(exc).__name__}: {exc}"[:300]
+                return Completion(error=reason, attempts=attempts)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.config.backoff_max_s)
+        cap = min(self.config.backoff_max_s, self.config.backoff_base_s * 2 ** (attempt - 1))
+        return cap / 2 + random.uniform(0, cap / 2)
+
+    def request_args(self, task: SampleTask) -> dict[str, Any]:
+        s, cfg = task.sampling, self.config
+        args: dict[str, Any] = {"model": cfg.model, "seed": s.seed}
+        if cfg.reasoning_effort is not None:  # o-series: no temperature/top_p, own token field
+            args["reasoning_effort"] = cfg.reasoning_effort
+            args["max_completion_tokens"] = s.max_tokens
+        else:
+            args.update(temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens)
+        if s.stop:
+            args["stop"] = list(s.stop)
+        if task.prompt is not None:
+            args["prompt"] = task.prompt
+        else:
+            args["messages"] = task.messages
+        return args
+
+    async def _send(self, client: openai.AsyncOpenAI, task: SampleTask) -> dict[str, Any]:
+        args = self.request_args(task)
+        extra = self.config.extra_body or None
+        try:
+            if task.prompt is not None:
+                raw = await client.completions.with_raw_response.create(**args, extra_body=extra)
+            else:
+                raw = await client.chat.completions.with_raw_response.create(
+                    **args, extra_body=extra
+                )
+            body = raw.content
+        except openai.APITimeoutError as exc:
+            raise Retryable("timeout", f"timeout after {self.config.timeout_s}s") from exc
+        except openai.APIConnectionError as exc:
+            raise Retryable("connection", f"connection error: {_cause(exc)}") from exc
+        except openai.APIStatusError as exc:
+            code = exc.status_code
+            if code in _RETRY_STATUS or code >= 500:
+                kind = "429" if code == 429 else ("5xx" if code >= 500 else str(code))
+                raise Retryable(kind, _status_reason(exc), _retry_after(exc.response)) from exc
+            raise
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict) or not data.get("choices"):
+                raise ValueError("no choices")
+        except ValueError as exc:
+            raise Retryable("malformed", f"malformed response: {exc}"[:300]) from exc
+        return data
+
+    def _parse(
+        self, data: dict[str, Any], task: SampleTask, latency: float, attempts: int
+    ) -> Completion:
+        choice = data["choices"][0]
+        if task.prompt is not None:
+            content, field = choice.get("text"), None
+        else:
+            msg = choice.get("message") or {}
+            content, field = msg.get("content"), reasoning_field(msg)
+        text, reasoning = normalize(content, field)
+        usage = data.get("usage") or {}
+        pt, ct = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        return Completion(
+            text=text,
+            reasoning=reasoning,
+            finish_reason=choice.get("finish_reason"),
+            prompt_tokens=pt,
+            completion_tokens=ct,
+            reasoning_tokens=reasoning_tokens(usage),
+            latency_s=latency,
+            cost_usd=self.config.cost(pt, ct),
+            attempts=attempts,
+        )
+
+
+async def _tick(sink: Sink, period: float = 0.05) -> None:
+    while True:
+        await asyncio.sleep(period)
+        sink.tick()
+
+
+def _retry_after(response: Any) -> float | None:
+    headers = getattr(response, "headers", None) or {}
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time()) if when else None
+
+
+def _status_reason(exc: openai.APIStatusError) -> str:
+    return f"HTTP {exc.status_code}: {str(exc.message)[:200]}"
+
+
+def _cause(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc.__context__
+    return f"{type(cause).__name__}: {cause}"[:200] if cause else str(exc)[:200]
+
+
+def run_coroutine(coro: Coroutine[Any, Any, Any]) -> Any:
+    """asyncio.run, or the same on a helper thread when a loop already runs here (notebooks)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")

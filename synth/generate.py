@@ -1,0 +1,216 @@
+"""Run a batch of requests through a backend with the request cache, a budget and progress.
+
+Usage:
+    from synth import ChatRequest, generate, load_model_config
+    result = generate(load_model_config("models/smollm2.yaml"),
+                      [ChatRequest(messages=[{"role": "user", "content": "2+2?"}], n=4)],
+                      cache=RequestCache.for_store(store), budget=Budget(max_tokens=100_000))
+    result.completions[0][3].text      # request 0, sample 3 (None if the budget stopped first)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from synth.backends import get_backend
+from synth.backends.base import Backend, ChatRequest, Completion, SampleTask
+from synth.cache import RequestCache, request_key
+from synth.models import ModelConfig
+
+
+@dataclass
+class Budget:
+    """Spend limits for one run, counted over newly generated samples (cache hits are free).
+
+    Before sending, each sample reserves its prompt (estimated at 4 chars a token) plus max_tokens;
+    the run stops sending once the next reservation would pass a limit, so the limit holds even
+    with hundreds of requests in flight. Requests already in flight finish and are kept.
+    """
+
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+
+
+@dataclass
+class GenerateResult:
+    completions: list[list[Completion | None]]
+    stats: dict[str, int] = field(default_factory=dict)
+    stopped: str | None = None  # why the run stopped early (budget), else None
+
+
+ResultHook = Callable[[SampleTask, Completion], None]
+
+
+def generate(
+    model: ModelConfig | Backend,
+    requests: Sequence[ChatRequest],
+    *,
+    cache: RequestCache | None = None,
+    budget: Budget | None = None,
+    progress: bool = False,
+    on_result: ResultHook | None = None,
+) -> GenerateResult:
+    backend = model if isinstance(model, Backend) else get_backend(model)
+    config = backend.config
+    identity = cache_identity(backend)
+    groups: dict[str, list[SampleTask]] = {}
+    for i, req in enumerate(requests):
+        for j in range(req.n):
+            task = SampleTask(i, j, req.messages, req.prompt, config.sampling(req, j))
+            task.key = request_key(identity, task)
+            groups.setdefault(task.key, []).append(task)
+    sink = _Sink(backend, requests, groups, cache, budget or Budget(), on_result)
+    hits = cache.get_many(list(groups)) if cache is not None else {}
+    for key, completion in hits.items():
+        sink.fill(groups[key], completion)
+    n_hits = sum(len(groups[k]) for k in hits)
+    with _progress(progress) as bar:
+        if bar is not None:
+            bar.add_task("samples", total=sink.total, completed=n_hits)
+            sink.bar = bar
+        todo = [tasks[0] for key, tasks in groups.items() if key not in hits]
+        try:
+            if todo:
+                backend.run(todo, sink)
+        finally:
+            if cache is not None:
+                cache.flush()
+    sink.stats["cached"] = n_hits
+    sink.stats["not_sent"] = sum(c is None for row in sink.results for c in row)
+    return GenerateResult(sink.results, dict(sink.stats), sink.stopped)
+
+
+def cache_identity(backend: Backend) -> dict[str, Any]:
+    """What besides the request decides the answer: backend and model identity, not URLs or keys."""
+    c = backend.config
+    return {
+        "backend": backend.name,
+        "model": c.model,
+        "gguf": c.gguf,
+        "chat_format": c.chat_format,
+        "reasoning_effort": c.reasoning_effort,
+        "extra_body": c.extra_body,
+    }
+
+
+class _Sink:
+    def __init__(
+        self,
+        backend: Backend,
+        requests: Sequence[ChatRequest],
+        groups: dict[str, list[SampleTask]],
+        cache: RequestCache | None,
+        budget: Budget,
+        on_result: ResultHook | None,
+    ) -> None:
+        self.backend, self.groups, self.cache, self.budget = backend, groups, cache, budget
+        self.on_result = on_result
+        self.results: list[list[Completion | None]] = [[None] * r.n for r in requests]
+        self.total = sum(r.n for r in requests)
+        self.stats: dict[str, int] = {"sent": 0, "failed": 0, "retries": 0, "tokens": 0}
+        self.spent_tokens = 0
+        self.spent_cost = 0.0
+        self.reserved_tokens = 0
+        self.reserved_cost = 0.0
+        self.reservations: dict[int, tuple[int, float]] = {}
+        self.stopped: str | None = None
+        self.bar: Progress | None = None
+
+    def admit(self, task: SampleTask) -> bool:
+        if self.stopped:
+            return False
+        est_prompt = task.prompt_chars() // 4 + 1
+        tokens = est_prompt + task.sampling.max_tokens
+        cost = self.backend.config.cost(est_prompt, task.sampling.max_tokens)
+        b = self.budget
+        if b.max_tokens is not None and self.spent_tokens + self.reserved_tokens + tokens > (
+            b.max_tokens
+        ):
+            self._stop("token", f"{self.spent_tokens:,} of {b.max_tokens:,} tokens")
+            return False
+        if b.max_cost_usd is not None and self.spent_cost + self.reserved_cost + cost > (
+            b.max_cost_usd
+        ):
+            self._stop("cost", f"${self.spent_cost:.4f} of ${b.max_cost_usd:.4f}")
+            return False
+        self.reserved_tokens += tokens
+        self.reserved_cost += cost
+        self.reservations[id(task)] = (tokens, cost)
+        return True
+
+    def _stop(self, kind: str, spent: str) -> None:
+        done = sum(c is not None for row in self.results for c in row)
+        self.stopped = (
+            f"{kind} budget reached: {spent} spent; {done} of {self.total} samples finished "
+            "(kept), the rest were not sent. Raise the budget and re-run to continue: finished "
+            "samples come from the request cache."
+        )
+
+    def emit(self, task: SampleTask, completion: Completion) -> None:
+        tokens, cost = self.reservations.pop(id(task), (0, 0.0))
+        self.reserved_tokens -= tokens
+        self.reserved_cost -= cost
+        self.spent_tokens += completion.prompt_tokens + completion.completion_tokens
+        self.spent_cost += completion.cost_usd
+        self.stats["sent"] += 1
+        self.stats["failed"] += not completion.ok
+        self.stats["retries"] += completion.attempts - 1
+        self.stats["tokens"] += completion.prompt_tokens + completion.completion_tokens
+        if self.cache is not None:
+            self.cache.put(task.key, self.backend.name, self.backend.config.model, completion)
+        self.fill(self.groups[task.key], completion)
+
+    def fill(self, tasks: list[SampleTask], completion: Completion) -> None:
+        for t in tasks:
+            self.results[t.request_index][t.sample_index] = completion
+            if self.on_result is not None:
+                self.on_result(t, completion)
+        if self.bar is not None:
+            self.bar.advance(TaskID(0), len(tasks))
+
+    def tick(self) -> None:
+        if self.cache is not None:
+            self.cache.tick()
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.1f}/s" if speed else "-/s", style="progress.data.speed")
+
+
+class _NullProgress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _progress(enabled: bool) -> Any:
+    if not enabled:
+        return _NullProgress()
+    return Progress(
+        TextColumn("[bold]samples"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )

