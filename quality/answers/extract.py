@@ -1,4 +1,4 @@
-"""Final-answer extraction from free text: boxed, GSM8K '####', 'Answer:', choice letter, last number."""
+"""Final-answer extraction from free text: boxed, '####', 'Answer:', choice letter, last number."""
 
 from __future__ import annotations
 

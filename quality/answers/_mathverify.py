@@ -1,0 +1,92 @@
+"""math-verify equivalence for one (predicted, reference) pair under our own timer.
+
+math-verify's built-in timeout uses signal.alarm (whole seconds, main thread only), so we turn it
+off and wrap parse+parse+verify in one ITIMER_REAL timer instead. This runs in the main thread of
+whichever process calls it: the caller's, or a worker process from _pool (off the main thread).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from functools import lru_cache
+
+from math_verify import parse, verify
+
+
+class CheckTimeout(BaseException):
+    """Raised by the timer; a BaseException so that library `except Exception` blocks let it out."""
+
+
+class _DropTimeoutDisabled(logging.Filter):
+    # math-verify warns once that its own timeout is off; ours replaces it.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Timeout is disabled" not in record.getMessage()
+
+
+for _name in ("math_verify.parser", "math_verify.grader"):
+    logging.getLogger(_name).addFilter(_DropTimeoutDisabled())
+
+
+def _wrap(answer: str) -> str:
+    return f"${answer}$"
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(answer: str) -> tuple:
+    # Parsed references repeat across samples of one item; sympy objects are immutable.
+    return tuple(parse(_wrap(answer), parsing_timeout=None))
+
+
+def mv_equal(predicted: str, reference: str) -> bool:
+    """math-verify equivalence, no time limit (callers provide it)."""
+    gold = list(_parse_cached(reference))
+    target = parse(_wrap(predicted), parsing_timeout=None)
+    if not gold or not target:
+        return False
+    return bool(verify(gold, target, timeout_seconds=None))
+
+
+def can_use_signals() -> bool:
+    return threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+
+
+def _raise_timeout(signum, frame):
+    raise CheckTimeout
+
+
+def mv_equal_timed(predicted: str, reference: str, timeout_s: float) -> bool:
+    """mv_equal under an interval timer; False on timeout or any error. Main thread only."""
+    old_handler = signal.signal(signal.SIGALRM, _raise_timeout)
+    started = time.monotonic()
+    outer_delay, _ = signal.setitimer(signal.ITIMER_REAL, max(timeout_s, 1e-3))
+    result = False
+    try:
+        try:
+            result = mv_equal(predicted, reference)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except CheckTimeout:
+        pass  # result stays False unless the timer fired after mv_equal returned
+    except Exception:
+        result = False
+    finally:
+        signal.signal(signal.SIGALRM, old_handler)
+        if outer_delay:  # an outer timer was running: give it back what is left of it
+            left = outer_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
+    return result
+
+
+def mv_equal_many(pairs: list[tuple[str, str]], timeout_s: float) -> list[bool]:
+    return [mv_equal_timed(p, r, timeout_s) for p, r in pairs]
+
+
+def mv_equal_safe(predicted: str, reference: str) -> bool:
+    """mv_equal without a time limit, errors as False: the last resort when nothing else works."""
+    try:
+        return mv_equal(predicted, reference)
+    except Exception:
+        return False
