@@ -44,18 +44,23 @@ def run_ingest(store: Store, config: IngestConfig) -> dict[str, int]:
             records.frame = records.frame.head(config.limit)
         run.count("rows_read", records.frame.height + len(records.rejects))
         frame, rejects = _map_fields(records, config)
-        seeds = _build_seeds(frame, config, run)
-        run.insert(SEEDS, seeds.drop("source_ref_all"), unique_on=["seed_id"])
-        sources = seeds.select(
-            "seed_id",
-            pl.lit(config.name).alias("source"),
-            pl.col("source_ref_all").alias("source_ref"),
-            "run_id",
+        store_seed_frame(
+            run, frame, source=config.name, domain=config.domain, license=config.license
         )
-        run.insert(SEED_SOURCES, sources, unique_on=["seed_id", "source", "source_ref"])
         _write_rejects(run, config.name, [*records.rejects, *rejects])
-        run.count("duplicates_in_source", frame.height - seeds["seed_id"].n_unique())
         return dict(run.counts)
+
+
+def store_seed_frame(
+    run: Run, frame: pl.DataFrame, *, source: str, domain: str, license: str | None
+) -> None:
+    """Insert mapped records (columns problem, answer_raw, ref, level_raw, _loc) as seeds plus
+    their provenance rows."""
+    seeds = _build_seeds(frame, source, domain, license, run)
+    run.insert(SEEDS, seeds, unique_on=["seed_id"])
+    sources = seeds.select("seed_id", "source", "source_ref", "run_id")
+    run.insert(SEED_SOURCES, sources, unique_on=["seed_id", "source", "source_ref"])
+    run.count("duplicates_in_source", frame.height - seeds["seed_id"].n_unique())
 
 
 def _pick(
@@ -121,7 +126,9 @@ def _as_text(frame: pl.DataFrame, column: str) -> pl.Expr:
     return pl.col(column).cast(pl.String)
 
 
-def _build_seeds(frame: pl.DataFrame, config: IngestConfig, run: Run) -> pl.DataFrame:
+def _build_seeds(
+    frame: pl.DataFrame, source: str, domain: str, license: str | None, run: Run
+) -> pl.DataFrame:
     frame = frame.with_columns(normalize_expr("problem").alias("problem"))
     ids: list[pl.Series] = []
     with Progress(
@@ -132,7 +139,7 @@ def _build_seeds(frame: pl.DataFrame, config: IngestConfig, run: Run) -> pl.Data
         transient=True,
         disable=frame.height < 2 * _BATCH,
     ) as progress:
-        task = progress.add_task(f"hashing {config.name}", total=frame.height)
+        task = progress.add_task(f"hashing {source}", total=frame.height)
         for start in range(0, frame.height, _BATCH):
             ids.append(content_ids(frame["problem"].slice(start, _BATCH)))
             progress.advance(task, min(_BATCH, frame.height - start))
@@ -142,17 +149,17 @@ def _build_seeds(frame: pl.DataFrame, config: IngestConfig, run: Run) -> pl.Data
     ref = pl.when(pl.col("ref").is_not_null()).then(pl.col("ref")).otherwise(pl.col(LOC))
     return frame.select(
         seed_ids.alias("seed_id"),
-        pl.lit(config.name).alias("source"),
+        pl.lit(source).alias("source"),
         ref.alias("source_ref"),
-        pl.lit(config.domain).alias("domain"),
+        pl.lit(domain).alias("domain"),
         "problem",
         answers["answer"].alias("answer"),
         answers["solution"].alias("solution"),
         answers["answer_type"].alias("answer_type"),
         level.alias("level"),
-        pl.lit(config.license, pl.String).alias("license"),
+        pl.lit(license, pl.String).alias("license"),
         pl.lit(run.id).alias("run_id"),
-    ).with_columns(pl.col("source_ref").alias("source_ref_all"))
+    )
 
 
 def _write_rejects(run: Run, source: str, rejects: list[Reject]) -> None:

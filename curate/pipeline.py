@@ -1,0 +1,72 @@
+"""Stage registry and the recipe runner behind `teachable run RECIPE.yaml`.
+
+A recipe is YAML: `store:` (optional path) and `stages:`, a list of `{stage: NAME, config:
+{...}}` (or `NAME: {...}`). Each stage name maps to "module:function" and "module:ConfigModel",
+imported only when a recipe uses it, so `teachable --help` never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from store import Store
+
+# stage name -> ("module:run_function", "module:ConfigModel"); one line per stage
+STAGES: dict[str, tuple[str, str]] = {
+    "seeds.add": ("curate.seeds.ingest:run_ingest", "curate.seeds.ingest:IngestConfig"),
+    "seeds.synth": ("curate.synthetic.generate:run_synth", "curate.synthetic.generate:SynthConfig"),
+}
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot run; the message names the file, the stage and the field."""
+
+
+def _load(ref: str) -> Any:
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def stage_config(name: str, raw: dict[str, Any], where: str) -> BaseModel:
+    if name not in STAGES:
+        raise RecipeError(f"{where}: unknown stage '{name}' (known: {', '.join(sorted(STAGES))})")
+    model: type[BaseModel] = _load(STAGES[name][1])
+    try:
+        return model.model_validate(raw or {})
+    except ValidationError as exc:
+        fields = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise RecipeError(f"{where}: stage '{name}': {fields}") from exc
+
+
+def run_stage(store: Store, name: str, config: BaseModel) -> dict[str, int]:
+    function: Callable[[Store, BaseModel], dict[str, int]] = _load(STAGES[name][0])
+    return function(store, config)
+
+
+def load_recipe(path: Path) -> tuple[str | None, list[tuple[str, BaseModel]]]:
+    """Parse and validate every stage before any runs, so a typo in stage 5 costs nothing."""
+    try:
+        recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RecipeError(f"{path}: cannot read recipe: {exc}") from exc
+    if not isinstance(recipe, dict) or not isinstance(recipe.get("stages"), list):
+        raise RecipeError(f"{path}: a recipe is a mapping with a `stages:` list")
+    stages = []
+    for index, entry in enumerate(recipe["stages"], start=1):
+        where = f"{path}: stages[{index}]"
+        if isinstance(entry, dict) and "stage" in entry:
+            name, raw = entry["stage"], entry.get("config", {})
+        elif isinstance(entry, dict) and len(entry) == 1:
+            name, raw = next(iter(entry.items()))
+        else:
+            raise RecipeError(f"{where}: expected `{{stage: NAME, config: {{...}}}}`")
+        stages.append((name, stage_config(name, raw, where)))
+    return recipe.get("store"), stages
