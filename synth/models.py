@@ -79,7 +79,7 @@ class ModelConfig(BaseModel):
     def config_hash(self) -> str:
         """Stable id of what the model will answer (the `teacher` column of traces)."""
         data = self.model_dump(include=set(_OUTPUT_FIELDS))
-        return xxhash.xxh3_64_hexdigest(json.dumps(data, sort_keys=True))
+        return xxhash.xxh3_64_hexdigest(json.dumps(data, sort_keys=True).encode())
 
     def api_key(self) -> str | None:
         if self.api_key_env is None:

@@ -1,0 +1,229 @@
+"""Teacher traces: sample reasoning from a teacher for each seed or question, check each answer.
+
+Usage:
+    run_traces(store, TracesConfig(teacher="models/o3-mini.yaml", samples=4, where="level >= 3"))
+    teachable traces --teacher models/o3-mini.yaml --samples 4 --where "level >= 3"
+
+Generation happens before the store run is opened: `store.run` holds the store's writer lock for
+its whole length, and a teacher can take hours. Items are read at one pinned snapshot (recorded
+as `at` in the run's config) and every finished sample is already durable in the request cache,
+so a crash before the write loses nothing and the re-run only sends what never finished.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+import xxhash
+from pydantic import BaseModel, ConfigDict, Field
+
+from store import Store
+from synth.backends import ChatRequest, Completion, get_backend
+from synth.cache import RequestCache
+from synth.generate import Budget, GenerateResult, generate
+from synth.models import ModelConfig, load_model_config
+from synth.tables import TRACES
+
+log = logging.getLogger("teachable.synth.traces")
+DEFAULT_SYSTEM_PROMPT = Path(__file__).parent / "prompts" / "reasoning_system.txt"
+# item table -> (id column, text column candidates)
+_SOURCES = {
+    "seeds": ("seed_id", ("problem",)),
+    "questions": ("question_id", ("question", "problem")),
+}
+
+
+class TracesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    teacher: str | ModelConfig | None = None
+    """Model config YAML, an embedded model name, an inline config, or None for SmolLM2."""
+    samples: int = Field(default=1, ge=1)
+    source: Literal["seeds", "questions"] = "seeds"
+    where: str | None = None
+    """SQL condition on the item table, e.g. "domain = 'math' AND level >= 3"."""
+    limit: int | None = Field(default=None, ge=1)
+    system_prompt_file: str | None = None
+    temperature: float | None = None
+    max_new: int | None = Field(default=None, ge=1)
+    """Max completion length per sample (overrides the teacher's max_tokens)."""
+    seed: int | None = None
+    budget_total: int | None = Field(default=None, ge=1)
+    """Stop sending once this many prompt+completion tokens would be spent by this run."""
+    budget_usd: float | None = Field(default=None, gt=0)
+    at: int | None = None
+    """Snapshot to read items from; None means the current one (then recorded in the run)."""
+    progress: bool = False
+
+
+def teacher_config(config: TracesConfig) -> ModelConfig:
+    teacher = config.teacher
+    model = teacher if isinstance(teacher, ModelConfig) else load_model_config(teacher)
+    overrides = {
+        "temperature": config.temperature,
+        "max_tokens": config.max_new,
+        "seed": config.seed,
+    }
+    params = {**model.params, **{k: v for k, v in overrides.items() if v is not None}}
+    return model.model_copy(update={"params": params})
+
+
+def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
+    teacher = teacher_config(config)
+    prompt_path = Path(config.system_prompt_file or DEFAULT_SYSTEM_PROMPT)
+    system = prompt_path.read_text().strip()
+    teacher_hash = xxhash.xxh3_64_hexdigest(f"{teacher.config_hash()}\n{system}".encode())
+    at = config.at if config.at is not None else store.snapshot()
+    items = _load_items(store, config, at)
+    todo = _without_finished(store, items, teacher_hash, config.samples)
+    requests = [
+        ChatRequest(
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
+            n=config.samples,
+        )
+        for text in todo["text"]
+    ]
+    result = GenerateResult([])
+    if requests:
+        backend = get_backend(teacher)
+        cache = RequestCache.for_store(store)
+        budget = Budget(max_tokens=config.budget_total, max_cost_usd=config.budget_usd)
+        try:
+            result = generate(
+                backend, requests, cache=cache, budget=budget, progress=config.progress
+            )
+        finally:
+            cache.close()
+            backend.close()
+    rows = _rows(todo, result, config.source, teacher, teacher_hash)
+    with store.run("traces", config.model_copy(update={"at": at})) as run:
+        rows = rows.with_columns(run_id=pl.lit(run.id))
+        inserted = run.insert(TRACES, rows, unique_on=["trace_id"])
+        counts = {
+            "items": items.height,
+            "items_done_before": items.height - todo.height,
+            "traces_inserted": inserted,
+            "correct": int(rows["correct"].sum() or 0) if rows.height else 0,
+            **{k: v for k, v in result.stats.items() if k != "tokens"},
+            "tokens_spent": result.stats.get("tokens", 0),
+            "stopped_by_budget": int(result.stopped is not None),
+        }
+        for name, n in counts.items():
+            run.count(name, n)
+    if result.stopped:
+        log.warning("traces: %s", result.stopped)
+    return counts
+
+
+def _load_items(store: Store, config: TracesConfig, at: int) -> pl.DataFrame:
+    id_col, text_cols = _SOURCES[config.source]
+    ref = store.ref(config.source, at=at)
+    columns = store.sql(f"SELECT * FROM {ref} LIMIT 0").columns
+    text_col = next((c for c in text_cols if c in columns), None)
+    if text_col is None:
+        raise ValueError(f"table {config.source} has none of the columns {text_cols}")
+    atype = '"answer_type"' if "answer_type" in columns else "NULL"
+    where = f"WHERE {config.where}" if config.where else ""
+    limit = f"LIMIT {int(config.limit)}" if config.limit else ""
+    return store.sql(
+        f'SELECT "{id_col}" AS item_id, "{text_col}" AS text, "answer" AS answer, '
+        f"{atype} AS answer_type FROM {ref} {where} ORDER BY item_id {limit}"
+    )
+
+
+def trace_id(item_id: str, teacher_hash: str, sample_index: int) -> str:
+    return xxhash.xxh3_128_hexdigest(f"{item_id}|{teacher_hash}|{sample_index}".encode())
+
+
+def _without_finished(
+    store: Store, items: pl.DataFrame, teacher_hash: str, samples: int
+) -> pl.DataFrame:
+    """Items that still miss at least one of their samples in `traces`."""
+    if items.height == 0 or not store.has_table(TRACES.name):
+        return items
+    have = set(
+        store.sql(
+            f"SELECT trace_id FROM {store.ref(TRACES.name)} WHERE teacher = ?", [teacher_hash]
+        )["trace_id"]
+    )
+    missing = [
+        item
+        for item in items["item_id"]
+        if any(trace_id(item, teacher_hash, i) not in have for i in range(samples))
+    ]
+    return items.filter(pl.col("item_id").is_in(missing))
+
+
+def _rows(
+    items: pl.DataFrame,
+    result: GenerateResult,
+    source: str,
+    teacher: ModelConfig,
+    teacher_hash: str,
+) -> pl.DataFrame:
+    records = [
+        _record(item, index, c, teacher_hash)
+        for item, samples in zip(items.iter_rows(named=True), result.completions, strict=False)
+        for index, c in enumerate(samples)
+        if c is not None and c.ok
+    ]
+    schema = {name: _POLARS[sql] for name, sql in TRACES.columns.items() if name != "run_id"}
+    if not records:
+        return pl.DataFrame(schema=schema)
+    _check(records)
+    return (
+        pl.DataFrame(records, infer_schema_length=None)
+        .with_columns(
+            item_table=pl.lit(source),
+            teacher=pl.lit(teacher_hash),
+            teacher_model=pl.lit(teacher.model),
+        )
+        .select([pl.col(n).cast(t) for n, t in schema.items()])
+    )
+
+
+def _check(records: list[dict[str, Any]]) -> None:
+    """Set `correct` on every record whose item has an answer, in one checker batch."""
+    from quality.answers import check_batch
+
+    graded = [r for r in records if r["answer"] is not None]
+    verdicts = check_batch(
+        [r["extracted_answer"] for r in graded],
+        [r["answer"] for r in graded],
+        [r["answer_type"] for r in graded],
+    )
+    for record, verdict in zip(graded, verdicts, strict=True):
+        record["correct"] = verdict
+
+
+def _record(item: dict[str, Any], index: int, c: Completion, teacher_hash: str) -> dict[str, Any]:
+    from quality.answers import extract_answer
+
+    return {
+        "trace_id": trace_id(item["item_id"], teacher_hash, index),
+        "item_id": item["item_id"],
+        "answer": item["answer"],
+        "answer_type": item["answer_type"],
+        "sample_index": index,
+        "reasoning": c.reasoning,
+        "answer_text": c.text,
+        "extracted_answer": extract_answer(c.text, item["answer_type"]),
+        "correct": None,
+        "finish_reason": c.finish_reason,
+        "prompt_tokens": c.prompt_tokens,
+        "completion_tokens": c.completion_tokens,
+        "reasoning_tokens": c.reasoning_tokens,
+        "latency_s": c.latency_s,
+        "cost_usd": c.cost_usd,
+    }
+
+
+_POLARS = {
+    "VARCHAR": pl.Utf8,
+    "INTEGER": pl.Int32,
+    "BOOLEAN": pl.Boolean,
+    "DOUBLE": pl.Float64,
+}
