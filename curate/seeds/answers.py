@@ -1,32 +1,57 @@
-"""Split a raw answer field into (clean answer, raw solution, answer type)."""
+"""Split a raw answer field into (clean answer, raw solution, answer type), vectorized.
+
+Polars handles the common shapes (`#### N` tails, plain answers, type inference); only rows
+that need real parsing (nested `\\boxed{}`, thousands commas) go through the Python extractors.
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
-from quality.answers import gsm8k_answer, infer_answer_type, last_boxed
+from quality.answers import gsm8k_answer, last_boxed
+from quality.answers.normalize import infer_from_form, math_form
+
+_HASHES = r"(?s).*####[ \t]*([^\n]*)"
 
 
-def _split(raw: str | None) -> tuple[str | None, str | None]:
-    if raw is None:
-        return None, None
-    if "####" in raw:
-        return gsm8k_answer(raw), raw
-    if "\\boxed" in raw or "\\fbox" in raw:
-        return last_boxed(raw), raw
-    return raw.strip() or None, None
+def _python_fix(values: pl.Series, mask: pl.Series, extract: object) -> pl.Series:
+    """Apply `extract` (a Python function) to the rows where mask is true."""
+    fixed = [extract(v) if m else None for v, m in zip(values, mask, strict=True)]  # type: ignore[operator]
+    return pl.Series(fixed, dtype=pl.String)
 
 
 def split_answers(raw: pl.Series) -> pl.DataFrame:
     """Columns answer, solution, answer_type. A `#### N` (GSM8K) or last `\\boxed{}` answer is
     extracted and the raw text kept as the solution; anything else is taken as the answer."""
-    pairs = [_split(value) for value in raw.to_list()]
-    answers = [a for a, _ in pairs]
-    return pl.DataFrame(
-        {
-            "answer": answers,
-            "solution": [s for _, s in pairs],
-            "answer_type": [None if a is None else infer_answer_type(a) for a in answers],
-        },
-        schema={"answer": pl.String, "solution": pl.String, "answer_type": pl.String},
+    frame = pl.DataFrame({"raw": raw.cast(pl.String)})
+    has_hashes = frame["raw"].str.contains("####", literal=True).fill_null(False)
+    has_box = frame["raw"].str.contains(r"\\boxed|\\fbox").fill_null(False) & ~has_hashes
+    tail = frame["raw"].str.extract(_HASHES, 1).str.strip_chars()
+    needs_python = has_hashes & tail.str.contains(",", literal=True).fill_null(False)
+    hashes = pl.when(needs_python).then(_python_fix(frame["raw"], needs_python, gsm8k_answer))
+    frame = frame.with_columns(
+        has_hashes.alias("_h"),
+        has_box.alias("_b"),
+        hashes.otherwise(tail).alias("_tail"),
+        _python_fix(frame["raw"], has_box, last_boxed).alias("_box"),
     )
+    answer = (
+        pl.when(pl.col("_h"))
+        .then(pl.col("_tail"))
+        .when(pl.col("_b"))
+        .then(pl.col("_box"))
+        .otherwise(pl.col("raw").str.strip_chars())
+    )
+    frame = frame.with_columns(
+        pl.when(answer.str.len_chars() > 0).then(answer).alias("answer"),
+        pl.when(pl.col("_h") | pl.col("_b")).then(pl.col("raw")).alias("solution"),
+    )
+    form = math_form(pl.col("answer"))
+    answer_type = (
+        pl.when(pl.col("answer").is_null())
+        .then(None)
+        .when(pl.col("answer").str.contains(r"^-?\d+$"))  # most answers: skip the LaTeX rules
+        .then(pl.lit("number"))
+        .otherwise(infer_from_form(form, form.str.replace_all(r"\s+", "")))
+    )
+    return frame.select("answer", "solution", answer_type.alias("answer_type"))

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+TEACHABLE = [sys.executable, "-m", "curate.cli"]
+
+
+def _teachable(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200", "TEACHABLE_STORE": str(cwd / "teachable-data")}
+    return subprocess.run(
+        [*TEACHABLE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800
+    )
+
+
+@pytest.mark.slow
+def test_quickstart_recipe_runs_from_an_empty_directory(tmp_path: Path) -> None:
+    result = _teachable("run", str(REPO / "recipes" / "quickstart.yaml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with Store.open(tmp_path / "teachable-data", create=False) as store:
+        runs = store.runs()
+        assert set(runs["status"]) == {"succeeded"}
+        assert store.table("seeds").height > 0
+    log = _teachable("log", cwd=tmp_path)
+    assert log.returncode == 0 and "seeds.synth" in log.stdout
+
+
+def test_seed_commands_and_clean_errors(tmp_path: Path) -> None:
+    assert _teachable("seeds", "synth", "--count", "12", cwd=tmp_path).returncode == 0
+    listed = _teachable("seeds", "list", cwd=tmp_path)
+    assert listed.returncode == 0 and "synthetic/" in listed.stdout
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"problem": "fine"}\n{oops\n')
+    result = _teachable("seeds", "add", str(bad), "--name", "bad", cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"{bad}:2: malformed JSON" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    tagged = _teachable("tag", "first", cwd=tmp_path)
+    assert tagged.returncode == 0 and "first" in tagged.stdout
+
+
+def test_a_bad_recipe_names_file_stage_and_field(tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("stages:\n  - stage: seeds.synth\n    config: {count: -3}\n")
+    result = _teachable("run", str(recipe), cwd=tmp_path)
+    assert result.returncode == 1
+    message = " ".join(result.stderr.split())
+    assert "r.yaml: stages[1]: stage 'seeds.synth': count:" in message
+    recipe.write_text("stages:\n  - stage: nope\n")
+    assert "unknown stage 'nope'" in " ".join(
+        _teachable("run", str(recipe), cwd=tmp_path).stderr.split()
+    )
+    assert (
+        not (tmp_path / "teachable-data").exists()
+        or Store.open(tmp_path / "teachable-data").snapshot() <= 1
+    )

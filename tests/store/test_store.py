@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from store import (
+    SchemaError,
+    SnapshotNotFoundError,
+    Store,
+    StoreBusyError,
+    StoreError,
+    TableSpec,
+    UnknownTableError,
+)
+
+ITEMS = TableSpec("items", {"item_id": "VARCHAR", "value": "INTEGER"})
+
+
+def _insert(store: Store, ids: list[str], stage: str = "load") -> int:
+    with store.run(stage, {"n": len(ids)}) as run:
+        frame = pl.DataFrame({"item_id": ids, "value": list(range(len(ids)))})
+        return run.insert(ITEMS, frame, unique_on=["item_id"])
+
+
+def test_each_run_is_one_snapshot_and_time_travel_reads_old_state(store: Store) -> None:
+    start = store.snapshot()
+    assert _insert(store, ["a", "b"]) == 2
+    first = store.snapshot()
+    assert first == start + 1
+    assert _insert(store, ["b", "c", "c"]) == 1  # b exists, c twice in the input
+    assert store.snapshot() == first + 1
+    assert sorted(store.table("items", at=first)["item_id"]) == ["a", "b"]
+    assert sorted(store.table("items")["item_id"]) == ["a", "b", "c"]
+    with pytest.raises(UnknownTableError, match="does not exist .* at snapshot"):
+        store.table("items", at=start)
+
+
+def test_tags_name_snapshots(store: Store) -> None:
+    _insert(store, ["a"])
+    first = store.snapshot()
+    _insert(store, ["b"])
+    assert store.tag("v1", first) == first
+    assert store.table("items", at="v1")["item_id"].to_list() == ["a"]
+    assert "v1" in store.log()["tags"].drop_nulls().to_list()
+    with pytest.raises(StoreError, match="already exists"):
+        store.tag("v1")
+    with pytest.raises(SnapshotNotFoundError, match="no tag 'nope'"):
+        store.table("items", at="nope")
+    with pytest.raises(SnapshotNotFoundError, match="no snapshot 999"):
+        store.table("items", at=999)
+
+
+def test_failed_run_leaves_the_lake_at_its_snapshot_and_is_journaled(store: Store) -> None:
+    _insert(store, ["a"])
+    before, rows = store.snapshot(), store.table("items").height
+    with pytest.raises(RuntimeError, match="boom"), store.run("broken", {"x": 1}) as run:
+        run.insert(ITEMS, pl.DataFrame({"item_id": ["z"], "value": [9]}))
+        raise RuntimeError("boom")
+    assert store.snapshot() == before
+    assert store.table("items").height == rows
+    failed = store.runs().filter(pl.col("stage") == "broken").row(0, named=True)
+    assert failed["status"] == "failed"
+    assert "boom" in failed["error"]
+    assert failed["output_snapshot"] is None
+    ok = store.runs().filter(pl.col("stage") == "load").row(0, named=True)
+    assert (ok["status"], ok["output_snapshot"]) == ("succeeded", before)
+
+
+def test_run_record_has_counts_version_and_redacted_config(store: Store, monkeypatch) -> None:
+    monkeypatch.setenv("MY_SERVICE_API_KEY", "sk-planted-secret-123456")
+    config = {"api_key": "sk-planted-secret-123456", "note": "key=sk-planted-secret-123456"}
+    with store.run("load", config) as run:
+        run.insert(ITEMS, pl.DataFrame({"item_id": ["a"], "value": [1]}))
+        run.count("extra", 3)
+    record = store.table("runs").filter(pl.col("stage") == "load").row(0, named=True)
+    assert json.loads(record["counts"]) == {"items_inserted": 1, "extra": 3}
+    assert record["teachable_version"]
+    assert record["input_snapshot"] == store.snapshot() - 1
+    for text in (record["config"], store.runs()["config"].str.join("")[0]):
+        assert "sk-planted" not in text
+    catalog = (store.root / "catalog.sqlite").read_bytes()
+    assert b"sk-planted" not in catalog
+
+
+def test_insert_rejects_undeclared_columns(store: Store) -> None:
+    with pytest.raises(SchemaError, match="does not declare.*'extra'"), store.run("bad") as run:
+        run.insert(ITEMS, pl.DataFrame({"item_id": ["a"], "extra": [1]}))
+
+
+def test_schema_versions_upgrade_old_tables_and_refuse_newer_ones(store: Store) -> None:
+    _insert(store, ["a"])
+    v2 = TableSpec(
+        "items",
+        {"item_id": "VARCHAR", "value": "INTEGER", "note": "VARCHAR"},
+        version=2,
+        upgrades={2: ['ALTER TABLE {table} ADD COLUMN "note" VARCHAR']},
+    )
+    with store.run("upgrade") as run:
+        run.insert(v2, pl.DataFrame({"item_id": ["b"], "value": [2], "note": ["new"]}))
+    assert store.table("items").columns == ["item_id", "value", "note"]
+    with (
+        pytest.raises(SchemaError, match="schema version 2.*knows version 1"),
+        store.run("old") as run,
+    ):
+        run.insert(ITEMS, pl.DataFrame({"item_id": ["c"], "value": [3]}))
+    v3 = TableSpec("items", dict(v2.columns), version=3)
+    with pytest.raises(SchemaError, match="no upgrade to 3"), store.run("v3") as run:
+        run.insert(v3, pl.DataFrame({"item_id": ["d"], "value": [4]}))
+
+
+def test_reopening_keeps_everything(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s") as store:
+        _insert(store, ["a", "b"])
+        snapshot = store.snapshot()
+    with Store.open(tmp_path / "s", create=False) as store:
+        assert store.snapshot() == snapshot
+        assert store.table("items").height == 2
+    with pytest.raises(StoreError, match="no teachable store"):
+        Store.open(tmp_path / "missing", create=False)
+
+
+_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    import polars as pl
+    from store import Store, TableSpec
+    spec = TableSpec("items", {"item_id": "VARCHAR", "value": "INTEGER"})
+    store = Store.open(sys.argv[1])
+    with store.run("slow-writer") as run:
+        run.insert(spec, pl.DataFrame({"item_id": ["child"], "value": [1]}))
+        print("holding", flush=True)
+        time.sleep(float(sys.argv[2]))
+    print("done", flush=True)
+    """
+)
+
+
+def test_second_writer_gets_a_clear_error_and_nothing_is_corrupted(tmp_path: Path) -> None:
+    root = tmp_path / "shared-store"
+    Store.open(root).close()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(root), "4"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "holding"
+        with Store.open(root, lock_timeout_s=0.5) as store:
+            before = store.snapshot()
+            # a reader (a notebook) is not blocked by the writer
+            assert store.tables()
+            started = time.monotonic()
+            with pytest.raises(
+                StoreBusyError, match=r"being written by another process.*slow-writer"
+            ):
+                _insert(store, ["parent"])
+            assert time.monotonic() - started < 3
+            assert store.snapshot() == before
+        assert child.wait(timeout=60) == 0
+    finally:
+        child.kill()
+    with Store.open(root) as store:
+        assert store.table("items")["item_id"].to_list() == ["child"]
+        assert _insert(store, ["parent"]) == 1  # the loser can simply retry
+        assert sorted(store.table("items")["item_id"]) == ["child", "parent"]
+        assert set(store.runs()["status"]) == {"succeeded"}
