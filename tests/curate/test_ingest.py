@@ -155,3 +155,13 @@ def _write(directory: Path, name: str, content: bytes) -> str:
     path = directory / name
     path.write_bytes(content)
     return str(path)
+
+
+def test_hub_sources_go_through_datasets_and_fail_clearly_offline(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    before = _state(store)
+    with pytest.raises(IngestError, match=r"hf:openai/gsm8k:main: could not load"):
+        run_ingest(store, IngestConfig(source="hf:openai/gsm8k:main", name="gsm8k"))
+    assert _state(store) == before
