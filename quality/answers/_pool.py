@@ -9,86 +9,72 @@ plus a grace period, counts the check as False and starts a fresh worker.
 from __future__ import annotations
 
 import atexit
-import multiprocessing as mp
 import os
 import queue
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
-
-from quality.answers._mathverify import mv_equal_timed
+from pathlib import Path
 
 _GRACE_S = 1.0  # beyond the check's own timer, before the worker is killed
 _STARTUP_S = 120.0  # first import of sympy/math-verify in a fresh worker
-_PRELOAD = ["quality.answers._mathverify"]
-
-
-def _serve(conn: Connection) -> None:
-    conn.send("ready")
-    while True:
-        try:
-            task = conn.recv()
-        except EOFError:
-            return
-        if task is None:
-            return
-        predicted, reference, timeout_s = task
-        conn.send(mv_equal_timed(predicted, reference, timeout_s))
-
-
-def _context() -> mp.context.BaseContext:
-    # fork is unsafe in a threaded parent; forkserver forks each worker from a clean process
-    # that has already imported math-verify, so a replacement after a kill starts fast.
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(_PRELOAD)
-        return ctx
-    return mp.get_context("spawn")
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding quality/
 
 
 def can_spawn() -> bool:
-    return not mp.current_process().daemon
+    return os.name == "posix"
 
 
 class _Worker:
-    def __init__(self, ctx: mp.context.BaseContext) -> None:
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True)
-        self.proc.start()
-        child.close()
+    def __init__(self) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, env.get("PYTHONPATH")]))
+        cmd = [sys.executable, "-m", "quality.answers._worker", str(to_child_r), str(from_child_w)]
+        self.proc = subprocess.Popen(
+            cmd, pass_fds=(to_child_r, from_child_w), env=env, stdin=subprocess.DEVNULL
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._send = Connection(to_child_w, readable=False)
+        self._recv = Connection(from_child_r, writable=False)
         self._ready = False
 
     def check(self, predicted: str, reference: str, timeout_s: float) -> bool | None:
         """Result, or None when the worker died or had to be killed (the check counts False)."""
         try:
             if not self._ready:
-                if not self.conn.poll(_STARTUP_S) or self.conn.recv() != "ready":
+                if not self._recv.poll(_STARTUP_S) or self._recv.recv() != "ready":
                     self.close()
                     return None
                 self._ready = True
-            self.conn.send((predicted, reference, timeout_s))
-            if self.conn.poll(timeout_s + _GRACE_S):
-                return bool(self.conn.recv())
-        except (EOFError, OSError, BrokenPipeError):
+            self._send.send((predicted, reference, timeout_s))
+            if self._recv.poll(timeout_s + _GRACE_S):
+                return bool(self._recv.recv())
+        except (EOFError, OSError):
             pass
         self.close()
         return None
 
     @property
     def alive(self) -> bool:
-        return self.proc.is_alive() and not self.conn.closed
+        return self.proc.poll() is None and not self._recv.closed
 
     def close(self) -> None:
-        if self.proc.is_alive():
+        if self.proc.poll() is None:
             self.proc.kill()
-        self.proc.join(timeout=5)
-        self.conn.close()
+        self.proc.wait(timeout=5)
+        self._send.close()
+        self._recv.close()
 
     def stop(self) -> None:
         try:
-            self.conn.send(None)
-            self.proc.join(timeout=2)
-        except (OSError, BrokenPipeError):
+            self._send.send(None)
+            self.proc.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
             pass
         self.close()
 
@@ -102,7 +88,6 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._started = 0
         self._all: list[_Worker] = []
-        self._ctx: mp.context.BaseContext | None = None
 
     def _acquire(self) -> _Worker:
         try:
@@ -112,8 +97,7 @@ class WorkerPool:
         with self._lock:
             if self._started < self.max_workers:
                 self._started += 1
-                self._ctx = self._ctx or _context()
-                worker = _Worker(self._ctx)
+                worker = _Worker()
                 self._all.append(worker)
                 return worker
         return self._idle.get()
@@ -124,7 +108,7 @@ class WorkerPool:
             return
         with self._lock:  # dead or killed: replace it now, a borrower may be waiting on _idle
             self._all.remove(worker)
-            replacement = _Worker(self._ctx or _context())
+            replacement = _Worker()
             self._all.append(replacement)
         self._idle.put(replacement)
 

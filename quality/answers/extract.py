@@ -14,10 +14,14 @@ _ANSWER_RE = re.compile(
 )
 _NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 _CHOICE_PATTERNS = (
-    re.compile(r"(?:answer|option|choice)\s*(?:is|:)?\s*:?\s*\(?\*{0,2}([A-J])\b\)?"),
-    re.compile(r"\(([A-J])\)"),
-    re.compile(r"^\s*\**([A-J])[\).:\s]*\**\s*$"),
-    re.compile(r"\b([A-J])\b"),
+    # "answer is (B)", "Answer: **C**", "option D" -- the letter must not start a word
+    re.compile(r"(?i:answer|option|choice)\s*(?:is|:)?\s*:?\s*\**\(?([A-J])\)?\**(?![A-Za-z])"),
+    re.compile(r"\(([A-J])\)"),  # "(B)"
+    re.compile(
+        r"^\s*\**\(?([A-J])\)?[.:)]?\**\s*$", re.MULTILINE
+    ),  # a line holding only the letter
+    re.compile(r"\b([A-J])[).:](?!\w)"),  # "B)", "C." as a label
+    re.compile(r"(?<![\w'])([B-HJ])(?![\w'])"),  # a lone letter; not "A"/"I", which are words
 )
 
 

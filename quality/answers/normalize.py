@@ -53,7 +53,8 @@ _DEC = r"^-?\d*\.\d+$"
 _FRAC_LATEX = r"^(-?)\\frac\{(-?\d+)\}\{(-?\d+)\}$"
 _FRAC_SLASH = r"^(-?\d+)/(\d+)$"
 _CHOICE_REF = r"^\(?[A-J]\)?$"
-_MATHY = r"[\d\\^_{}=+*/<>()\[\]|]|^[a-zA-Z]$"
+# digits or LaTeX/operator characters, a lone letter, or a one-letter operand of a minus sign
+_MATHY = r"[\d\\^_{}=+*/<>()\[\]|]|^[a-zA-Z]$|(^|[^a-zA-Z])[a-zA-Z]\s*-|-\s*[a-zA-Z]([^a-zA-Z]|$)"
 _WORDS = r"^[A-Za-z][A-Za-z\s,.'\-]*$"
 
 
