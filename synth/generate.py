@@ -67,13 +67,9 @@ def generate(
 ) -> GenerateResult:
     backend = model if isinstance(model, Backend) else get_backend(model)
     config = backend.config
-    identity = cache_identity(backend)
     groups: dict[str, list[SampleTask]] = {}
-    for i, req in enumerate(requests):
-        for j in range(req.n):
-            task = SampleTask(i, j, req.messages, req.prompt, config.sampling(req, j))
-            task.key = request_key(identity, task)
-            groups.setdefault(task.key, []).append(task)
+    for task in sample_tasks(backend, requests):
+        groups.setdefault(task.key, []).append(task)
     sink = _Sink(backend, requests, groups, cache, budget or Budget(), on_result)
     hits = cache.get_many(list(groups)) if cache is not None else {}
     for key, completion in hits.items():
@@ -93,6 +89,18 @@ def generate(
     sink.stats["cached"] = n_hits
     sink.stats["not_sent"] = sum(c is None for row in sink.results for c in row)
     return GenerateResult(sink.results, dict(sink.stats), sink.stopped)
+
+
+def sample_tasks(backend: Backend, requests: Sequence[ChatRequest]) -> list[SampleTask]:
+    """One task per (request, sample), with its effective sampling params and cache key."""
+    identity = cache_identity(backend)
+    tasks = []
+    for i, req in enumerate(requests):
+        for j in range(req.n):
+            task = SampleTask(i, j, req.messages, req.prompt, backend.config.sampling(req, j))
+            task.key = request_key(identity, task)
+            tasks.append(task)
+    return tasks
 
 
 def cache_identity(backend: Backend) -> dict[str, Any]:

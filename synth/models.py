@@ -86,7 +86,7 @@ class ModelConfig(BaseModel):
             return None
         key = os.environ.get(self.api_key_env)
         if not key:
-            raise RuntimeError(f"environment variable {self.api_key_env} is not set")
+            raise ValueError(f"environment variable {self.api_key_env} is not set")
         return key
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -21,7 +22,9 @@ def load_llama(config: ModelConfig) -> Any:
     from llama_cpp import Llama
 
     path = resolve_gguf(config)
-    threads = config.n_threads or max(1, os.cpu_count() or 1)
+    # llama.cpp's own default (half the cores) on purpose: its threads spin-wait, and on a busy
+    # 2-core machine 2 threads ran 10-40x slower than 1.
+    threads = config.n_threads or max(1, (os.cpu_count() or 2) // 2)
     key = (str(path), config.n_ctx, threads, config.chat_format)
     with _LOCK:
         if key not in _MODELS:
@@ -33,6 +36,15 @@ def load_llama(config: ModelConfig) -> Any:
                 verbose=False,
             )
         return _MODELS[key]
+
+
+@atexit.register
+def _close_models() -> None:
+    # Llama.__del__ at interpreter teardown raises inside llama_cpp; close while modules exist.
+    with _LOCK:
+        for llm in _MODELS.values():
+            llm.close()
+        _MODELS.clear()
 
 
 class LlamaCppBackend(Backend):

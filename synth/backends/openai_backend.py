@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
+import aiohttp
 import openai
 
 from synth.backends.base import Backend, Completion, SampleTask, Sink
@@ -129,9 +130,9 @@ class OpenAIBackend(Backend):
                     **args, extra_body=extra
                 )
             body = raw.content
-        except openai.APITimeoutError as exc:
-            raise Retryable("timeout", f"timeout after {self.config.timeout_s}s") from exc
-        except openai.APIConnectionError as exc:
+        except openai.APIConnectionError as exc:  # APITimeoutError is a subclass
+            if _is_timeout(exc):
+                raise Retryable("timeout", f"timeout after {self.config.timeout_s}s") from exc
             raise Retryable("connection", f"connection error: {_cause(exc)}") from exc
         except openai.APIStatusError as exc:
             code = exc.status_code
@@ -200,9 +201,31 @@ def _status_reason(exc: openai.APIStatusError) -> str:
     return f"HTTP {exc.status_code}: {str(exc.message)[:200]}"
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in seen:
+        seen.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return seen
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """The SDK's aiohttp transport maps a dropped connection to a *timeout* exception
+    (ClientConnectionError -> ConnectTimeout), so look at the root cause instead."""
+    root = _chain(exc)[-1]
+    if isinstance(root, aiohttp.ClientConnectionError) and not isinstance(
+        root, aiohttp.ServerTimeoutError
+    ):
+        return False
+    return isinstance(root, (TimeoutError, asyncio.TimeoutError)) or isinstance(
+        exc, openai.APITimeoutError
+    )
+
+
 def _cause(exc: BaseException) -> str:
-    cause = exc.__cause__ or exc.__context__
-    return f"{type(cause).__name__}: {cause}"[:200] if cause else str(exc)[:200]
+    root = _chain(exc)[-1]
+    return f"{type(root).__name__}: {root}"[:200]
 
 
 def run_coroutine(coro: Coroutine[Any, Any, Any]) -> Any:
