@@ -66,7 +66,6 @@ def generate(
     on_result: ResultHook | None = None,
 ) -> GenerateResult:
     backend = model if isinstance(model, Backend) else get_backend(model)
-    config = backend.config
     groups: dict[str, list[SampleTask]] = {}
     for task in sample_tasks(backend, requests):
         groups.setdefault(task.key, []).append(task)

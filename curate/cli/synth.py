@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from curate.cli._common import StoreOption, err_console, open_store, print_counts
@@ -12,23 +10,23 @@ BUDGET_EXIT_CODE = 3
 
 
 def traces(
-    teacher: Optional[str] = typer.Option(
+    teacher: str | None = typer.Option(
         None, "--teacher", "-t", help="Model config YAML or embedded model name (default smollm2)."
     ),
     samples: int = typer.Option(1, "--samples", "-n", help="Samples per item."),
     source: str = typer.Option("seeds", "--from", help="Item table: seeds | questions."),
-    where: Optional[str] = typer.Option(None, help="SQL condition on the item table."),
-    limit: Optional[int] = typer.Option(None, help="Only the first N items (by id)."),
-    system_prompt: Optional[str] = typer.Option(
+    where: str | None = typer.Option(None, help="SQL condition on the item table."),
+    limit: int | None = typer.Option(None, help="Only the first N items (by id)."),
+    system_prompt: str | None = typer.Option(
         None, "--system-prompt", help="File replacing the built-in reasoning system prompt."
     ),
-    max_new: Optional[int] = typer.Option(None, "--max-tokens", help="Max tokens per sample."),
-    temperature: Optional[float] = typer.Option(None, help="Override the teacher's temperature."),
-    seed: Optional[int] = typer.Option(None, help="Base seed (sample i uses seed + i)."),
-    budget_total: Optional[int] = typer.Option(
+    max_new: int | None = typer.Option(None, "--max-tokens", help="Max tokens per sample."),
+    temperature: float | None = typer.Option(None, help="Override the teacher's temperature."),
+    seed: int | None = typer.Option(None, help="Base seed (sample i uses seed + i)."),
+    budget_total: int | None = typer.Option(
         None, "--token-budget", help="Stop sending after this many prompt+completion tokens."
     ),
-    budget_usd: Optional[float] = typer.Option(None, "--cost-budget", help="Stop at this USD."),
+    budget_usd: float | None = typer.Option(None, "--cost-budget", help="Stop at this USD."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
     store: str = StoreOption,
 ) -> None:
