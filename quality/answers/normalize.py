@@ -21,9 +21,10 @@ _FORM_RULES: tuple[tuple[str, str], ...] = (
     (r"^\\\[\s*(.*?)\s*\\\]$", "$1"),  # \[ ... \]
     (r"\\\$", ""),  # escaped dollar sign (currency)
     (r"\$", ""),  # math delimiters
+    (r"^\s+|\s+$", ""),
     (r"^\\(?:boxed|fbox)\s*\{(.*)\}$", "$1"),
     (r"\\[dt]frac", r"\frac"),
-    (r"\\(?:left|right)\b", ""),
+    (r"\\(?:left|right|displaystyle|textstyle)\b", ""),
     (r"\\[!,;:> ]", " "),  # LaTeX spacing commands
     (r"~", " "),
     (r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}", "$1"),
@@ -35,7 +36,7 @@ _FORM_RULES: tuple[tuple[str, str], ...] = (
     (r"(\d),(\d{3})(\D|$)", "$1$2$3"),
     (r"(\d),(\d{3})(\D|$)", "$1$2$3"),
     (r"^[a-zA-Z]\s*=\s*([^=]+)$", "$1"),  # "x = 5" -> "5"
-    (r"^(-?\d[\d.]*)\s*[a-zA-Z][a-zA-Z.\s]*$", "$1"),  # trailing unit words: "5 dollars"
+    (r"^(-?\d[\d.]*)\s*[a-zA-Z]{2,}[a-zA-Z.\s]*$", "$1"),  # unit words: "5 dollars", not "2k"
     (r"^(?i:the answer is)\s*:?\s*", ""),
     (r"[\s.]+$", ""),  # trailing period
     (r"\s+", " "),
@@ -89,7 +90,7 @@ def text_from_form(form: pl.Expr) -> pl.Expr:
 
 def choice_from_form(form: pl.Expr) -> pl.Expr:
     """Upper-case option letter from '(B)', 'B.', 'B) 42', 'b' (text already unwrapped)."""
-    bare = form.str.replace_all(r"[\s*]", "").str.extract(_CHOICE_BARE, 1)
+    bare = form.str.replace_all(r"[\s*{}]", "").str.extract(_CHOICE_BARE, 1)
     return pl.coalesce(bare, form.str.extract(_CHOICE_LEAD, 1)).str.to_uppercase()
 
 
@@ -158,7 +159,7 @@ def text_from_form_py(form: str) -> str:
 
 
 def choice_from_form_py(form: str) -> str | None:
-    bare = re.match(_CHOICE_BARE, re.sub(r"[\s*]", "", form))
+    bare = re.match(_CHOICE_BARE, re.sub(r"[\s*{}]", "", form))
     lead = bare or re.match(_CHOICE_LEAD, form)
     return lead.group(1).upper() if lead else None
 
