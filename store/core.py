@@ -354,22 +354,17 @@ class Store:
     ) -> int:
         columns = list(spec.columns)
         frame = frame.select(columns)
+        if unique_on:
+            frame = frame.unique(subset=list(unique_on), keep="first", maintain_order=True)
         target = f'{LAKE}."{spec.name}"'
         cols = ", ".join(f'"{c}"' for c in columns)
         view = f"_incoming_{uuid.uuid4().hex[:8]}"
         self._con.register(view, frame.to_arrow())
         try:
+            query = f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {view} i"
             if unique_on:
-                key = ", ".join(f'"{c}"' for c in unique_on)
                 match = " AND ".join(f't."{c}" IS NOT DISTINCT FROM i."{c}"' for c in unique_on)
-                query = (
-                    f"INSERT INTO {target} ({cols}) SELECT {cols} FROM ("
-                    f"SELECT * FROM {view} i WHERE NOT EXISTS "
-                    f"(SELECT 1 FROM {target} t WHERE {match}) "
-                    f"QUALIFY row_number() OVER (PARTITION BY {key}) = 1)"
-                )
-            else:
-                query = f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {view}"
+                query += f" WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match})"
             result = self._con.execute(query).fetchone()
         finally:
             self._con.unregister(view)

@@ -46,12 +46,21 @@ def split_answers(raw: pl.Series) -> pl.DataFrame:
         pl.when(answer.str.len_chars() > 0).then(answer).alias("answer"),
         pl.when(pl.col("_h") | pl.col("_b")).then(pl.col("raw")).alias("solution"),
     )
+    return frame.select("answer", "solution", _answer_types(frame["answer"]))
+
+
+def _answer_types(answers: pl.Series) -> pl.Series:
+    """Most answers are integers; only the rest pay for the LaTeX normalization rules (a
+    when/then would evaluate them on every row)."""
+    is_int = answers.str.contains(r"^-?\d+$").fill_null(False)
+    needs_rules = ~is_int & answers.is_not_null()
+    rest = answers.filter(needs_rules)
     form = math_form(pl.col("answer"))
-    answer_type = (
-        pl.when(pl.col("answer").is_null())
-        .then(None)
-        .when(pl.col("answer").str.contains(r"^-?\d+$"))  # most answers: skip the LaTeX rules
-        .then(pl.lit("number"))
-        .otherwise(infer_from_form(form, form.str.replace_all(r"\s+", "")))
+    inferred = (
+        pl.DataFrame({"answer": rest})
+        .select(infer_from_form(form, form.str.replace_all(r"\s+", "")))
+        .to_series()
     )
-    return frame.select("answer", "solution", answer_type.alias("answer_type"))
+    result = pl.repeat(None, len(answers), dtype=pl.String, eager=True).alias("answer_type")
+    result = result.scatter(is_int.arg_true(), "number")
+    return result.scatter(needs_rules.arg_true(), inferred)
