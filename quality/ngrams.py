@@ -3,10 +3,11 @@
 An n-gram hash is a polynomial over the word hashes of `text.py` (base `BASE`, mod 2^64) with an
 fmix64 finalizer: ``fmix64(sum_j t_j * BASE^(n-1-j))``. A window never crosses documents.
 
-Documents shorter than n words cannot share an n-gram, yet MATH-500 has problems of 6 words.
-The index therefore also holds the whole-document hash of every short item with at least
-`min_short` words, and a probe looks for that exact word sequence anywhere in a document (a
-containment check, computed only at positions whose first word starts some short item).
+Documents shorter than n words cannot share an n-gram, yet MATH-500 has problems of 3 words.
+The index therefore also holds the whole-document hash of every short item. A short document
+matches a short item with the same words (exact match, any length), and an item with at least
+`min_short` words also matches any document containing its word sequence (a containment check,
+computed only at positions whose first word starts such an item).
 
 Probing: one rolling-hash pass per document (O(1) per word), a bitmap (~256 bits per indexed
 hash, at most 1 GiB) rejects almost every window with one memory access, and the few survivors
@@ -94,6 +95,15 @@ def _probe(th, offsets, n, bitmap, shift, starters, sshift, short_lens, cap):
     has_short = len(short_lens) > 0
     for d in range(len(offsets) - 1):
         s, e = offsets[d], offsets[d + 1]
+        if 0 < e - s < n:  # a short doc: its whole-doc hash (exact match of a short item)
+            a1 = np.uint64(0)
+            for j in range(s, e):
+                a1 = a1 * base + th[j]
+            h = _fmix(a1)
+            if _in_bitmap(bitmap, shift, h):
+                if k < cap:
+                    out_h[k], out_d[k] = h, d
+                k += 1
         acc = np.uint64(0)
         for i in range(s, e):
             if i == s:
@@ -151,10 +161,10 @@ class NgramIndex:
 
     @classmethod
     def build(cls, batch: TokenBatch, n: int = 13, min_short: int = 6) -> NgramIndex:
-        h, docs, lens = _windows(batch.hashes, batch.offsets, n, min_short)
+        h, docs, lens = _windows(batch.hashes, batch.offsets, n, 1)
         order = np.argsort(h, kind="stable")
         bitmap, shift = _bitmap(h)
-        short = lens < n
+        short = (lens < n) & (lens >= min_short)
         first = batch.hashes[batch.offsets[:-1][docs[short]]]
         starters, sshift = _bitmap(first if len(first) else np.zeros(1, np.uint64))
         return cls(

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
@@ -30,3 +31,34 @@ def math_test_rows() -> list[dict]:
 @pytest.fixture(scope="session")
 def gsm8k_train_rows() -> list[dict]:
     return _read_jsonl(DATA / "seeds" / "gsm8k_train.jsonl")
+
+
+# --- stores for the quality stages (decontam, dedup, filter) ---
+from store import Store, TableSpec  # noqa: E402
+
+SEEDS_FOR_TESTS = TableSpec(
+    "seeds", {"seed_id": "VARCHAR", "problem": "VARCHAR", "source": "VARCHAR", "run_id": "VARCHAR"}
+)
+
+
+@pytest.fixture(scope="session")
+def seeds_spec() -> TableSpec:
+    return SEEDS_FOR_TESTS
+
+
+@pytest.fixture
+def make_store(tmp_path):
+    """make_store([(table_spec, rows_frame), ...]) -> an open Store holding those rows."""
+    stores = []
+
+    def _make(tables: list) -> Store:
+        store = Store.open(tmp_path / f"store{len(stores)}")
+        stores.append(store)
+        with store.run("test.load", {}) as run:
+            for spec, rows in tables:
+                run.insert(spec, rows.with_columns(run_id=pl.lit(run.id)))
+        return store
+
+    yield _make
+    for store in stores:
+        store.close()

@@ -1,0 +1,181 @@
+"""Decontamination: corpus items against the benchmark registry, by exact n-grams and MinHash.
+
+* n-gram: an item field is contaminated by a benchmark item when they share at least
+  `min_matches` distinct word n-grams (n = 13 by default) after normalization, or when the field
+  contains the whole word sequence of a benchmark item shorter than n words (>= `min_short`).
+* MinHash: estimated Jaccard of word k-shingle sets >= `threshold` (LSH-banded, then verified):
+  catches re-formatted and lightly paraphrased problems the n-gram check misses.
+
+Every hit is one row of `contamination`; nothing is removed here (exports exclude contaminated
+items). Reruns are idempotent: a hit already recorded is not written twice.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from quality.benchmarks import Registry
+from quality.lsh import LSHIndex
+from quality.minhash import minhash_texts
+from quality.ngrams import NgramIndex
+from quality.tables import CONTAMINATION, CONTAMINATION_KEY
+from quality.text import tokenize_batch
+from store import Store
+
+# table -> (id column, prompt-side fields); traces are checked only with include_traces
+TABLE_FIELDS: dict[str, tuple[str, list[str]]] = {
+    "seeds": ("seed_id", ["problem"]),
+    "questions": ("question_id", ["question"]),
+    "traces": ("trace_id", ["reasoning", "answer_text"]),
+}
+
+
+class DecontamConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    registry: str | None = None  # registry YAML; default $TEACHABLE_BENCHMARKS or the shipped one
+    benchmarks: list[str] | None = None  # default: every registry entry
+    tables: list[str] = Field(default_factory=lambda: ["seeds", "questions"])
+    include_traces: bool = False
+    fields: dict[str, list[str]] | None = None  # override TABLE_FIELDS' fields per table
+    n: int = Field(13, ge=3)
+    min_matches: int = Field(1, ge=1)
+    min_short: int = Field(6, ge=2)  # shortest benchmark item matched by containment (words)
+    minhash: bool = True
+    threshold: float = Field(0.5, gt=0, le=1)  # with 3-word shingles: 0 GSM8K-vs-MATH hits
+    num_perm: int = 128
+    shingle: int = 3  # words per MinHash shingle: short, so light paraphrases keep most shingles
+    seed: int = 1
+    batch_size: int = Field(200_000, ge=1)
+
+
+_HIT_SCHEMA = {
+    "row": pl.Int64,
+    "bench_row": pl.Int64,
+    "method": pl.String,
+    "matched_ngrams": pl.Int32,
+    "jaccard": pl.Float64,
+}
+
+
+class BenchmarkIndex:
+    """Both indexes over the benchmark items, built once and probed batch by batch."""
+
+    def __init__(self, bench: pl.DataFrame, config: DecontamConfig) -> None:
+        self.bench = bench
+        self.config = config
+        texts = bench["text"].to_arrow()
+        self.ngrams = NgramIndex.build(tokenize_batch(texts), config.n, config.min_short)
+        self.lsh = None
+        if config.minhash:
+            sig = minhash_texts(texts, config.num_perm, config.shingle, config.seed)
+            self.lsh = LSHIndex(sig, config.threshold)
+
+    def hits(self, texts: pl.Series) -> pl.DataFrame:
+        """(row, bench_row, method, matched_ngrams, jaccard) for a batch of texts."""
+        cfg = self.config
+        arrow = texts.to_arrow()
+        ng = (
+            self.ngrams.probe(tokenize_batch(arrow))
+            .filter(pl.col("matched") >= cfg.min_matches)
+            .select(
+                pl.col("doc").alias("row"),
+                pl.col("item").alias("bench_row"),
+                pl.lit("ngram").alias("method"),
+                pl.col("matched").cast(pl.Int32).alias("matched_ngrams"),
+                pl.lit(None, pl.Float64).alias("jaccard"),
+            )
+        )
+        frames = [ng.cast(_HIT_SCHEMA)]  # type: ignore[arg-type]
+        if self.lsh is not None:
+            sig = minhash_texts(arrow, cfg.num_perm, cfg.shingle, cfg.seed)
+            mh = self.lsh.query(sig).select(
+                pl.col("query").alias("row"),
+                pl.col("ref").alias("bench_row"),
+                pl.lit("minhash").alias("method"),
+                pl.lit(None, pl.Int32).alias("matched_ngrams"),
+                "jaccard",
+            )
+            frames.append(mh.cast(_HIT_SCHEMA))  # type: ignore[arg-type]
+        return pl.concat(frames)
+
+
+def find_contamination(
+    items: pl.DataFrame, index: BenchmarkIndex, batch_size: int = 200_000
+) -> pl.DataFrame:
+    """Hits of `items` (item_id, field, text) as contamination rows without run columns."""
+    out = []
+    for start in range(0, items.height, batch_size):
+        chunk = items.slice(start, batch_size).with_row_index("row")
+        hits = index.hits(chunk["text"].fill_null(""))
+        if hits.height == 0:
+            continue
+        bench = index.bench.with_row_index("bench_row").select(
+            pl.col("bench_row").cast(pl.Int64),
+            "benchmark",
+            pl.col("item_id").alias("benchmark_item_id"),
+        )
+        out.append(
+            hits.join(chunk.select(pl.col("row").cast(pl.Int64), "item_id", "field"), on="row")
+            .join(bench, on="bench_row")
+            .select(
+                "item_id",
+                "field",
+                "benchmark",
+                "benchmark_item_id",
+                "method",
+                "matched_ngrams",
+                "jaccard",
+            )
+        )
+    if not out:
+        schema = {
+            "item_id": pl.String,
+            "field": pl.String,
+            "benchmark": pl.String,
+            "benchmark_item_id": pl.String,
+            "method": pl.String,
+            "matched_ngrams": pl.Int32,
+            "jaccard": pl.Float64,
+        }
+        return pl.DataFrame(schema=schema)
+    return pl.concat(out).sort("item_id", "field", "benchmark", "benchmark_item_id", "method")
+
+
+def _table_items(store: Store, table: str, fields: list[str], id_col: str, at: int) -> pl.DataFrame:
+    df = store.table(table, at=at)
+    missing = [f for f in [id_col, *fields] if f not in df.columns]
+    if missing:
+        raise ValueError(f"table '{table}' has no column(s) {missing}")
+    return pl.concat(
+        df.select(
+            pl.col(id_col).alias("item_id"),
+            pl.lit(f).alias("field"),
+            pl.col(f).cast(pl.String).alias("text"),
+        )
+        for f in fields
+    ).filter(pl.col("text").is_not_null())
+
+
+def run_decontam(store: Store, config: DecontamConfig) -> dict[str, int]:
+    registry = Registry.load(config.registry)
+    bench = registry.items(config.benchmarks)
+    index = BenchmarkIndex(bench, config)
+    tables = [*config.tables, *(["traces"] if config.include_traces else [])]
+    with store.run("decontam", config) as run:
+        run.count("benchmark_items", bench.height)
+        for table in dict.fromkeys(tables):
+            if not store.has_table(table, at=run.input_snapshot):
+                continue
+            id_col, default_fields = TABLE_FIELDS.get(table, ("item_id", ["text"]))
+            fields = (config.fields or {}).get(table, default_fields)
+            items = _table_items(store, table, fields, id_col, run.input_snapshot)
+            hits = find_contamination(items, index, config.batch_size)
+            run.count(f"{table}_checked", items["item_id"].n_unique())
+            run.count(f"{table}_contaminated", hits["item_id"].n_unique())
+            rows = hits.with_columns(
+                pl.lit(table).alias("item_table"), pl.lit(run.id).alias("run_id")
+            )
+            run.insert(CONTAMINATION, rows, unique_on=CONTAMINATION_KEY)
+        return dict(run.counts)

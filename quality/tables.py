@@ -1,0 +1,47 @@
+"""Tables written by the quality stages (decontam, dedup, filter)."""
+
+from store import TableSpec
+
+CONTAMINATION = TableSpec(
+    "contamination",
+    {
+        "item_id": "VARCHAR",
+        "item_table": "VARCHAR",  # seeds | questions | traces
+        "field": "VARCHAR",  # the item's column that matched (problem, question, reasoning, ...)
+        "benchmark": "VARCHAR",
+        "benchmark_item_id": "VARCHAR",
+        "method": "VARCHAR",  # ngram | minhash
+        "matched_ngrams": "INTEGER",  # ngram: distinct shared n-grams (or 1 for a short item)
+        "jaccard": "DOUBLE",  # minhash: estimated Jaccard of the shingle sets
+        "run_id": "VARCHAR",
+    },
+)
+CONTAMINATION_KEY = ["item_table", "item_id", "field", "benchmark", "benchmark_item_id", "method"]
+
+NEAR_DUPS = TableSpec(
+    "near_dups",
+    {
+        "item_id": "VARCHAR",
+        "item_table": "VARCHAR",
+        "cluster_id": "VARCHAR",  # = representative_id
+        "representative_id": "VARCHAR",
+        "is_representative": "BOOLEAN",
+        "jaccard": "DOUBLE",  # estimated Jaccard with the representative
+        "run_id": "VARCHAR",
+    },
+)
+NEAR_DUPS_KEY = ["item_table", "item_id", "run_id"]  # each run is a full assignment; latest wins
+
+VERDICTS = TableSpec(
+    "verdicts",
+    {
+        "item_id": "VARCHAR",
+        "item_table": "VARCHAR",  # traces
+        "filter": "VARCHAR",
+        "passed": "BOOLEAN",
+        "value": "DOUBLE",  # the measured quantity (length, repetition ratio, ...), NULL if none
+        "reason": "VARCHAR",  # why it failed; NULL when passed
+        "run_id": "VARCHAR",
+    },
+)
+VERDICTS_KEY = ["item_table", "item_id", "filter", "run_id"]
