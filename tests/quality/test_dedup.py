@@ -1,0 +1,53 @@
+import numpy as np
+import polars as pl
+
+from quality.dedup import DedupConfig, near_duplicates, run_dedup
+from quality.tables import NEAR_DUPS
+
+BASE = (
+    "A bakery sells muffins for 3 dollars each and cookies for 2 dollars each. On Monday it "
+    "sold 40 muffins and 75 cookies, and on Tuesday it sold twice as many muffins as on Monday. "
+    "How much money did the bakery make from muffins over the two days?"
+)
+
+
+def _variants():
+    return [
+        BASE,
+        BASE.replace("Monday it", "Monday, it").upper(),  # same words after normalization
+        BASE + " Explain.",
+        "A completely different problem about trains leaving two stations at noon.",
+    ]
+
+
+def test_near_duplicates_cluster_and_pick_earliest():
+    texts = _variants()
+    ids = pl.Series(["z-late", "a-early", "m-mid", "other"])
+    out = near_duplicates(ids, pl.Series(texts), np.array([3, 1, 2, 0]), DedupConfig())
+    assert sorted(out["item_id"].to_list()) == ["a-early", "m-mid", "z-late"]
+    assert set(out["representative_id"]) == {"a-early"}
+    assert out.filter(is_representative=True)["item_id"].to_list() == ["a-early"]
+    assert (out["cluster_id"] == "a-early").all()
+    assert out.filter(item_id="z-late")["jaccard"].item() == 1.0
+
+
+def test_ties_in_ingest_order_go_to_lowest_id():
+    texts = _variants()[:2]
+    out = near_duplicates(pl.Series(["b", "a"]), pl.Series(texts), np.array([0, 0]), DedupConfig())
+    assert set(out["representative_id"]) == {"a"}
+
+
+def test_run_dedup_keeps_the_earlier_run_item(make_store, seeds_spec):
+    first = pl.DataFrame({"seed_id": ["zz-first", "solo"], "problem": [BASE, "Count to ten."]})
+    store = make_store([(seeds_spec, first.with_columns(source=pl.lit("a")))])
+    later = pl.DataFrame({"seed_id": ["aa-later"], "problem": [BASE + " Show work."]})
+    with store.run("test.load2", {}) as run:
+        run.insert(seeds_spec, later.with_columns(source=pl.lit("b"), run_id=pl.lit(run.id)))
+    counts = run_dedup(store, DedupConfig())
+    assert counts["clusters"] == 1 and counts["duplicates"] == 1
+    table = store.table("near_dups").sort("item_id")
+    assert set(table.columns) == set(NEAR_DUPS.columns)
+    assert table["item_id"].to_list() == ["aa-later", "zz-first"]
+    assert table["representative_id"].to_list() == ["zz-first", "zz-first"]
+    assert table["is_representative"].to_list() == [False, True]
+    assert (table["item_table"] == "seeds").all() and table["jaccard"].min() >= 0.8
