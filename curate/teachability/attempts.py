@@ -1,0 +1,169 @@
+"""Prompts and sampling rounds shared by the proxy, difficulty and rewrite stages.
+
+Every sample is its own request (n=1, seed = base seed + sample index), so sample i of a seed is
+the same cached completion whether it was drawn by a fixed-K run, an adaptive run or a resumed
+one: adaptive draws are a prefix of fixed-K draws, and a re-run never pays twice.
+
+Instruct models get a chat prompt (`prompts/attempt_chat.txt`); base models such as Gemma 3 270M
+get a few-shot completion prompt: "Question: ...\\nAnswer: ..." pairs borrowed from answered
+seeds of the same source (never the seed itself), ending in "Answer:" and stopped at a newline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+import xxhash
+import yaml
+
+from quality.answers import check_batch, extract_answer
+from synth.backends import Backend, ChatRequest
+from synth.cache import RequestCache
+from synth.generate import generate
+from synth.models import GEMMA3_270M, ModelConfig, load_model_config
+
+PROMPTS = Path(__file__).parent / "prompts"
+PromptStyle = Literal["auto", "chat", "completion"]
+BASE_MODELS = {GEMMA3_270M}
+
+
+def model_from(spec: str | ModelConfig | None, **params: object) -> ModelConfig:
+    """A model config from a YAML path / embedded name / inline config, with sampling overrides."""
+    model = spec if isinstance(spec, ModelConfig) else load_model_config(spec)
+    overrides = {k: v for k, v in params.items() if v is not None}
+    return model.model_copy(update={"params": {**model.params, **overrides}})
+
+
+def resolve_style(style: PromptStyle, model: ModelConfig) -> Literal["chat", "completion"]:
+    if style != "auto":
+        return style
+    return "completion" if model.model in BASE_MODELS else "chat"
+
+
+@dataclass
+class Prompting:
+    style: Literal["chat", "completion"]
+    template: str  # chat: user message with {problem}
+    temperature: float
+    max_tokens: int
+    seed: int
+    shots: list[tuple[str, str]] = field(default_factory=list)  # completion: default examples
+
+    def key(self) -> str:
+        parts = [self.style, self.template, self.temperature, self.max_tokens, self.seed]
+        return xxhash.xxh3_64_hexdigest(repr(parts).encode())
+
+    def request(self, problem: str, sample: int, shots: str | None) -> ChatRequest:
+        seed = self.seed + sample
+        common = {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": seed}
+        if self.style == "chat":
+            content = self.template.format(problem=problem)
+            return ChatRequest(messages=[{"role": "user", "content": content}], **common)
+        prefix = shots if shots is not None else _format_shots(self.shots)
+        prompt = f"{prefix}Question: {_one_line(problem)}\nAnswer:"
+        return ChatRequest(prompt=prompt, stop=["\n", "Question:"], **common)
+
+
+def prompting(
+    style: Literal["chat", "completion"],
+    temperature: float,
+    max_tokens: int,
+    seed: int,
+    template_file: str = "attempt_chat.txt",
+) -> Prompting:
+    template = (PROMPTS / template_file).read_text(encoding="utf-8").strip()
+    raw = yaml.safe_load((PROMPTS / "fewshot_default.yaml").read_text(encoding="utf-8"))
+    shots = [(str(e["question"]), str(e["answer"])) for e in raw]
+    return Prompting(style, template, temperature, max_tokens, seed, shots)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _format_shots(shots: list[tuple[str, str]]) -> str:
+    return "".join(f"Question: {_one_line(q)}\nAnswer: {_one_line(a)}\n\n" for q, a in shots)
+
+
+def fewshot_prefixes(items: pl.DataFrame, pool: pl.DataFrame, shots: int) -> list[str | None]:
+    """Per item, `shots` answered seeds of its source (lowest seed ids, itself excluded) as a
+    few-shot prefix; None where the source has too few (the default examples are used)."""
+    if shots <= 0:
+        return [""] * items.height
+    answered = (
+        pool.filter(pl.col("answer").is_not_null() & (pl.col("answer") != ""))
+        .sort("seed_id")
+        .group_by("source", maintain_order=True)
+        .head(shots + 1)
+    )
+    by_source: dict[str, list[tuple[str, str, str]]] = {}
+    for row in answered.iter_rows(named=True):
+        by_source.setdefault(row["source"], []).append(
+            (row["seed_id"], row["problem"], row["answer"])
+        )
+    prefixes: list[str | None] = []
+    for seed_id, source in items.select("seed_id", "source").iter_rows():
+        chosen = [(p, a) for sid, p, a in by_source.get(source, []) if sid != seed_id][:shots]
+        prefixes.append(_format_shots(chosen) if len(chosen) == shots else None)
+    return prefixes
+
+
+@dataclass
+class Sampler:
+    """Draws samples of items through one backend with the request cache, and grades them."""
+
+    backend: Backend
+    cache: RequestCache | None
+    prompting: Prompting
+    progress: bool = False
+    stats: dict[str, int] = field(default_factory=lambda: {"requested": 0, "sent": 0, "cached": 0})
+
+    def draw(
+        self,
+        problems: list[str],
+        shots: list[str | None],
+        pairs: list[tuple[int, int]],
+    ) -> pl.DataFrame:
+        """Samples `(item index, sample index)`; returns item, sample, response, finish_reason,
+        completion_tokens for those that finished (failed or unsent samples are left out)."""
+        requests = [self.prompting.request(problems[i], j, shots[i]) for i, j in pairs]
+        result = generate(self.backend, requests, cache=self.cache, progress=self.progress)
+        self.stats["requested"] += len(requests)
+        self.stats["sent"] += result.stats.get("sent", 0)
+        self.stats["cached"] += result.stats.get("cached", 0)
+        rows = [
+            (i, j, c[0].text, c[0].finish_reason, c[0].completion_tokens)
+            for (i, j), c in zip(pairs, result.completions, strict=True)
+            if c[0] is not None and c[0].ok
+        ]
+        return pl.DataFrame(
+            rows,
+            schema={
+                "item": pl.Int64,
+                "sample": pl.Int64,
+                "response": pl.String,
+                "finish_reason": pl.String,
+                "completion_tokens": pl.Int64,
+            },
+            orient="row",
+        )
+
+
+def grade(frame: pl.DataFrame, answers: list[str | None], types: list[str | None]) -> pl.DataFrame:
+    """Add extracted_answer, proxy_answer and correct (checker vs the item's answer)."""
+    items = frame["item"].to_list()
+    kinds = [types[i] for i in items]
+    extracted = [
+        extract_answer(text or "", kind)
+        for text, kind in zip(frame["response"].to_list(), kinds, strict=True)
+    ]
+    refs = [answers[i] for i in items]
+    verdicts = check_batch(extracted, [r or "" for r in refs], kinds) if items else []
+    return frame.with_columns(
+        pl.Series("extracted_answer", extracted, dtype=pl.String),
+        pl.Series("proxy_answer", refs, dtype=pl.String),
+        pl.Series("correct", verdicts, dtype=pl.Boolean),
+    )

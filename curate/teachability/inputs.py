@@ -1,0 +1,59 @@
+"""Reading the inputs of the teachability stages at one pinned snapshot."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from curate.teachability.tables import PROXY_ANSWERS
+from store import Store
+
+SEED_COLUMNS = "seed_id, source, domain, problem, answer, answer_type, level"
+
+
+def load_seeds(
+    store: Store, at: int, where: str | None = None, limit: int | None = None
+) -> pl.DataFrame:
+    """Seeds at snapshot `at`, filtered by an SQL condition, in seed_id order."""
+    cond = f"WHERE {where}" if where else ""
+    cap = f"LIMIT {int(limit)}" if limit else ""
+    return store.sql(
+        f"SELECT {SEED_COLUMNS} FROM {store.ref('seeds', at=at)} {cond} ORDER BY seed_id {cap}"
+    )
+
+
+def proxy_view(store: Store, at: int) -> pl.DataFrame:
+    """One proxy answer per seed: its reference answer, else its best majority vote; seeds
+    with only unverifiable votes appear with a null answer. Without a proxy_answers table,
+    the seeds' own reference answers."""
+    if not store.has_table(PROXY_ANSWERS.name, at):
+        return store.sql(
+            f"SELECT seed_id, answer, answer_type, 'reference' AS method "
+            f"FROM {store.ref('seeds', at=at)} WHERE answer IS NOT NULL AND answer <> ''"
+        )
+    return store.sql(
+        f"""SELECT seed_id, answer, answer_type, method FROM {store.ref(PROXY_ANSWERS.name, at=at)}
+        QUALIFY row_number() OVER (
+            PARTITION BY seed_id
+            ORDER BY method = 'reference' DESC, answer IS NOT NULL DESC, agreement DESC, run_id DESC
+        ) = 1"""
+    )
+
+
+def with_proxy(store: Store, at: int, seeds: pl.DataFrame) -> pl.DataFrame:
+    """Seeds joined to their proxy answer: adds proxy_answer, proxy_type, proxy_method."""
+    view = proxy_view(store, at).rename(
+        {"answer": "proxy_answer", "answer_type": "proxy_type", "method": "proxy_method"}
+    )
+    joined = seeds.join(view, on="seed_id", how="left")
+    # a seed's own reference answer wins even if the proxy stage never ran on it
+    return joined.with_columns(
+        pl.coalesce(pl.col("answer"), pl.col("proxy_answer")).alias("proxy_answer"),
+        pl.coalesce(
+            pl.when(pl.col("answer").is_not_null()).then(pl.col("answer_type")),
+            pl.col("proxy_type"),
+        ).alias("proxy_type"),
+        pl.when(pl.col("answer").is_not_null())
+        .then(pl.lit("reference"))
+        .otherwise(pl.col("proxy_method"))
+        .alias("proxy_method"),
+    )
