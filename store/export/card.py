@@ -179,12 +179,12 @@ def _lineage_lines(meta: ExportMeta) -> list[str]:
             lines.append(f"| {part} | " + " | ".join(str(stats.get(k, "")) for k in keys) + " |")
     lines += ["", "## Decontamination", ""]
     if meta.decontamination:
-        lines += ["| benchmark | items excluded |", "|---|---:|"]
+        lines += ["| benchmark | prompts excluded |", "|---|---:|"]
         lines += [f"| {b} | {n} |" for b, n in sorted(meta.decontamination.items())]
     else:
         lines.append("No candidate matched a benchmark (or no contamination check ran).")
     if meta.exclusions:
-        lines += ["", "| exclusion | items excluded |", "|---|---:|"]
+        lines += ["", "| exclusion | candidate traces excluded |", "|---|---:|"]
         lines += [f"| {reason} | {n} |" for reason, n in sorted(meta.exclusions.items())]
     return [*lines, ""]
 

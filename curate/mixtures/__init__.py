@@ -1,0 +1,1 @@
+"""Mixture recipes resolved at one snapshot (`mix.build`) and their export (`export`)."""

@@ -1,0 +1,149 @@
+"""Reading the tables a mixture draws on, all at one snapshot.
+
+Each table is read with only the columns needed; a table that does not exist at the snapshot
+reads as no rows (a store without quality marks simply excludes nothing for that reason).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from store import Store
+
+# table -> columns read (SQL types used for the empty stand-in of a missing table)
+COLUMNS: dict[str, dict[str, str]] = {
+    "traces": {
+        "trace_id": "VARCHAR",
+        "item_id": "VARCHAR",
+        "item_table": "VARCHAR",
+        "teacher_model": "VARCHAR",
+        "correct": "BOOLEAN",
+        "reasoning": "VARCHAR",
+        "answer_text": "VARCHAR",
+        "finish_reason": "VARCHAR",
+        "run_id": "VARCHAR",
+    },
+    "seeds": {
+        "seed_id": "VARCHAR",
+        "source": "VARCHAR",
+        "domain": "VARCHAR",
+        "level": "INTEGER",
+        "problem": "VARCHAR",
+        "answer": "VARCHAR",
+        "run_id": "VARCHAR",
+    },
+    "questions": {
+        "question_id": "VARCHAR",
+        "seed_id": "VARCHAR",
+        "question": "VARCHAR",
+        "answer": "VARCHAR",
+        "status": "VARCHAR",
+        "run_id": "VARCHAR",
+    },
+    "difficulty": {
+        "seed_id": "VARCHAR",
+        "model": "VARCHAR",
+        "band": "VARCHAR",
+        "run_id": "VARCHAR",
+    },
+    "selections": {"name": "VARCHAR", "seed_id": "VARCHAR", "run_id": "VARCHAR"},
+    "contamination": {"item_id": "VARCHAR", "benchmark": "VARCHAR", "run_id": "VARCHAR"},
+    "near_dups": {"item_id": "VARCHAR", "is_representative": "BOOLEAN", "run_id": "VARCHAR"},
+    "verdicts": {"item_id": "VARCHAR", "filter": "VARCHAR", "passed": "BOOLEAN"},
+    "reviews": {"item_id": "VARCHAR", "verdict": "VARCHAR"},
+}
+MARK_TABLES = ("contamination", "near_dups", "verdicts", "reviews")
+
+
+def source(store: Store, name: str, at: int) -> str:
+    """A parenthesised SELECT of the table's needed columns at `at`, or an empty stand-in."""
+    columns = COLUMNS[name]
+    if not store.has_table(name, at):
+        nulls = ", ".join(f'NULL::{kind} AS "{col}"' for col, kind in columns.items())
+        return f"(SELECT {nulls} WHERE false)"
+    ref = store.ref(name, at)
+    have = set(store.sql(f"SELECT * FROM {ref} LIMIT 0").columns)
+    picked = []
+    for col, kind in columns.items():
+        if col in have:
+            picked.append(f'"{col}"')
+        elif col == "run_id":
+            picked.append(f'NULL::{kind} AS "{col}"')
+        else:
+            raise ValueError(
+                f"table '{name}' at snapshot {at} has no column '{col}' (it has {sorted(have)})"
+            )
+    return f"(SELECT {', '.join(picked)} FROM {ref})"
+
+
+def band_source(store: Store, at: int, model: str | None) -> tuple[str, list[object]]:
+    """One band per seed: the given weak model's, else the latest run's (ties by model name)."""
+    where, params = ("WHERE model = ?", [model]) if model else ("", [])
+    query = (
+        f"(SELECT seed_id, band, run_id FROM {source(store, 'difficulty', at)} {where} "
+        "QUALIFY row_number() OVER (PARTITION BY seed_id ORDER BY run_id DESC, model) = 1)"
+    )
+    return query, params
+
+
+def candidates(store: Store, at: int, seed: int, difficulty_model: str | None) -> pl.DataFrame:
+    """Every trace at `at` with its prompt's seed, attributes and a sampling key.
+
+    `key` is md5(seed:trace_id): a stable, seeded pseudo-random order (MD5 is a fixed function,
+    unlike engine hash functions that may change between versions)."""
+    bands, band_params = band_source(store, at, difficulty_model)
+    query = f"""
+        WITH t AS {source(store, "traces", at)},
+             q AS {source(store, "questions", at)},
+             s AS {source(store, "seeds", at)},
+             d AS {bands},
+             tq AS (
+               SELECT t.*, q.status AS question_status, q.run_id AS question_run,
+                      CASE WHEN t.item_table = 'questions' THEN q.seed_id ELSE t.item_id END
+                        AS seed_id,
+                      CASE WHEN t.item_table = 'questions' THEN t.item_id END AS question_id
+               FROM t LEFT JOIN q
+                 ON t.item_table = 'questions' AND q.question_id = t.item_id)
+        SELECT tq.trace_id, tq.item_id,
+               CASE WHEN tq.item_table = 'questions' THEN 'questions' ELSE 'seeds' END
+                 AS item_table,
+               tq.seed_id, tq.question_id, tq.question_status, tq.teacher_model, tq.correct,
+               coalesce(length(tq.reasoning), 0) > 0 AS has_reasoning, tq.finish_reason,
+               s.seed_id IS NOT NULL AS has_seed, s.source, s.domain, s.level, d.band,
+               tq.run_id AS trace_run, tq.question_run, s.run_id AS seed_run,
+               d.run_id AS difficulty_run,
+               md5(? || ':' || tq.trace_id) AS key
+        FROM tq LEFT JOIN s ON s.seed_id = tq.seed_id LEFT JOIN d ON d.seed_id = tq.seed_id
+    """
+    return store.sql(query, [*band_params, str(seed)])
+
+
+def marks(store: Store, at: int) -> pl.DataFrame:
+    """Ids to exclude, with the reason (and benchmark for contamination)."""
+    query = f"""
+        SELECT item_id, 'contaminated' AS reason, benchmark
+          FROM {source(store, "contamination", at)}
+        UNION ALL SELECT item_id, 'near_duplicate', NULL
+          FROM {source(store, "near_dups", at)} WHERE NOT coalesce(is_representative, false)
+        UNION ALL SELECT item_id, 'failed_filter', NULL
+          FROM {source(store, "verdicts", at)} WHERE passed = false
+        UNION ALL SELECT item_id, 'rejected_in_review', NULL
+          FROM {source(store, "reviews", at)} WHERE verdict = 'reject'
+    """
+    return store.sql(query)
+
+
+def selection_seeds(store: Store, at: int, name: str) -> pl.Series:
+    query = f"SELECT DISTINCT seed_id FROM {source(store, 'selections', at)} WHERE name = ?"
+    return store.sql(query, [name])["seed_id"]
+
+
+def mark_runs(store: Store, at: int) -> dict[str, list[str]]:
+    """Run ids of the quality marks in force at `at` (their tables' run_id, where they have one)."""
+    runs: dict[str, list[str]] = {}
+    for name in MARK_TABLES + ("difficulty", "selections"):
+        if "run_id" not in COLUMNS[name] or not store.has_table(name, at):
+            continue
+        query = f"SELECT DISTINCT run_id FROM {source(store, name, at)} WHERE run_id IS NOT NULL"
+        runs[name] = sorted(store.sql(query)["run_id"].to_list())
+    return runs
