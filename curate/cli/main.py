@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from curate.cli import seeds
+from curate.cli import mix, seeds
 from curate.cli._common import (
     StoreOption,
     console,
@@ -103,3 +103,6 @@ def run(
 
 
 # Sub-commands of later stages register below (one line each).
+app.add_typer(mix.app, name="mix")
+app.command("export")(mix.export)
+teach.register(app)
