@@ -87,7 +87,7 @@ def generate(
                 cache.flush()
     sink.stats["cached"] = n_hits
     sink.stats["not_sent"] = sum(c is None for row in sink.results for c in row)
-    return GenerateResult(sink.results, dict(sink.stats), sink.stopped)
+    return GenerateResult(sink.results, dict(sink.stats), sink.stop_message())
 
 
 def sample_tasks(backend: Backend, requests: Sequence[ChatRequest]) -> list[SampleTask]:
@@ -135,37 +135,48 @@ class _Sink:
         self.reserved_tokens = 0
         self.reserved_cost = 0.0
         self.reservations: dict[int, tuple[int, float]] = {}
-        self.stopped: str | None = None
+        self.stopped: str | None = None  # "token" or "cost" once a budget refused a sample
+        # prompt tokens are unknown before sending: start at 1 token / 3 chars, then use the
+        # largest ratio seen in finished samples
+        self.tokens_per_char = 1 / 3
+        self._observed_ratio = 0.0
         self.bar: Progress | None = None
 
     def admit(self, task: SampleTask) -> bool:
         if self.stopped:
             return False
-        est_prompt = task.prompt_chars() // 4 + 1
+        chars = task.prompt_chars()
+        est_prompt = int(chars * self.tokens_per_char) + 4 * len(task.messages or ()) + 1
         tokens = est_prompt + task.sampling.max_tokens
         cost = self.backend.config.cost(est_prompt, task.sampling.max_tokens)
         b = self.budget
-        if b.max_tokens is not None and self.spent_tokens + self.reserved_tokens + tokens > (
-            b.max_tokens
-        ):
-            self._stop("token", f"{self.spent_tokens:,} of {b.max_tokens:,} tokens")
-            return False
-        if b.max_cost_usd is not None and self.spent_cost + self.reserved_cost + cost > (
-            b.max_cost_usd
-        ):
-            self._stop("cost", f"${self.spent_cost:.4f} of ${b.max_cost_usd:.4f}")
+        over_tokens = b.max_tokens is not None and (
+            self.spent_tokens + self.reserved_tokens + tokens > b.max_tokens
+        )
+        over_cost = b.max_cost_usd is not None and (
+            self.spent_cost + self.reserved_cost + cost > b.max_cost_usd
+        )
+        if over_tokens or over_cost:
+            self.stopped = "token" if over_tokens else "cost"
             return False
         self.reserved_tokens += tokens
         self.reserved_cost += cost
         self.reservations[id(task)] = (tokens, cost)
         return True
 
-    def _stop(self, kind: str, spent: str) -> None:
-        done = sum(c is not None for row in self.results for c in row)
-        self.stopped = (
-            f"{kind} budget reached: {spent} spent; {done} of {self.total} samples finished "
-            "(kept), the rest were not sent. Raise the budget and re-run to continue: finished "
-            "samples come from the request cache."
+    def stop_message(self) -> str | None:
+        if self.stopped is None:
+            return None
+        b, done = self.budget, self.total - self.stats["not_sent"]
+        spent = (
+            f"{self.spent_tokens:,} of {b.max_tokens:,} tokens"
+            if self.stopped == "token"
+            else f"${self.spent_cost:.4f} of ${b.max_cost_usd:.4f}"
+        )
+        return (
+            f"{self.stopped} budget reached: {spent} spent; {done} of {self.total} samples "
+            f"finished (kept), {self.stats['not_sent']} not sent. Raise the budget and re-run "
+            "to continue: finished samples come from the request cache."
         )
 
     def emit(self, task: SampleTask, completion: Completion) -> None:
@@ -174,6 +185,11 @@ class _Sink:
         self.reserved_cost -= cost
         self.spent_tokens += completion.prompt_tokens + completion.completion_tokens
         self.spent_cost += completion.cost_usd
+        chars = task.prompt_chars()
+        if completion.prompt_tokens and chars:  # learn the tokenizer's ratio, conservatively
+            observed = completion.prompt_tokens / chars
+            self.tokens_per_char = max(observed, self._observed_ratio)
+            self._observed_ratio = self.tokens_per_char
         self.stats["sent"] += 1
         self.stats["failed"] += not completion.ok
         self.stats["retries"] += completion.attempts - 1

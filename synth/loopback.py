@@ -43,6 +43,7 @@ class LoopbackServer:
         self.retry_after, self.completion_tokens = retry_after, completion_tokens
         self.attempts: Counter[str] = Counter()  # body hash -> requests received
         self.served: Counter[str] = Counter()  # body hash -> 200 responses with a valid body
+        self.auth_seen: set[str] = set()  # Authorization headers received (tests check keys)
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
 
@@ -146,8 +147,11 @@ class _Protocol(asyncio.Protocol):
             length = 0
             for line in head.split("\r\n")[1:]:
                 name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
+                name = name.strip().lower()
+                if name == "content-length":
                     length = int(value)
+                elif name == "authorization":
+                    self.server.auth_seen.add(value.strip())
             if len(self.buf) < end + 4 + length:
                 return
             body = self.buf[end + 4 : end + 4 + length]

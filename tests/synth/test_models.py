@@ -1,0 +1,57 @@
+"""Model configs: YAML loading, env-only secrets, hashes that ignore operational settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from synth import ChatRequest, ModelConfig, load_model_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", ["smollm2", "gemma3-270m", "llamacpp-server", "o3-mini"])
+def test_example_configs_load(name: str) -> None:
+    config = load_model_config(REPO / "models" / f"{name}.yaml")
+    assert config.backend in {"llamacpp", "openai"}
+    assert "sk-" not in (REPO / "models" / f"{name}.yaml").read_text()
+
+
+def test_default_is_embedded_smollm2() -> None:
+    assert load_model_config(None) == ModelConfig()
+    assert ModelConfig().backend == "llamacpp"
+    assert load_model_config("smollm2").model == "smollm2-135m-instruct"
+    with pytest.raises(FileNotFoundError):
+        load_model_config("no-such-model")
+
+
+def test_api_key_only_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = ModelConfig(backend="openai", model="o3-mini", api_key_env="SYNTH_TEST_KEY")
+    monkeypatch.delenv("SYNTH_TEST_KEY", raising=False)
+    with pytest.raises(ValueError, match="SYNTH_TEST_KEY is not set"):
+        config.api_key()
+    monkeypatch.setenv("SYNTH_TEST_KEY", "sk-x")
+    assert config.api_key() == "sk-x"
+    with pytest.raises(ValueError):
+        ModelConfig.model_validate({"api_key": "sk-x"})  # no field can hold a key
+
+
+def test_config_hash_tracks_outputs_not_operations() -> None:
+    base = ModelConfig(backend="openai", model="m", params={"temperature": 0.5})
+    same = base.model_copy(update={"concurrency": 3, "base_url": "http://x", "timeout_s": 9})
+    assert base.config_hash() == same.config_hash()
+    assert (
+        base.config_hash() != base.model_copy(update={"params": {"temperature": 0.6}}).config_hash()
+    )
+    assert base.config_hash() != base.model_copy(update={"reasoning_effort": "low"}).config_hash()
+
+
+def test_sampling_merges_request_over_config_and_offsets_seed() -> None:
+    config = ModelConfig(params={"temperature": 0.3, "max_tokens": 50, "seed": 10})
+    s = config.sampling(ChatRequest(prompt="x", max_tokens=5), 2)
+    assert (s.temperature, s.max_tokens, s.seed, s.top_p) == (0.3, 5, 12, 1.0)
+    with pytest.raises(ValueError):
+        ChatRequest(prompt="x", messages=[])
+    with pytest.raises(ValueError):
+        ModelConfig(params={"frequency_penalty": 1})
