@@ -217,7 +217,9 @@ def _attempt_rows(
     frame: pl.DataFrame, ids: pl.Series, tag: dict[str, str], pkey: str
 ) -> pl.DataFrame:
     seed_ids = ids.gather(frame["item"])
-    keys = [f"{sid}|{tag['model']}|{pkey}|{j}" for sid, j in zip(seed_ids, frame["sample"])]
+    keys = [
+        f"{sid}|{tag['model']}|{pkey}|{j}" for sid, j in zip(seed_ids, frame["sample"], strict=True)
+    ]
     return frame.with_columns(
         seed_ids.alias("seed_id"),
         pl.lit(tag["model"]).alias("model"),

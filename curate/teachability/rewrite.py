@@ -1,0 +1,223 @@
+"""`teachable rewrite`: turn proofs, multi-part and open-ended seeds into short-answer questions.
+
+Seeds that already have one short checkable answer (their reference or proxy answer) pass through
+unchanged (status `passthrough`). The others go to the rewriter, which must reply
+"Question: ...\\nAnswer: ..." (prompts/rewrite.txt); a rewrite is `kept` only when an independent
+solve of the new question (`solve_samples` samples from the solver, by default the same model)
+reproduces the stated answer under the checker in at least `min_solve_agreement` of the samples;
+otherwise it is `rejected` with the reason.
+
+Usage:
+    run_rewrite(store, RewriteConfig(model="models/o3-mini.yaml", selection="edge"))
+    teachable rewrite --model models/o3-mini.yaml --selection edge
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import polars as pl
+import xxhash
+from pydantic import BaseModel, ConfigDict, Field
+
+from curate.teachability.attempts import Sampler, model_from, prompting, resolve_style
+from curate.teachability.inputs import load_seeds, with_proxy
+from curate.teachability.select import read_selection
+from curate.teachability.tables import QUESTIONS
+from quality.answers import check_batch, extract_answer, infer_answer_type
+from store import Store
+from synth.backends import Backend, get_backend
+from synth.cache import RequestCache
+from synth.models import ModelConfig
+
+_OPEN_ENDED = re.compile(
+    r"\b(prove|show that|demonstrate|justify|explain (why|how)|describe|discuss)\b", re.I
+)
+_MULTI_PART = re.compile(r"\(a\)[\s\S]*\(b\)|\(i\)[\s\S]*\(ii\)|\bpart [ab12]\b", re.I)
+_REPLY = re.compile(r"Question:\s*(?P<q>[\s\S]+?)\s*\n\s*Answer:\s*(?P<a>[^\n]+)", re.I)
+MAX_ANSWER_CHARS = 40
+
+
+class RewriteConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | ModelConfig | None = None
+    """Rewriter: config YAML, embedded name or inline config; None is SmolLM2."""
+    solver: str | ModelConfig | None = None
+    """Independent solver; None: the rewriter model (a separate call)."""
+    solve_samples: int = Field(default=1, ge=1)
+    min_solve_agreement: float = Field(default=0.5, gt=0, le=1)
+    temperature: float = Field(default=0.3, ge=0)
+    max_tokens: int = Field(default=256, ge=1)
+    solver_max_tokens: int = Field(default=256, ge=1)
+    seed: int = 0
+    selection: str | None = None
+    """Rewrite only the seeds of this named selection."""
+    where: str | None = None
+    limit: int | None = Field(default=None, ge=1)
+    at: int | None = None
+    progress: bool = False
+
+
+def needs_rewrite(problem: str, answer: str | None) -> str | None:
+    """Why a seed is not yet a short-answer question, or None if it already is."""
+    if answer is None or not answer.strip():
+        return "no_answer"
+    if _OPEN_ENDED.search(problem):
+        return "open_ended"
+    if _MULTI_PART.search(problem):
+        return "multi_part"
+    if len(answer) > MAX_ANSWER_CHARS or ";" in answer or " and " in answer:
+        return "long_answer"
+    return None
+
+
+def parse_rewrite(text: str) -> tuple[str, str] | None:
+    found = list(_REPLY.finditer(text or ""))
+    if not found:
+        return None
+    question, answer = found[-1]["q"].strip(), found[-1]["a"].strip().rstrip(".")
+    return (question, answer) if question and answer else None
+
+
+def question_id(seed_id: str, question: str) -> str:
+    return xxhash.xxh3_128_hexdigest(f"{seed_id}|{question}".encode())
+
+
+def run_rewrite(
+    store: Store,
+    config: RewriteConfig,
+    *,
+    rewriter: Backend | None = None,
+    solver: Backend | None = None,
+) -> dict[str, int]:
+    """`rewriter` / `solver` replace the configured models (tests inject faults with them)."""
+    at = config.at if config.at is not None else store.snapshot()
+    seeds = with_proxy(store, at, load_seeds(store, at, config.where, config.limit))
+    if config.selection:
+        chosen = read_selection(store, config.selection, at)["seed_id"]
+        seeds = seeds.filter(pl.col("seed_id").is_in(chosen.implode()))
+    why = [needs_rewrite(p, a) for p, a in seeds.select("problem", "proxy_answer").iter_rows()]
+    seeds = seeds.with_columns(pl.Series("why", why, dtype=pl.String))
+    passthrough = seeds.filter(pl.col("why").is_null()).select(
+        "seed_id",
+        pl.col("problem").alias("question"),
+        pl.col("proxy_answer").alias("answer"),
+        pl.col("proxy_type").alias("answer_type"),
+        pl.lit("passthrough").alias("status"),
+        pl.lit("already short-answer").alias("reason"),
+    )
+    todo = seeds.filter(pl.col("why").is_not_null())
+    rewritten = _rewrite(store, config, todo, rewriter, solver) if todo.height else None
+    with store.run("rewrite", config.model_copy(update={"at": at})) as run:
+        frames = [passthrough] + ([rewritten] if rewritten is not None else [])
+        rows = pl.concat(frames, how="diagonal_relaxed")
+        ids = [question_id(s, q) for s, q in rows.select("seed_id", "question").iter_rows()]
+        rows = rows.with_columns(pl.Series("question_id", ids), run_id=pl.lit(run.id))
+        run.insert(QUESTIONS, rows, unique_on=["question_id"])
+        counts = {"seeds": seeds.height, **dict(rows.group_by("status").len().iter_rows())}
+        for key, value in counts.items():
+            run.count(key, value)
+    return counts
+
+
+def _rewrite(
+    store: Store,
+    config: RewriteConfig,
+    todo: pl.DataFrame,
+    rewriter: Backend | None,
+    solver: Backend | None,
+) -> pl.DataFrame:
+    model = rewriter.config if rewriter else model_from(config.model)
+    prompt = prompting("chat", config.temperature, config.max_tokens, config.seed, "rewrite.txt")
+    cache = RequestCache.for_store(store)
+    try:
+        rewriter = rewriter or get_backend(model)
+        drawn = Sampler(rewriter, cache, prompt, config.progress).draw(
+            todo["problem"].to_list(), [None] * todo.height, [(i, 0) for i in range(todo.height)]
+        )
+        replies = dict(zip(drawn["item"], drawn["response"], strict=True))
+        parsed = [parse_rewrite(replies.get(i, "")) for i in range(todo.height)]
+        solves = _solve(config, cache, solver, model, parsed)
+    finally:
+        cache.close()
+    return _verdicts(todo, parsed, solves, config, model.model)
+
+
+def _solve(
+    config: RewriteConfig,
+    cache: RequestCache,
+    solver: Backend | None,
+    rewriter_model: ModelConfig,
+    parsed: list[tuple[str, str] | None],
+) -> dict[int, list[str | None]]:
+    """Extracted answers of the independent solves, per rewritten item."""
+    index = [i for i, p in enumerate(parsed) if p is not None]
+    if not index:
+        return {}
+    if solver is None:
+        spec = config.solver if config.solver is not None else rewriter_model
+        solver = get_backend(model_from(spec))
+    style = resolve_style("auto", solver.config)
+    prompt = prompting(
+        style, 0.7, config.solver_max_tokens, config.seed + 1_000_003, "solve_chat.txt"
+    )
+    questions = [parsed[i][0] for i in index]  # type: ignore[index]
+    pairs = [(k, j) for k in range(len(index)) for j in range(config.solve_samples)]
+    drawn = Sampler(solver, cache, prompt, config.progress).draw(
+        questions, [None] * len(index), pairs
+    )
+    out: dict[int, list[str | None]] = {i: [] for i in index}
+    for k, text in drawn.select("item", "response").iter_rows():
+        stated = parsed[index[k]][1]  # type: ignore[index]
+        out[index[k]].append(extract_answer(text or "", infer_answer_type(stated)))
+    return out
+
+
+def _verdicts(
+    todo: pl.DataFrame,
+    parsed: list[tuple[str, str] | None],
+    solves: dict[int, list[str | None]],
+    config: RewriteConfig,
+    model: str,
+) -> pl.DataFrame:
+    flat = [(i, got) for i, answers in solves.items() for got in answers]
+    stated = [parsed[i][1] for i, _ in flat]  # type: ignore[index]
+    types = [infer_answer_type(s) for s in stated]
+    match = check_batch([g for _, g in flat], stated, types) if flat else []
+    hits: dict[int, int] = {}
+    for (i, _), ok in zip(flat, match, strict=True):
+        hits[i] = hits.get(i, 0) + int(ok)
+    rows = []
+    for i, (seed_id, why) in enumerate(todo.select("seed_id", "why").iter_rows()):
+        if parsed[i] is None:
+            reason = f"{why}: unparseable rewrite"
+            rows.append((seed_id, None, None, None, "rejected", reason, None))
+            continue
+        question, answer = parsed[i]  # type: ignore[misc]
+        got = solves.get(i, [])
+        share = hits.get(i, 0) / len(got) if got else 0.0
+        ok = bool(got) and hits.get(i, 0) > 0 and share >= config.min_solve_agreement
+        reason = (
+            f"{why}: solver reproduced {answer!r} in {hits.get(i, 0)}/{len(got)}"
+            if ok
+            else f"{why}: solver answered {got} not {answer!r}"
+        )
+        status = "kept" if ok else "rejected"
+        rows.append(
+            (seed_id, question, answer, infer_answer_type(answer), status, reason, json.dumps(got))
+        )
+    return pl.DataFrame(
+        rows,
+        schema=[
+            "seed_id",
+            "question",
+            "answer",
+            "answer_type",
+            "status",
+            "reason",
+            "solver_answers",
+        ],
+        orient="row",
+    ).with_columns(pl.lit(model).alias("model"))

@@ -1,0 +1,111 @@
+"""`teachable select`: a named selection of seeds, fixed to the snapshot it was resolved at.
+
+A seed is selected when, for every weak model considered (all, or `models`), its latest
+difficulty row has a band in `bands`, and it matches the domain/source filters. `max_per_source`
+keeps, per source, the seeds whose pass rate is closest to the middle of the teachable range
+(ties by seed id, a content hash, so the pick is stable). Re-running a name records a new
+version; `read_selection` returns the latest.
+
+Usage:
+    run_select(store, SelectConfig(name="edge", bands=["teachable"], max_per_source=100))
+    teachable select --name edge --band teachable --max-per-source 100
+"""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from curate.teachability.tables import BANDS, DIFFICULTY, SELECTIONS
+from store import Store
+
+
+class SelectConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    bands: list[str] = Field(default_factory=lambda: ["teachable"])
+    domains: list[str] | None = None
+    sources: list[str] | None = None
+    models: list[str] | None = None
+    """Weak model names or config hashes to require the band for; None: every model measured."""
+    max_per_source: int | None = Field(default=None, ge=1)
+    at: int | None = None
+
+    @field_validator("bands")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(BANDS))
+        if unknown or not value:
+            raise ValueError(f"bands must be a non-empty subset of {list(BANDS)}; got {value}")
+        return value
+
+
+def latest_difficulty(store: Store, at: int | str | None = None) -> pl.DataFrame:
+    """One difficulty row per (seed, weak model): the one from the latest run."""
+    ref = store.ref(DIFFICULTY.name, at=at)
+    return store.sql(
+        f"SELECT * FROM {ref} QUALIFY row_number() OVER "
+        "(PARTITION BY seed_id, model ORDER BY run_id DESC) = 1"
+    )
+
+
+def resolve(store: Store, config: SelectConfig, at: int) -> pl.DataFrame:
+    """seed_id and source of the seeds the selection holds at snapshot `at`."""
+    rows = latest_difficulty(store, at)
+    if config.models:
+        wanted = pl.col("model_name").is_in(config.models) | pl.col("model").is_in(config.models)
+        rows = rows.filter(wanted)
+    mid = rows.group_by("seed_id").agg(
+        pl.col("band").is_in(config.bands).all().alias("ok"),
+        pl.col("pass_rate").mean().alias("pass_rate"),
+    )
+    seeds = store.sql(f"SELECT seed_id, source, domain FROM {store.ref('seeds', at=at)}")
+    picked = mid.filter("ok").join(seeds, on="seed_id", how="inner")
+    if config.domains:
+        picked = picked.filter(pl.col("domain").is_in(config.domains))
+    if config.sources:
+        picked = picked.filter(pl.col("source").is_in(config.sources))
+    if config.max_per_source:
+        picked = (
+            picked.sort((pl.col("pass_rate") - 0.5).abs(), pl.col("seed_id"))
+            .group_by("source", maintain_order=True)
+            .head(config.max_per_source)
+        )
+    return picked.select("seed_id", "source").sort("seed_id")
+
+
+def run_select(store: Store, config: SelectConfig) -> dict[str, int]:
+    at = config.at if config.at is not None else store.snapshot()
+    picked = resolve(store, config, at)
+    criteria = json.dumps(config.model_dump(exclude={"at"}), sort_keys=True)
+    with store.run("select", config.model_copy(update={"at": at})) as run:
+        rows = picked.select(
+            pl.lit(config.name).alias("name"),
+            "seed_id",
+            pl.lit(at, dtype=pl.Int64).alias("snapshot_id"),
+            pl.lit(criteria).alias("criteria"),
+            pl.lit(run.id).alias("run_id"),
+        )
+        run.insert(SELECTIONS, rows)
+        counts = {"selected": picked.height, "sources": picked["source"].n_unique()}
+        for key, value in counts.items():
+            run.count(key, value)
+    return counts
+
+
+def read_selection(store: Store, name: str, at: int | str | None = None) -> pl.DataFrame:
+    """The seeds (with their seed rows at the selection's snapshot) of the latest version of
+    selection `name`."""
+    rows = store.sql(
+        f"SELECT * FROM {store.ref(SELECTIONS.name, at=at)} WHERE name = ? "
+        "QUALIFY run_id = max(run_id) OVER ()",
+        [name],
+    )
+    if rows.height == 0:
+        raise ValueError(f"no selection named {name!r} in store {store.root}")
+    snapshot = int(rows["snapshot_id"][0])
+    seeds = store.table("seeds", at=snapshot)
+    return seeds.join(rows.select("seed_id", "snapshot_id"), on="seed_id", how="inner")
