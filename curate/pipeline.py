@@ -25,6 +25,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "difficulty": ("curate.teachability.difficulty:run_difficulty", "curate.teachability.difficulty:DifficultyConfig"),
     "rewrite": ("curate.teachability.rewrite:run_rewrite", "curate.teachability.rewrite:RewriteConfig"),
     "select": ("curate.teachability.select:run_select", "curate.teachability.select:SelectConfig"),
+    "traces": ("synth.traces:run_traces", "synth.traces:TracesConfig"),
     "mix.build": ("curate.mixtures.build:run_mix_build", "curate.mixtures.build:MixBuildConfig"),
     "export": ("curate.mixtures.export:run_export", "curate.mixtures.export:ExportConfig"),
 }

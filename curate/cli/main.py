@@ -15,6 +15,7 @@ import polars as pl
 import typer
 
 from curate.cli import mix, seeds
+from curate.cli import synth as synth_cli
 from curate.cli._common import (
     StoreOption,
     console,
@@ -106,3 +107,4 @@ def run(
 app.add_typer(mix.app, name="mix")
 app.command("export")(mix.export)
 teach.register(app)
+app.command("traces")(synth_cli.traces)
