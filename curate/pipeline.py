@@ -28,6 +28,9 @@ STAGES: dict[str, tuple[str, str]] = {
     "traces": ("synth.traces:run_traces", "synth.traces:TracesConfig"),
     "mix.build": ("curate.mixtures.build:run_mix_build", "curate.mixtures.build:MixBuildConfig"),
     "export": ("curate.mixtures.export:run_export", "curate.mixtures.export:ExportConfig"),
+    "decontam": ("quality.decontam:run_decontam", "quality.decontam:DecontamConfig"),
+    "dedup": ("quality.dedup:run_dedup", "quality.dedup:DedupConfig"),
+    "filter": ("quality.filters:run_filter", "quality.filters:FilterConfig"),
 }
 
 

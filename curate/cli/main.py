@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from curate.cli import mix, seeds
+from curate.cli import mix, quality, seeds, teach
 from curate.cli import synth as synth_cli
 from curate.cli._common import (
     StoreOption,
@@ -107,4 +107,5 @@ def run(
 app.add_typer(mix.app, name="mix")
 app.command("export")(mix.export)
 teach.register(app)
+quality.register(app)
 app.command("traces")(synth_cli.traces)

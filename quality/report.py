@@ -1,0 +1,84 @@
+"""`teachable report quality`: hits per benchmark, near-dup cluster sizes, filter verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from store import Store
+
+
+def contamination_summary(store: Store) -> pl.DataFrame:
+    """Per benchmark: items flagged (any method), by n-gram, by MinHash, and hit rows."""
+    if not store.has_table("contamination"):
+        return pl.DataFrame()
+    c = store.table("contamination")
+    return (
+        c.group_by("benchmark")
+        .agg(
+            pl.col("item_id").n_unique().alias("items_flagged"),
+            pl.col("item_id").filter(pl.col("method") == "ngram").n_unique().alias("by_ngram"),
+            pl.col("item_id").filter(pl.col("method") == "minhash").n_unique().alias("by_minhash"),
+            pl.col("benchmark_item_id").n_unique().alias("benchmark_items_hit"),
+            pl.len().alias("hits"),
+        )
+        .sort("items_flagged", descending=True)
+    )
+
+
+def cluster_sizes(store: Store) -> pl.DataFrame:
+    """(item_table, cluster_id, size) from the latest dedup run of each table."""
+    if not store.has_table("near_dups"):
+        return pl.DataFrame(
+            schema={"item_table": pl.String, "cluster_id": pl.String, "size": pl.UInt32}
+        )
+    nd = store.table("near_dups")
+    runs = store.runs().select("run_id", "started_at")
+    latest = (
+        nd.select("item_table", "run_id")
+        .unique()
+        .join(runs, on="run_id", how="left")
+        .sort("started_at")
+        .group_by("item_table")
+        .last()
+        .select("item_table", "run_id")
+    )
+    return (
+        nd.join(latest, on=["item_table", "run_id"])
+        .group_by("item_table", "cluster_id")
+        .agg(pl.len().alias("size"))
+        .sort("size", descending=True)
+    )
+
+
+def verdict_summary(store: Store) -> pl.DataFrame:
+    if not store.has_table("verdicts"):
+        return pl.DataFrame()
+    return (
+        store.table("verdicts")
+        .group_by("filter")
+        .agg(pl.len().alias("judged"), (~pl.col("passed")).sum().alias("failed"))
+        .sort("filter")
+    )
+
+
+def cluster_histogram(sizes: pl.DataFrame, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    values = sizes["size"].to_numpy() if sizes.height else []
+    top = int(max(values, default=2))
+    ax.hist(values, bins=range(2, top + 2), align="left", rwidth=0.8)
+    ax.set_xlabel("cluster size (items)")
+    ax.set_ylabel("clusters")
+    ax.set_yscale("log" if sizes.height and top > 10 else "linear")
+    ax.set_title(f"near-duplicate clusters: {sizes.height}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
