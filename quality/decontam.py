@@ -42,6 +42,10 @@ class DecontamConfig(BaseModel):
     n: int = Field(13, ge=3)
     min_matches: int = Field(1, ge=1)
     min_short: int = Field(6, ge=2)  # shortest benchmark item matched by containment (words)
+    max_df: int = Field(2, ge=0)  # drop n-grams shared by more benchmark items (boilerplate)
+    # regexes removed before normalization on both sides; default: Asymptote figure code, whose
+    # "dot(A); dot(B); ..." lines otherwise match across unrelated geometry problems
+    strip: list[str] = Field(default_factory=lambda: [r"(?s)\[asy\].*?\[/asy\]"])
     minhash: bool = True
     threshold: float = Field(0.5, gt=0, le=1)  # with 3-word shingles: 0 GSM8K-vs-MATH hits
     num_perm: int = 128
@@ -65,17 +69,24 @@ class BenchmarkIndex:
     def __init__(self, bench: pl.DataFrame, config: DecontamConfig) -> None:
         self.bench = bench
         self.config = config
-        texts = bench["text"].to_arrow()
-        self.ngrams = NgramIndex.build(tokenize_batch(texts), config.n, config.min_short)
+        texts = self.clean(bench["text"]).to_arrow()
+        self.ngrams = NgramIndex.build(
+            tokenize_batch(texts), config.n, config.min_short, config.max_df
+        )
         self.lsh = None
         if config.minhash:
             sig = minhash_texts(texts, config.num_perm, config.shingle, config.seed)
             self.lsh = LSHIndex(sig, config.threshold)
 
+    def clean(self, texts: pl.Series) -> pl.Series:
+        for pattern in self.config.strip:
+            texts = texts.str.replace_all(pattern, " ")
+        return texts
+
     def hits(self, texts: pl.Series) -> pl.DataFrame:
         """(row, bench_row, method, matched_ngrams, jaccard) for a batch of texts."""
         cfg = self.config
-        arrow = texts.to_arrow()
+        arrow = self.clean(texts).to_arrow()
         ng = (
             self.ngrams.probe(tokenize_batch(arrow))
             .filter(pl.col("matched") >= cfg.min_matches)

@@ -160,8 +160,19 @@ class NgramIndex:
     short_lens: np.ndarray  # ascending lengths of short items (< n words)
 
     @classmethod
-    def build(cls, batch: TokenBatch, n: int = 13, min_short: int = 6) -> NgramIndex:
+    def build(
+        cls, batch: TokenBatch, n: int = 13, min_short: int = 6, max_df: int = 0
+    ) -> NgramIndex:
+        """`max_df` > 0 drops n-grams found in more than `max_df` distinct items: boilerplate
+        such as "where m and n are relatively prime positive integers find m n" (8 items of
+        AIME/MATH-500) would otherwise flag every problem that uses the phrase."""
         h, docs, lens = _windows(batch.hashes, batch.offsets, n, 1)
+        if max_df > 0:
+            df = pl.DataFrame({"h": h, "d": docs}).select(
+                pl.col("d").n_unique().over("h").alias("df")
+            )["df"]
+            keep = (df <= max_df).to_numpy()
+            h, docs, lens = h[keep], docs[keep], lens[keep]
         order = np.argsort(h, kind="stable")
         bitmap, shift = _bitmap(h)
         short = (lens < n) & (lens >= min_short)
