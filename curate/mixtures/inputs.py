@@ -48,11 +48,25 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
     "selections": {"name": "VARCHAR", "seed_id": "VARCHAR", "run_id": "VARCHAR"},
     "contamination": {"item_id": "VARCHAR", "benchmark": "VARCHAR", "run_id": "VARCHAR"},
-    "near_dups": {"item_id": "VARCHAR", "is_representative": "BOOLEAN", "run_id": "VARCHAR"},
-    "verdicts": {"item_id": "VARCHAR", "filter": "VARCHAR", "passed": "BOOLEAN"},
+    "near_dups": {
+        "item_id": "VARCHAR",
+        "item_table": "VARCHAR",
+        "is_representative": "BOOLEAN",
+        "run_id": "VARCHAR",
+    },
+    "verdicts": {
+        "item_id": "VARCHAR",
+        "item_table": "VARCHAR",
+        "filter": "VARCHAR",
+        "passed": "BOOLEAN",
+        "run_id": "VARCHAR",
+    },
+    "runs": {"run_id": "VARCHAR", "started_at": "TIMESTAMP"},
     "reviews": {"item_id": "VARCHAR", "verdict": "VARCHAR"},
 }
 MARK_TABLES = ("contamination", "near_dups", "verdicts", "reviews")
+# columns read as NULL when a table lacks them (other stages may not write them)
+OPTIONAL = {"run_id", "item_table", "model_name"}
 
 
 def source(store: Store, name: str, at: int) -> str:
@@ -67,7 +81,7 @@ def source(store: Store, name: str, at: int) -> str:
     for col, kind in columns.items():
         if col in have:
             picked.append(f'"{col}"')
-        elif col == "run_id":
+        elif col in OPTIONAL:
             picked.append(f'NULL::{kind} AS "{col}"')
         else:
             raise ValueError(
@@ -76,12 +90,24 @@ def source(store: Store, name: str, at: int) -> str:
     return f"(SELECT {', '.join(picked)} FROM {ref})"
 
 
+def latest(store: Store, table: str, partition: str, at: int) -> str:
+    """Rows of `table` from the latest run per `partition`, runs ordered by start time: a
+    re-run (new dedup assignment, re-filtered trace, re-estimated band) supersedes older ones."""
+    return (
+        f"(SELECT x.* FROM {source(store, table, at)} x "
+        f"LEFT JOIN {source(store, 'runs', at)} r USING (run_id) "
+        f"QUALIFY rank() OVER (PARTITION BY {partition} "
+        "ORDER BY r.started_at DESC NULLS LAST, x.run_id DESC NULLS LAST) = 1)"
+    )
+
+
 def band_source(store: Store, at: int, model: str | None) -> tuple[str, list[object]]:
-    """One band per seed: the given weak model's, else the latest run's (ties by model name)."""
-    where, params = ("WHERE model = ?", [model]) if model else ("", [])
+    """One band per seed from its latest difficulty run (of `model`, by hash or name, if given);
+    ties (several models or settings in one run) go to the lowest model id."""
+    where, params = ("WHERE model = ? OR model_name = ?", [model, model]) if model else ("", [])
     query = (
-        f"(SELECT seed_id, band, run_id FROM {source(store, 'difficulty', at)} {where} "
-        "QUALIFY row_number() OVER (PARTITION BY seed_id ORDER BY run_id DESC, model) = 1)"
+        f"(SELECT seed_id, band, run_id FROM {latest(store, 'difficulty', 'seed_id', at)} "
+        f"{where} QUALIFY row_number() OVER (PARTITION BY seed_id ORDER BY model) = 1)"
     )
     return query, params
 
@@ -119,14 +145,18 @@ def candidates(store: Store, at: int, seed: int, difficulty_model: str | None) -
 
 
 def marks(store: Store, at: int) -> pl.DataFrame:
-    """Ids to exclude, with the reason (and benchmark for contamination)."""
+    """Ids to exclude, with the reason (and benchmark for contamination). Any contamination hit
+    or review rejection counts; near-dup assignments and filter verdicts count from their latest
+    run (a dedup run is a full assignment, so the latest one per item table wins)."""
     query = f"""
         SELECT item_id, 'contaminated' AS reason, benchmark
           FROM {source(store, "contamination", at)}
         UNION ALL SELECT item_id, 'near_duplicate', NULL
-          FROM {source(store, "near_dups", at)} WHERE NOT coalesce(is_representative, false)
+          FROM {latest(store, "near_dups", "item_table", at)}
+          WHERE NOT coalesce(is_representative, false)
         UNION ALL SELECT item_id, 'failed_filter', NULL
-          FROM {source(store, "verdicts", at)} WHERE passed = false
+          FROM {latest(store, "verdicts", "item_table, item_id, filter", at)}
+          WHERE passed = false
         UNION ALL SELECT item_id, 'rejected_in_review', NULL
           FROM {source(store, "reviews", at)} WHERE verdict = 'reject'
     """

@@ -41,12 +41,11 @@ _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[[9, 10, 11, 12, 13, 32]] = True
 
 
-def check_columns(columns: list[str]) -> None:
+def missing_columns(columns: list[str]) -> str | None:
     missing = [c for c in INPUT_COLUMNS if c not in columns]
     if missing:
-        raise ValueError(
-            f"export rows lack columns {missing}; expected {list(INPUT_COLUMNS)}, got {columns}"
-        )
+        return f"export rows lack columns {missing}; expected {list(INPUT_COLUMNS)}, got {columns}"
+    return None
 
 
 def _strings(batch: pl.DataFrame, expr: pl.Expr) -> pa.LargeStringArray:

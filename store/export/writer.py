@@ -19,13 +19,17 @@ import polars as pl
 from rich.progress import Progress
 
 from store.export.card import ExportMeta, ExportStats, render_card, safe_meta
-from store.export.format import check_columns, render
+from store.export.format import missing_columns, render
 from store.export.split import is_val
 from store.export.writers import JsonlWriter, ParquetWriter, SplitWriter, save_hf, write_json
 
 Format = Literal["parquet", "jsonl", "hf"]
 Rows = pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame]
 FORMATS: tuple[str, ...] = ("parquet", "jsonl", "hf")
+
+
+class ExportError(ValueError):
+    """An export that cannot be written as asked (bad input, folder in the way)."""
 
 
 @dataclass
@@ -49,7 +53,7 @@ def _batches(rows: Rows, batch_rows: int) -> Iterator[pl.DataFrame]:
 
 def _prepare(out: Path, overwrite: bool) -> Path:
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"export folder {out} is not empty (pass overwrite / --overwrite)")
+        raise ExportError(f"export folder {out} is not empty (pass overwrite / --overwrite)")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
@@ -79,9 +83,9 @@ def export_rows(
     folder for `datasets.load_from_disk` (train, val). Also writes export.json (the card's
     numbers, machine-readable)."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format '{fmt}' (choose from {', '.join(FORMATS)})")
+        raise ExportError(f"unknown export format '{fmt}' (choose from {', '.join(FORMATS)})")
     if not 0 <= val_fraction < 1:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        raise ExportError(f"val_fraction must be in [0, 1), got {val_fraction}")
     out = Path(out)
     staging = _prepare(out, overwrite)
     try:
@@ -125,7 +129,9 @@ def _write_batches(
     with Progress(transient=True) as progress:
         task = progress.add_task(f"export {meta.name}", total=total)
         for batch in _batches(rows, batch_rows):
-            check_columns(batch.columns)
+            problem = missing_columns(batch.columns)
+            if problem:
+                raise ExportError(problem)
             val = is_val(batch["seed_id"], val_fraction)
             for split, part in (("train", batch.filter(~val)), ("val", batch.filter(val))):
                 if part.height == 0:

@@ -15,7 +15,7 @@ from export_data import ALL_RECIPE, PLANTED, excluded_traces, fill_store, write_
 from curate.mixtures.build import MixBuildConfig, run_mix_build
 from curate.mixtures.export import ExportConfig, run_export, system_prompt
 from store import Store
-from store.export import ExportMeta, export_rows, is_val
+from store.export import ExportError, ExportMeta, export_rows, is_val
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -216,7 +216,7 @@ def test_export_refuses_a_full_folder_and_leaves_nothing_on_failure(tmp_path: Pa
     meta = ExportMeta(name="x", system_prompt="SYS")
     out = tmp_path / "out"
     export_rows(_rows(10, 5), meta, out)
-    with pytest.raises(FileExistsError, match="not empty"):
+    with pytest.raises(ExportError, match="not empty"):
         export_rows(_rows(10, 5), meta, out)
     with pytest.raises(ValueError, match="lack columns"):
         export_rows(_rows(10, 5).drop("answer"), meta, tmp_path / "bad")
