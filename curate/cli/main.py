@@ -16,6 +16,7 @@ import typer
 
 from curate.cli import mix, quality, seeds, teach
 from curate.cli import synth as synth_cli
+from curate.cli import train as train_cli
 from curate.cli._common import (
     StoreOption,
     console,
@@ -109,3 +110,4 @@ app.command("export")(mix.export)
 teach.register(app)
 quality.register(app)
 app.command("traces")(synth_cli.traces)
+train_cli.register(app)

@@ -1,0 +1,187 @@
+"""GRPO rewards in the Phi-4-reasoning-plus style, as plain TRL reward functions.
+
+Each factory returns `fn(completions, **kwargs) -> list[float]` (TRL passes `prompts`,
+`completion_ids` and every dataset column, e.g. `answer`, as keyword arguments). TRL sums them
+with `reward_weights`; the defaults follow the report: accuracy and format dominate, repetition
+is a small extra term.
+
+- accuracy: answer after `</think>` checked against `answer` by quality's checker, shaped by the
+  completion's token length L with cosine schedules: correct answers earn `correct_max` up to
+  `pos_control_length`, then decay towards `correct_min` at `max_length`; incorrect ones get
+  `incorrect_min` at L=0, rising towards `incorrect_max` at `neg_control_length` and beyond
+  (a long wrong attempt is penalized less than a short guess).
+- format: `truncated_penalty` when the completion ran out of tokens (no EOS), `broken_penalty`
+  when the `<think>...</think>` block is missing, repeated or out of order; else 0.
+- repetition: minus the share of word n-grams that belong to n-grams repeated more than
+  `min_repeats` times.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from train.tokens import THINK_END, THINK_START
+
+RewardFn = Callable[..., list[float]]
+
+
+@dataclass
+class RewardConstants:
+    # Token lengths; the report's run used 31,744 / 25,600 / 3,702 at a 32K context.
+    max_length: int = 31_744
+    pos_control_length: int = 25_600
+    neg_control_length: int = 3_702
+    correct_max: float = 1.0
+    correct_min: float = 0.5
+    incorrect_max: float = -0.5
+    incorrect_min: float = -1.0
+    truncated_penalty: float = -0.5
+    broken_penalty: float = -1.0
+    ngram: int = 5
+    min_repeats: int = 5
+    repetition_scale: float = 1.0
+    check_timeout_s: float = 5.0
+
+
+def completion_text(completion: str | Sequence[dict[str, Any]]) -> str:
+    """TRL hands conversational completions as [{"role": "assistant", "content": ...}]."""
+    if isinstance(completion, str):
+        return completion
+    return "".join(str(message.get("content") or "") for message in completion)
+
+
+def final_answer_text(text: str) -> str | None:
+    """What follows the last `</think>`; None when the reasoning block never closed."""
+    cut = text.rfind(THINK_END)
+    return None if cut < 0 else text[cut + len(THINK_END) :]
+
+
+def _lengths(texts: list[str], completion_ids: Sequence[Sequence[int]] | None) -> list[int]:
+    if completion_ids is not None:
+        return [len(ids) for ids in completion_ids]
+    return [len(text.split()) for text in texts]  # only when TRL gives no ids (direct calls)
+
+
+def cosine_length_reward(length: int, correct: bool, c: RewardConstants) -> float:
+    if correct:
+        span = max(c.max_length - c.pos_control_length, 1)
+        rho = min(1.0, max(length - c.pos_control_length, 0) / span)
+        return _cosine(rho, c.correct_max, c.correct_min)
+    rho = min(1.0, length / max(c.neg_control_length, 1))
+    return _cosine(rho, c.incorrect_min, c.incorrect_max)
+
+
+def _cosine(rho: float, start: float, end: float) -> float:
+    """`start` at rho=0, `end` at rho=1, half a cosine in between."""
+    return end + 0.5 * (start - end) * (1 + math.cos(math.pi * rho))
+
+
+def length_aware_accuracy(constants: RewardConstants | None = None) -> RewardFn:
+    c = constants or RewardConstants()
+
+    def accuracy_reward(
+        completions: list[Any],
+        answer: list[str] | None = None,
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        answer_type: list[str | None] | None = None,
+        **_: Any,
+    ) -> list[float]:
+        from quality.answers import check_batch, extract_answer
+
+        if answer is None:
+            raise ValueError("the accuracy reward needs the dataset's `answer` column")
+        texts = [completion_text(x) for x in completions]
+        tails = [final_answer_text(text) for text in texts]
+        kinds = answer_type or [None] * len(texts)
+        predicted = [
+            None if tail is None else extract_answer(tail, kind)
+            for tail, kind in zip(tails, kinds, strict=True)
+        ]
+        verdicts = check_batch(predicted, list(answer), kinds, timeout_s=c.check_timeout_s)
+        lengths = _lengths(texts, completion_ids)
+        return [cosine_length_reward(n, ok, c) for n, ok in zip(lengths, verdicts, strict=True)]
+
+    return accuracy_reward
+
+
+def think_block_ok(text: str) -> bool:
+    """Exactly one `<think>` opening the text and one `</think>` after it."""
+    body = text.lstrip()
+    return (
+        body.startswith(THINK_START)
+        and body.count(THINK_START) == 1
+        and body.count(THINK_END) == 1
+        and body.index(THINK_END) > body.index(THINK_START)
+    )
+
+
+def format_penalty(
+    eos_token_ids: Sequence[int] = (), constants: RewardConstants | None = None
+) -> RewardFn:
+    """Truncation is read from `completion_ids` (TRL keeps the EOS id at the end of a finished
+    completion) or from a boolean `truncated` column when one is passed."""
+    c = constants or RewardConstants()
+    eos = frozenset(eos_token_ids)
+
+    def format_reward(
+        completions: list[Any],
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        truncated: Sequence[bool] | None = None,
+        **_: Any,
+    ) -> list[float]:
+        texts = [completion_text(x) for x in completions]
+        if truncated is None:
+            truncated = (
+                [bool(eos) and (not ids or ids[-1] not in eos) for ids in completion_ids]
+                if completion_ids is not None
+                else [False] * len(texts)
+            )
+        rewards = []
+        for text, cut in zip(texts, truncated, strict=True):
+            if cut:
+                rewards.append(c.truncated_penalty)
+            elif not think_block_ok(text):
+                rewards.append(c.broken_penalty)
+            else:
+                rewards.append(0.0)
+        return rewards
+
+    return format_reward
+
+
+def repetition_score(text: str, ngram: int = 5, min_repeats: int = 5) -> float:
+    """Share (0..1) of the text's word n-grams taken up by n-grams seen more than `min_repeats`
+    times: 0 for ordinary prose, near 1 for a completion stuck in a loop."""
+    words = text.split()
+    total = len(words) - ngram + 1
+    if total <= 0:
+        return 0.0
+    counts = Counter(tuple(words[i : i + ngram]) for i in range(total))
+    return sum(n for n in counts.values() if n > min_repeats) / total
+
+
+def repetition_penalty(constants: RewardConstants | None = None) -> RewardFn:
+    c = constants or RewardConstants()
+
+    def repetition_reward(completions: list[Any], **_: Any) -> list[float]:
+        return [
+            -c.repetition_scale * repetition_score(completion_text(x), c.ngram, c.min_repeats)
+            for x in completions
+        ]
+
+    return repetition_reward
+
+
+def phi4_rewards(
+    eos_token_ids: Sequence[int], constants: RewardConstants | None = None
+) -> list[RewardFn]:
+    """The three reward functions in the order GRPOConfig.reward_weights refers to them."""
+    return [
+        length_aware_accuracy(constants),
+        format_penalty(eos_token_ids, constants),
+        repetition_penalty(constants),
+    ]
