@@ -45,7 +45,7 @@ class DecontamConfig(BaseModel):
     max_df: int = Field(2, ge=0)  # drop n-grams shared by more benchmark items (boilerplate)
     # regexes removed before normalization on both sides; default: Asymptote figure code, whose
     # "dot(A); dot(B); ..." lines otherwise match across unrelated geometry problems
-    strip: list[str] = Field(default_factory=lambda: [r"(?s)\[asy\].*?\[/asy\]"])
+    strip: list[str] = Field(default_factory=lambda: [r"(?is)\[asy\].*?\[/asy\]"])
     minhash: bool = True
     threshold: float = Field(0.5, gt=0, le=1)  # with 3-word shingles: 0 GSM8K-vs-MATH hits
     num_perm: int = 128

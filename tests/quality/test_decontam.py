@@ -23,7 +23,7 @@ _SYNONYMS = [
 ]
 
 
-def _paraphrase(text: str, k: int = 4) -> str:
+def _paraphrase(text: str, k: int = 3) -> str:
     """Light paraphrase: up to k synonym swaps (first occurrence of each)."""
     done = 0
     for word, synonym in _SYNONYMS:
@@ -67,7 +67,11 @@ def _matched_ngrams(text: str, bench_text: str, n: int = 13) -> list[str]:
 
 def test_planted_contamination_per_case(registry, index):
     bench = registry.items(["aime24", "aime25", "math500"])
-    long_enough = bench["text"].map_elements(lambda t: len(words(t)), return_dtype=pl.Int64) >= 25
+    asy = re.compile(r"(?is)\[asy\].*?\[/asy\]")  # figure code does not count as words here
+    n_words = bench["text"].map_elements(
+        lambda t: len(words(asy.sub(" ", t))), return_dtype=pl.Int64
+    )
+    long_enough = n_words >= 25
     planted = bench.filter(long_enough).head(200)
     items = pl.DataFrame(
         [
