@@ -26,6 +26,11 @@ from synth.backends.base import Backend, Completion, SampleTask, Sink
 from synth.models import ModelConfig
 from synth.reasoning import normalize, reasoning_field, reasoning_tokens
 
+try:  # openai >= 3 ships on httpx2; older releases on httpx
+    import httpx2 as _httpx
+except ImportError:  # pragma: no cover
+    import httpx as _httpx  # type: ignore[no-redef]
+
 log = logging.getLogger("teachable.synth.openai")
 _RETRY_STATUS = {408, 409, 425, 429}
 
@@ -43,6 +48,7 @@ class OpenAIBackend(Backend):
         super().__init__(config)
         self.retries: Counter[str] = Counter()  # retry counts by kind: 429, 5xx, timeout, ...
         self._api_key = config.api_key() or "unused"  # local servers accept any key
+        self._options: dict[str, Any] = {"timeout": config.timeout_s}
 
     def make_client(self) -> openai.AsyncOpenAI:
         from openai import DefaultAioHttpClient
@@ -117,18 +123,18 @@ class OpenAIBackend(Backend):
             args["prompt"] = task.prompt
         else:
             args["messages"] = task.messages
+        args.update(cfg.extra_body)
         return args
 
     async def _send(self, client: openai.AsyncOpenAI, task: SampleTask) -> dict[str, Any]:
-        args = self.request_args(task)
-        extra = self.config.extra_body or None
+        path = "/completions" if task.prompt is not None else "/chat/completions"
         try:
-            if task.prompt is not None:
-                raw = await client.completions.with_raw_response.create(**args, extra_body=extra)
-            else:
-                raw = await client.chat.completions.with_raw_response.create(
-                    **args, extra_body=extra
-                )
+            # client.post, not chat.completions.create: the resource method walks the request
+            # through the SDK's TypedDict transform, ~30% of client CPU at 256 in flight. Auth,
+            # headers, timeouts and status-error mapping are the SDK's either way.
+            raw = await client.post(
+                path, cast_to=_httpx.Response, body=self.request_args(task), options=self._options
+            )
             body = raw.content
         except openai.APIConnectionError as exc:  # APITimeoutError is a subclass
             if _is_timeout(exc):

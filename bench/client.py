@@ -1,0 +1,104 @@
+"""Client throughput of the `openai` backend against a loopback server that answers instantly.
+
+Usage:
+    .venv/bin/python bench/client.py                 # concurrency 1, 64, 256; cache on and off
+    .venv/bin/python bench/client.py --requests 4000 --concurrency 256
+
+The server (synth.loopback) runs in its own process, so it does not share the client's event
+loop. Baseline: a plain sequential loop over the sync `openai` SDK client, in the same run.
+Target: >= 1,000 completed requests/s at concurrency 256 on 2 cores, cache on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import openai
+
+from synth import ChatRequest, ModelConfig, RequestCache, generate
+
+
+def start_server() -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synth.loopback", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline())
+    return proc, f"http://127.0.0.1:{port}/v1"
+
+
+def requests(n: int, tag: str) -> list[ChatRequest]:
+    return [
+        ChatRequest(messages=[{"role": "user", "content": f"{tag} question {i}: 2 + 2?"}])
+        for i in range(n)
+    ]
+
+
+def sdk_sequential(base_url: str, n: int) -> float:
+    client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0)
+    start = time.perf_counter()
+    for i in range(n):
+        client.chat.completions.create(
+            model="loopback",
+            messages=[{"role": "user", "content": f"sdk question {i}: 2 + 2?"}],
+            max_tokens=16,
+        )
+    client.close()
+    return n / (time.perf_counter() - start)
+
+
+def backend_rate(base_url: str, n: int, concurrency: int, cache_dir: Path | None) -> float:
+    config = ModelConfig(
+        backend="openai", model="loopback", base_url=base_url, concurrency=concurrency,
+        params={"max_tokens": 16},
+    )  # fmt: skip
+    cache = None
+    if cache_dir is not None:
+        cache = RequestCache(cache_dir / f"cache-{concurrency}-{time.time_ns()}.sqlite")
+    tag = f"c{concurrency}-{time.time_ns()}"
+    start = time.perf_counter()
+    result = generate(config, requests(n, tag), cache=cache)
+    elapsed = time.perf_counter() - start
+    if cache is not None:
+        cache.close()
+    ok = sum(c is not None and c.ok for row in result.completions for c in row)
+    assert ok == n, f"only {ok} of {n} completed"
+    return n / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 64, 256])
+    parser.add_argument("--no-cache-off", action="store_true", help="skip the cache-off runs")
+    args = parser.parse_args()
+    server, base_url = start_server()
+    try:
+        print(f"cpus: {os.cpu_count()}, loopback server at {base_url}")
+        base = sdk_sequential(base_url, min(args.requests, 500))
+        print(f"{'plain sequential openai SDK loop':<40} {base:8.0f} req/s   1.00x")
+        with tempfile.TemporaryDirectory() as tmp:
+            for c in args.concurrency:
+                n = min(args.requests, 500) if c == 1 else args.requests
+                modes = [("cache on", Path(tmp))]
+                if not args.no_cache_off:
+                    modes.append(("cache off", None))
+                for label, cache_dir in modes:
+                    rate = backend_rate(base_url, n, c, cache_dir)
+                    name = f"openai backend, concurrency {c}, {label}"
+                    print(f"{name:<40} {rate:8.0f} req/s {rate / base:6.2f}x")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()
