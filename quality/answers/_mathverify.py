@@ -34,16 +34,17 @@ def _wrap(answer: str) -> str:
     return f"${answer}$"
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=16384)
 def _parse_cached(answer: str) -> tuple:
-    # Parsed references repeat across samples of one item; sympy objects are immutable.
+    # References repeat across the samples of an item, predictions across the items of a vote;
+    # sympy objects are immutable, so sharing them is safe. A timed-out parse is not cached.
     return tuple(parse(_wrap(answer), parsing_timeout=None))
 
 
 def mv_equal(predicted: str, reference: str) -> bool:
     """math-verify equivalence, no time limit (callers provide it)."""
     gold = list(_parse_cached(reference))
-    target = parse(_wrap(predicted), parsing_timeout=None)
+    target = list(_parse_cached(predicted))
     if not gold or not target:
         return False
     return bool(verify(gold, target, timeout_seconds=None))

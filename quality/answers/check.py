@@ -20,6 +20,7 @@ import polars as pl
 from quality.answers import _mathverify, _pool
 from quality.answers.normalize import (
     ANSWER_TYPES,
+    LIST_MARKERS,
     choice_from_form,
     choice_from_form_py,
     infer_answer_type,
@@ -112,8 +113,17 @@ def _scalar_verdict(
         return ref_text != "" and text_from_form_py(pred_form) == ref_text, None
     if pred_key == ref_key:
         return True, None
-    verdict = _numbers_equal(numeric_value_py(pred_key), numeric_value_py(ref_key))
+    pred_num, ref_num = numeric_value_py(pred_key), numeric_value_py(ref_key)
+    verdict = _numbers_equal(pred_num, ref_num)
+    if verdict is None and _number_vs_list(pred_num, pred_key, ref_num, ref_key):
+        verdict = False
     return (verdict, None) if verdict is not None else (None, (pred_form, ref_form))
+
+
+def _number_vs_list(pred_num: object, pred_key: str, ref_num: object, ref_key: str) -> bool:
+    return (pred_num is not None and re.search(LIST_MARKERS, ref_key) is not None) or (
+        ref_num is not None and re.search(LIST_MARKERS, pred_key) is not None
+    )
 
 
 def _numbers_equal(a: Fraction | float | None, b: Fraction | float | None) -> bool | None:
@@ -188,6 +198,11 @@ def _verdict_expr() -> pl.Expr:
         .then(True)
         .when(both_numeric)
         .then(_numeric_verdict())
+        .when(
+            (pl.col("p_val").is_not_null() & pl.col("ref_key").str.contains(LIST_MARKERS))
+            | (pl.col("r_val").is_not_null() & pl.col("pred_key").str.contains(LIST_MARKERS))
+        )
+        .then(False)
     )
 
 

@@ -8,6 +8,7 @@ _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BOX_SPACE_RE = re.compile(r"\\boxed +([^\s$}]+)")
 _THINK_END = "</think>"
 _NUM_COMMA_RE = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_LEADING_GROUPED = re.compile(r"^-?\$?\d{1,3}(?:,\d{3})+(?![\d,])")
 _ANSWER_RE = re.compile(
     r"(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+?)\s*(?:\n|$)",
     re.IGNORECASE,
@@ -65,12 +66,14 @@ def strip_number_commas(text: str) -> str:
 
 
 def gsm8k_answer(text: str) -> str | None:
-    """Text after the last '####', stripped, with thousands commas removed; None if absent."""
+    """Text after the last '####', stripped, thousands commas of a leading number removed."""
     if not text or "####" not in text:
         return None
     tail = text.rsplit("####", 1)[1].strip()
     tail = tail.splitlines()[0].strip() if tail else tail
-    return strip_number_commas(tail) or None
+    # only a leading grouped number loses its commas: "(12,102)" stays an interval
+    tail = _LEADING_GROUPED.sub(lambda m: m.group(0).replace(",", ""), tail)
+    return tail or None
 
 
 def final_segment(text: str) -> str:

@@ -32,10 +32,12 @@ _FORM_RULES: tuple[tuple[str, str], ...] = (
     (r"°", ""),
     (r"\\?%", r"\%"),  # percent, always escaped (a bare % starts a LaTeX comment)
     (r"\{,\}", ","),  # 1{,}000
-    (r"(\d),(\d{3})(\D|$)", "$1$2$3"),  # thousands separators; three passes for 1,000,000,000
-    (r"(\d),(\d{3})(\D|$)", "$1$2$3"),
-    (r"(\d),(\d{3})(\D|$)", "$1$2$3"),
+    (r"^\s+|\s+$", ""),
     (r"^[a-zA-Z]\s*=\s*([^=]+)$", "$1"),  # "x = 5" -> "5"
+    # thousands separators, only in a leading number ("(12,102)" is an interval); three passes
+    (r"^(-?\d+),(\d{3})(\D|$)", "$1$2$3"),
+    (r"^(-?\d+),(\d{3})(\D|$)", "$1$2$3"),
+    (r"^(-?\d+),(\d{3})(\D|$)", "$1$2$3"),
     (r"^(-?\d[\d.]*)\s*[a-zA-Z]{2,}[a-zA-Z.\s]*$", "$1"),  # unit words: "5 dollars", not "2k"
     (r"^(?i:the answer is)\s*:?\s*", ""),
     (r"[\s.]+$", ""),  # trailing period
@@ -57,6 +59,7 @@ _CHOICE_REF = r"^\(?[A-J]\)?$"
 # digits or LaTeX/operator characters, a lone letter, or a one-letter operand of a minus sign
 _MATHY = r"[\d\\^_{}=+*/<>()\[\]|]|^[a-zA-Z]$|(^|[^a-zA-Z])[a-zA-Z]\s*-|-\s*[a-zA-Z]([^a-zA-Z]|$)"
 _WORDS = r"^[A-Za-z][A-Za-z\s,.'\-]*$"
+LIST_MARKERS = r",|\\cup"  # a tuple, set, list or union of intervals: never one number
 
 
 def _py_rules(rules: tuple[tuple[str, str], ...]) -> list[tuple[re.Pattern[str], str]]:
