@@ -44,6 +44,9 @@ class LoopbackServer:
         self.attempts: Counter[str] = Counter()  # body hash -> requests received
         self.served: Counter[str] = Counter()  # body hash -> 200 responses with a valid body
         self.auth_seen: set[str] = set()  # Authorization headers received (tests check keys)
+        self.files: dict[str, bytes] = {}  # Batch API emulation
+        self.batches: dict[str, dict[str, object]] = {}
+        self.hold_batches = False
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
 
@@ -91,6 +94,47 @@ class LoopbackServer:
             asyncio.get_running_loop().call_later(self.delay_s, self._serve, proto, key, payload)
         else:
             self._serve(proto, key, payload)
+
+    def batch_api(self, proto: _Protocol, method: str, path: str, body: bytes) -> None:
+        """Just enough of /files and /batches for the Batch API mode: a batch stays in progress
+        while `hold_batches` is set, then completes with every line answered like online."""
+        parts = path.split("?")[0].rstrip("/").split("/")
+        if method == "POST" and parts[-1] == "files":
+            start = body.index(b"\r\n\r\n", body.index(b"filename=")) + 4
+            content = body[start : body.index(b"\r\n--", start)]
+            obj = self._new_file(content)
+        elif method == "POST" and parts[-1] == "batches":
+            req = json.loads(body)
+            obj = {"id": f"batch_{len(self.batches)}", "object": "batch", "status": "in_progress",
+                   "endpoint": req["endpoint"], "input_file_id": req["input_file_id"],
+                   "completion_window": "24h", "created_at": 0}  # fmt: skip
+            self.batches[obj["id"]] = obj
+        elif parts[-2] == "batches":
+            obj = self.batches[parts[-1]]
+            if obj["status"] == "in_progress" and not self.hold_batches:
+                obj["output_file_id"] = self._run_batch(obj)["id"]
+                obj["status"] = "completed"
+        else:  # GET /files/{id}/content
+            proto.send(200, self.files[parts[-2]], "")
+            return
+        proto.send(200, json.dumps(obj).encode(), "")
+
+    def _new_file(self, content: bytes) -> dict[str, object]:
+        file_id = f"file_{len(self.files)}"
+        self.files[file_id] = content
+        return {"id": file_id, "object": "file", "bytes": len(content), "created_at": 0,
+                "filename": "f.jsonl", "purpose": "batch", "status": "processed"}  # fmt: skip
+
+    def _run_batch(self, batch: dict[str, object]) -> dict[str, object]:
+        out = []
+        for line in self.files[str(batch["input_file_id"])].decode().splitlines():
+            row = json.loads(line)
+            body = json.dumps(row["body"]).encode()
+            self.served[xxhash.xxh3_64_hexdigest(body)] += 1
+            answer = json.loads(self._completion(row["url"], len(body)))
+            response = {"status_code": 200, "body": answer}
+            out.append(json.dumps({"custom_id": row["custom_id"], "response": response}))
+        return self._new_file(("\n".join(out) + "\n").encode())
 
     def _serve(self, proto: _Protocol, key: str, payload: bytes) -> None:
         if proto.transport.is_closing():
@@ -156,8 +200,11 @@ class _Protocol(asyncio.Protocol):
                 return
             body = self.buf[end + 4 : end + 4 + length]
             self.buf = self.buf[end + 4 + length :]
-            path = head.split(" ", 2)[1]
-            self.server.respond(self, path, body)
+            method, path = head.split(" ", 2)[:2]
+            if "/files" in path or "/batches" in path:
+                self.server.batch_api(self, method, path, body)
+            else:
+                self.server.respond(self, path, body)
 
     def send(self, code: int, body: bytes, extra_headers: str) -> None:
         head = (

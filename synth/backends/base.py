@@ -110,6 +110,8 @@ class Completion:
 class Sink(Protocol):
     """What a backend reports to: admission (budget) before sending, results after."""
 
+    cache: Any  # the RequestCache or None; the Batch API mode keeps its batch ids there
+
     def admit(self, task: SampleTask) -> bool:
         """Reserve budget for a task; False means stop sending new requests."""
         ...

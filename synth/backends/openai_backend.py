@@ -89,7 +89,8 @@ class OpenAIBackend(Backend):
             start = time.perf_counter()
             try:
                 data = await self._send(client, task)
-                return self._parse(data, task, time.perf_counter() - start, attempts)
+                latency = time.perf_counter() - start
+                return self.parse(data, task.prompt is not None, latency, attempts)
             except Retryable as exc:
                 if attempts > self.config.max_retries:
                     return Completion(error=exc.reason, attempts=attempts)
@@ -154,11 +155,12 @@ class OpenAIBackend(Backend):
             raise Retryable("malformed", f"malformed response: {exc}"[:300]) from exc
         return data
 
-    def _parse(
-        self, data: dict[str, Any], task: SampleTask, latency: float, attempts: int
+    def parse(
+        self, data: dict[str, Any], raw_prompt: bool, latency: float, attempts: int
     ) -> Completion:
+        """A Completion from a /completions (raw_prompt) or /chat/completions response body."""
         choice = data["choices"][0]
-        if task.prompt is not None:
+        if raw_prompt:
             content, field = choice.get("text"), None
         else:
             msg = choice.get("message") or {}
