@@ -37,7 +37,7 @@ _SCALAR_MAX = 32  # below this, Polars set-up (~20 ms) costs more than Python pe
 _POOL_MIN_PAIRS = 400  # below this, starting worker processes costs more than it saves
 _EXACT_LIMIT = 2**31  # cross-multiplied numerators/denominators below this fit in Int64
 _BIG = 1e15  # floats beyond this cannot be compared to 6 decimal places
-_ABS_TOL = 5e-7
+_ABS_TOL = 5e-7  # math-verify rounds floats to 6 places: 0.333333 matches 1/3, 0.3333 does not
 
 
 def answers_match(
@@ -69,7 +69,8 @@ def check_batch(
         raise ValueError(f"unknown answer_type {sorted(unknown)}; expected one of {ANSWER_TYPES}")
     refs = ["" if r is None else str(r) for r in reference]
     fast = _fast_scalar if n < _SCALAR_MAX else _fast_polars
-    verdicts, slow = fast(list(predicted), refs, types)
+    preds = [None if p is None else str(p) for p in predicted]
+    verdicts, slow = fast(preds, refs, types)
     if slow:
         pairs = list(dict.fromkeys(pair for _, pair in slow))
         found = dict(zip(pairs, _run_math_verify(pairs, timeout_s, workers), strict=True))

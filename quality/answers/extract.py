@@ -10,7 +10,7 @@ _THINK_END = "</think>"
 _NUM_COMMA_RE = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _LEADING_GROUPED = re.compile(r"^-?\$?\d{1,3}(?:,\d{3})+(?![\d,])")
 _ANSWER_RE = re.compile(
-    r"(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+?)\s*(?:\n|$)",
+    r"(?:final answer|the answer|answer)\**\s*(?:is|:|=)\s*:?\**\s*(.+?)\s*(?:\n|$)",
     re.IGNORECASE,
 )
 _NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")

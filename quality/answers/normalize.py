@@ -38,7 +38,8 @@ _FORM_RULES: tuple[tuple[str, str], ...] = (
     (r"^(-?\d+),(\d{3})(\D|$)", "$1$2$3"),
     (r"^(-?\d+),(\d{3})(\D|$)", "$1$2$3"),
     (r"^(-?\d+),(\d{3})(\D|$)", "$1$2$3"),
-    (r"^(-?\d[\d.]*)\s*[a-zA-Z]{2,}[a-zA-Z.\s]*$", "$1"),  # unit words: "5 dollars", not "2k"
+    # unit words after a number: "5 dollars", "1.5 m", "5cm"; not a variable factor as in "2k"
+    (r"^(-?\d[\d.]*)(?:\s+[a-zA-Z]|[a-zA-Z]{2})[a-zA-Z.\s]*$", "$1"),
     (r"^(?i:the answer is)\s*:?\s*", ""),
     (r"[\s.]+$", ""),  # trailing period
     (r"\s+", " "),

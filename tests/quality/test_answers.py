@@ -50,6 +50,9 @@ CASES: list[tuple[str | None, str, str | None, bool]] = [
     ("90^\\circ", "90", None, True),
     ("145^{\\circ}", "145^\\circ", None, True),
     ("19 dollars", "18", None, False),
+    ("1.5 m", "1.5", None, True),
+    ("12cm", "12", None, True),
+    ("2k", "2", None, False),  # a variable, not a unit
     # LaTeX expressions
     ("\\sqrt{12}", "2\\sqrt{3}", None, True),
     ("2\\sqrt3", "2\\sqrt{3}", None, True),
@@ -79,6 +82,11 @@ CASES: list[tuple[str | None, str, str | None, bool]] = [
     ("(6,31,-1)", "(6, 31, -1)", None, True),
     ("(-1,6,31)", "(6,31,-1)", None, False),
     ("(2,1)", "(1,2)", None, False),
+    ("(2, 12) \\cup (12, 102)", "(2,12) \\cup (12,102)", None, True),  # not a thousands comma
+    ("(12, 103)", "(12,102)", None, False),
+    ("5", "5, 6", None, False),
+    ("5, 6", "5", None, False),
+    ("1,000 dollars", "1000", None, True),
     # multiple choice
     ("B", "B", None, True),
     ("(B)", "B", None, True),
