@@ -15,13 +15,18 @@ import typer
 
 from curate.cli._common import StoreOption, console, open_store, print_counts, print_frame
 
-report_app = typer.Typer(help="Reports on the store's tables.", no_args_is_help=True)
-
 
 def register(app: typer.Typer) -> None:
+    """Add the stage commands, and `difficulty` to the `report` group shared with other parts
+    (of two groups of one name the CLI shows the last, so join that one)."""
     for command in (proxy, difficulty, rewrite, select):
         app.command()(command)
-    app.add_typer(report_app, name="report")
+    groups = [g.typer_instance for g in app.registered_groups if g.name == "report"]
+    report = groups[-1] if groups else None
+    if report is None:
+        report = typer.Typer(help="Reports over the store and runs.", no_args_is_help=True)
+        app.add_typer(report, name="report")
+    report.command("difficulty")(report_difficulty)
 
 
 def proxy(
@@ -137,7 +142,6 @@ def select(
         print_counts("select", run_select(opened, config))
 
 
-@report_app.command("difficulty")
 def report_difficulty(
     out: Path = typer.Option(Path("difficulty.png"), help="PNG to write."),
     at: str | None = typer.Option(None, help="Snapshot id or tag."),

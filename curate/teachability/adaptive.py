@@ -8,11 +8,14 @@ curtailment); with confidence 1.0 it stops only when no outcome of the remaining
 change the band. Agreement with fixed-K bands is then >= `confidence` in expectation, which is
 what the difficulty stage promises.
 
-Why an empirical-Bayes prior: with a flat Beta(1, 1) prior, 0 of 2 still leaves a ~40% chance of
-a success in the next 6, so no clear-cut seed would ever stop early. Pass rates of one weak model
-across a seed set are far from flat (most GSM8K seeds are 0 for a 135M model), and
-`fit_prior` estimates that population from all seeds' samples so far by beta-binomial maximum
-likelihood (the stopping rule depends only on observed data, so the likelihood stays valid).
+Why an empirical-Bayes prior: with a flat prior, 0 of 2 still leaves a ~40% chance of a success
+in the next 6, so no clear-cut seed would ever stop early. Pass rates of one weak model across a
+seed set are far from flat (most GSM8K seeds are exactly 0 for a 135M model, synthetic levels
+pile up at 0 and 1), and a single Beta cannot hold point masses at both ends. `fit_prior` is
+the nonparametric maximum-likelihood estimate of that distribution on a grid of pass rates
+(Kiefer-Wolfowitz, by EM) from all seeds' samples so far, mixed with a little of the uniform
+so no pass rate is ruled out. The stopping rule depends only on observed data, so the
+likelihood the prior is fitted from stays valid.
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ import numpy as np
 TOO_EASY, TEACHABLE, TOO_HARD = "too_easy", "teachable", "too_hard"
 _BAND_INDEX = {TOO_EASY: 0, TEACHABLE: 1, TOO_HARD: 2}
 _BAND_NAMES = np.array([TOO_EASY, TEACHABLE, TOO_HARD])
-# Prior grid: mean on a log-odds grid (reaches 0.001 for all-zero seed sets), concentration
-# capped at 50 so a small seed set cannot make the prior overconfident.
-_MEANS = 1.0 / (1.0 + np.exp(-np.linspace(-7.0, 7.0, 57)))
-_CONCENTRATIONS = np.geomspace(0.2, 50.0, 13)
+GRID = np.linspace(0.0, 1.0, 41)  # pass rates the prior puts mass on
+PSEUDO_SEEDS = 20.0  # uniform pseudo-seeds: a small seed set cannot make the prior overconfident
+_EM_STEPS = 300
+Prior = tuple[float, ...]  # weights over GRID (a tuple, so decisions can be cached)
 
 
 @dataclass(frozen=True)
@@ -53,51 +56,48 @@ def band_of(correct: np.ndarray, samples: np.ndarray, bounds: Bounds) -> np.ndar
     return bounds.band(rate)
 
 
-def _log_beta(a: float, b: float) -> float:
-    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+def _likelihood(n: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """(pairs, grid) binomial likelihood without the coefficient (constant in the grid)."""
+    p = GRID[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log = s[:, None] * np.log(p) + (n - s)[:, None] * np.log1p(-p)
+    return np.exp(np.nan_to_num(log, nan=0.0, neginf=-np.inf))
 
 
-def _log_marginal(n: int, s: int, a: float, b: float) -> float:
-    """log P(s of n | a, b) without the binomial coefficient (constant in a, b)."""
-    return _log_beta(a + s, b + n - s) - _log_beta(a, b)
-
-
-def fit_prior(samples: np.ndarray, correct: np.ndarray) -> tuple[float, float]:
-    """Beta(a, b) maximizing the beta-binomial likelihood of all seeds' (samples, correct)."""
+def fit_prior(samples: np.ndarray, correct: np.ndarray) -> Prior:
+    """Weights over GRID maximizing the likelihood of all seeds' (samples, correct)."""
     pairs = Counter(zip(samples.tolist(), correct.tolist(), strict=True))
     pairs.pop((0, 0), None)
+    uniform = np.full(len(GRID), 1.0 / len(GRID))
     if not pairs:
-        return 1.0, 1.0
-    best, best_ll = (1.0, 1.0), -math.inf
-    for mean in _MEANS:
-        for kappa in _CONCENTRATIONS:
-            a, b = float(mean * kappa), float((1 - mean) * kappa)
-            ll = sum(w * _log_marginal(n, s, a, b) for (n, s), w in pairs.items())
-            if ll > best_ll:
-                best, best_ll = (a, b), ll
-    return best
+        return tuple(uniform.tolist())
+    n = np.array([k[0] for k in pairs], dtype=float)
+    s = np.array([k[1] for k in pairs], dtype=float)
+    count = np.array(list(pairs.values()), dtype=float)
+    like = _likelihood(n, s)
+    weights = uniform.copy()
+    for _ in range(_EM_STEPS):
+        post = like * weights
+        post /= post.sum(axis=1, keepdims=True)
+        # MAP step under a Dirichlet prior worth PSEUDO_SEEDS seeds spread over the grid
+        weights = ((count[:, None] * post).sum(axis=0) + PSEUDO_SEEDS * uniform) / (
+            count.sum() + PSEUDO_SEEDS
+        )
+    return tuple(weights.tolist())
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)
 def final_band_probs(
-    n: int, s: int, k: int, a: float, b: float, bounds: Bounds
+    n: int, s: int, k: int, prior: Prior, bounds: Bounds
 ) -> tuple[float, float, float]:
     """P(band after all k samples = too_easy, teachable, too_hard | s of n correct so far)."""
     m = k - n
+    post = np.asarray(prior) * _likelihood(np.array([float(n)]), np.array([float(s)]))[0]
+    post /= post.sum()
     xs = np.arange(m + 1)
-    alpha, beta = a + s, b + n - s
-    log_pmf = np.array(
-        [
-            math.lgamma(m + 1)
-            - math.lgamma(x + 1)
-            - math.lgamma(m - x + 1)
-            + _log_beta(x + alpha, m - x + beta)
-            - _log_beta(alpha, beta)
-            for x in range(m + 1)
-        ]
-    )
-    pmf = np.exp(log_pmf - log_pmf.max())
-    pmf /= pmf.sum()
+    coef = np.array([math.comb(m, int(x)) for x in xs], dtype=float)
+    p = GRID[:, None]
+    pmf = (post[:, None] * coef[None, :] * p ** xs[None, :] * (1 - p) ** (m - xs)[None, :]).sum(0)
     bands = bounds.band((s + xs) / k)
     return tuple(float(pmf[bands == name].sum()) for name in _BAND_NAMES)  # type: ignore[return-value]
 
@@ -116,13 +116,12 @@ def decide(
     bounds: Bounds,
     confidence: float,
     min_samples: int,
-    prior: tuple[float, float],
+    prior: Prior,
 ) -> Decision:
     """Per seed: is its fixed-K band decided at `confidence`, and which band."""
-    a, b = prior
     probs = np.array(
         [
-            final_band_probs(int(n), int(s), k, a, b, bounds)
+            final_band_probs(int(n), int(s), k, prior, bounds)
             for n, s in zip(samples.tolist(), correct.tolist(), strict=True)
         ]
     ).reshape(-1, 3)

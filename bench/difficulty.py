@@ -1,0 +1,93 @@
+"""Fixed-K vs adaptive difficulty sampling on GSM8K seeds with SmolLM2 as the weak model.
+
+Usage:
+    .venv/bin/python bench/difficulty.py                       # 500 seeds, K=8 (hours on 2 cores)
+    .venv/bin/python bench/difficulty.py --limit 60 --threads 1
+
+Each mode runs in its own fresh store (so its own empty request cache) and is timed end to end.
+Sample i of a seed is the same request in both modes (seed + i), so adaptive draws are a prefix of
+the fixed-K draws and band agreement compares like with like. Target (issue 4): adaptive needs
+<= 60% of the fixed-K calls at >= 95% band agreement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+from curate.seeds.ingest import IngestConfig, run_ingest
+from curate.teachability.difficulty import DifficultyConfig, run_difficulty
+from store import Store
+from synth.models import ModelConfig
+
+SEEDS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "seeds"
+
+
+def _run(root: Path, args: argparse.Namespace, adaptive: bool) -> tuple[dict, float, pl.DataFrame]:
+    store = Store.open(root)
+    source = str((SEEDS / "gsm8k_train.jsonl").resolve())
+    run_ingest(store, IngestConfig(source=source, name="gsm8k", limit=args.limit))
+    config = DifficultyConfig(
+        weak=[ModelConfig(n_threads=args.threads)],
+        samples=args.samples,
+        adaptive=adaptive,
+        confidence=args.confidence,
+        min_samples=args.min_samples,
+        step=args.step,
+        max_tokens=args.max_tokens,
+        prompt_style=args.style,
+        progress=args.progress,
+    )
+    start = time.perf_counter()
+    counts = run_difficulty(store, config)
+    wall = time.perf_counter() - start
+    bands = store.table("difficulty").select("seed_id", "band", "samples", "correct")
+    store.close()
+    return counts, wall, bands
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=500, help="GSM8K seeds (first N rows)")
+    parser.add_argument("--samples", type=int, default=8, help="K")
+    parser.add_argument("--max-tokens", type=int, default=16)
+    parser.add_argument("--style", default="completion", choices=["chat", "completion"])
+    parser.add_argument("--confidence", type=float, default=0.95)
+    parser.add_argument("--min-samples", type=int, default=2)
+    parser.add_argument("--step", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
+    parser.add_argument("--progress", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-difficulty-"))
+    try:
+        fixed, fixed_wall, fixed_bands = _run(work / "fixed", args, adaptive=False)
+        adapt, adapt_wall, adapt_bands = _run(work / "adaptive", args, adaptive=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    joined = fixed_bands.join(adapt_bands, on="seed_id", suffix="_adaptive")
+    agree = float((joined["band"] == joined["band_adaptive"]).mean())
+    print(
+        f"seeds {joined.height}, K={args.samples}, style={args.style}, "
+        f"max_tokens={args.max_tokens}, confidence={args.confidence}"
+    )
+    print(f"fixed-K : {fixed['calls']:>6} calls  {fixed_wall:8.1f} s")
+    print(f"adaptive: {adapt['calls']:>6} calls  {adapt_wall:8.1f} s")
+    print(
+        f"calls ratio {adapt['calls'] / fixed['calls']:.3f}   "
+        f"wall ratio {adapt_wall / fixed_wall:.3f}   band agreement {agree:.3f}"
+    )
+    print("fixed-K bands:", dict(fixed_bands.group_by("band").len().iter_rows()))
+    print("adaptive bands:", dict(adapt_bands.group_by("band").len().iter_rows()))
+    print(
+        "fixed-K pass rate:",
+        round(float((fixed_bands["correct"] / fixed_bands["samples"]).mean()), 4),
+    )
+
+
+if __name__ == "__main__":
+    main()
