@@ -5,12 +5,13 @@ answer_text, answer. Output columns (OUTPUT_COLUMNS), what train/ reads: id, see
 domain, band, messages (system, user, assistant `<think>{reasoning}</think>{answer_text}`),
 prompt (system and user messages only, for GRPO), answer (the reference answer).
 
-The message lists are assembled from Arrow buffers (take + offsets): building
-list<struct> columns with Polars' `concat_list` of structs was ~10x slower here.
+The message lists are assembled straight into Arrow buffers by a numba kernel (one copy of
+each text): Polars' `concat_list` of structs was ~10x slower, Arrow concat + take ~2x.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -53,40 +54,92 @@ def _strings(batch: pl.DataFrame, expr: pl.Expr) -> pa.LargeStringArray:
     return array.cast(pa.large_string())
 
 
-def _messages(contents: list[pa.Array], n: int) -> pa.LargeListArray:
-    k = len(contents)
-    # row-major interleave: row i's messages are elements i, n + i, 2n + i, ... of the concat
-    order = np.arange(k * n, dtype=np.int64).reshape(k, n).T.ravel()
-    content = pa.concat_arrays(contents).take(order)
+@numba.njit(cache=True, nogil=True)
+def _interleave(
+    system: np.ndarray,
+    q_data: np.ndarray,
+    q_offsets: np.ndarray,
+    a_data: np.ndarray,
+    a_offsets: np.ndarray,
+    with_assistant: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row-major message contents [system, question(, assistant)] per row as Arrow buffers."""
+    n = q_offsets.size - 1
+    k = 3 if with_assistant else 2
+    offsets = np.empty(k * n + 1, np.int64)
+    offsets[0] = 0
+    for row in range(n):
+        base = k * row
+        offsets[base + 1] = offsets[base] + system.size
+        offsets[base + 2] = offsets[base + 1] + q_offsets[row + 1] - q_offsets[row]
+        if with_assistant:
+            offsets[base + 3] = offsets[base + 2] + a_offsets[row + 1] - a_offsets[row]
+    data = np.empty(offsets[-1], np.uint8)
+    for row in range(n):
+        base = k * row
+        start = offsets[base]
+        data[start : start + system.size] = system
+        start = offsets[base + 1]
+        length = q_offsets[row + 1] - q_offsets[row]
+        data[start : start + length] = q_data[q_offsets[row] : q_offsets[row + 1]]
+        if with_assistant:
+            start = offsets[base + 2]
+            length = a_offsets[row + 1] - a_offsets[row]
+            data[start : start + length] = a_data[a_offsets[row] : a_offsets[row + 1]]
+    return data, offsets
+
+
+def _buffers(array: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
+    """Data bytes and offsets (rebased to 0) of a large_string array; nulls read as ''."""
+    n = len(array)
+    _, offsets_buf, data_buf = array.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[array.offset : array.offset + n + 1]
+    if data_buf is None or n == 0:
+        return np.zeros(0, np.uint8), np.zeros(n + 1, np.int64)
+    return np.frombuffer(data_buf, dtype=np.uint8), offsets
+
+
+def _messages(
+    system: str, question: pa.LargeStringArray, assistant: pa.LargeStringArray | None
+) -> pa.LargeListArray:
+    n = len(question)
+    k = 2 if assistant is None else 3
+    q_data, q_offsets = _buffers(question)
+    a_data, a_offsets = _buffers(assistant) if assistant is not None else (q_data, q_offsets)
+    system_bytes = np.frombuffer(system.encode("utf-8"), dtype=np.uint8)
+    data, offsets = _interleave(
+        system_bytes, q_data, q_offsets, a_data, a_offsets, assistant is not None
+    )
+    content = pa.LargeStringArray.from_buffers(k * n, pa.py_buffer(offsets), pa.py_buffer(data))
     roles = _ROLES.take(np.tile(np.arange(k), n))
     values = pa.StructArray.from_arrays([roles, content], fields=list(_MESSAGE))
-    offsets = pa.array(np.arange(0, k * n + 1, k, dtype=np.int64))
-    return pa.LargeListArray.from_arrays(offsets, values)
+    list_offsets = pa.array(np.arange(0, k * n + 1, k, dtype=np.int64))
+    return pa.LargeListArray.from_arrays(list_offsets, values)
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_tokens(data: np.ndarray, offsets: np.ndarray, space: np.ndarray) -> np.ndarray:
+    out = np.empty(offsets.size - 1, np.int64)
+    for row in range(offsets.size - 1):
+        count, previous = 0, True  # a string starts as if after a space
+        for position in range(offsets[row], offsets[row + 1]):
+            current = space[data[position]]
+            if previous and not current:
+                count += 1
+            previous = current
+        out[row] = count
+    return out
 
 
 def count_tokens(array: pa.LargeStringArray) -> np.ndarray:
-    """Tokens per string (see TOKEN_RULE), from the Arrow buffers, no per-row Python."""
-    n = len(array)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    _, offsets_buf, data_buf = array.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[array.offset : array.offset + n + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[-1]]
-    offsets = offsets - offsets[0]
-    space = _WHITESPACE[data]
-    starts = ~space
-    starts[1:] &= space[:-1]  # a token starts at a non-space after a space...
-    inner = offsets[1:-1]
-    inner = inner[inner < len(data)]
-    starts[inner] = ~space[inner]  # ...or at the first byte of a string
-    positions = np.flatnonzero(starts)
-    return np.searchsorted(positions, offsets[1:]) - np.searchsorted(positions, offsets[:-1])
+    """Tokens per string (see TOKEN_RULE), straight from the Arrow buffers (one numba pass;
+    the NumPy version took 5x longer and Polars' regex count 15x)."""
+    data, offsets = _buffers(array)
+    return _count_tokens(data, offsets, _WHITESPACE)
 
 
 def render(batch: pl.DataFrame, system_prompt: str) -> tuple[pa.RecordBatch, np.ndarray]:
     """The export batch, and token counts per row as columns [user, assistant]."""
-    n = batch.height
-    system = pa.repeat(pa.scalar(system_prompt, pa.large_string()), n)
     question = _strings(batch, pl.col("question").fill_null(""))
     assistant = _strings(
         batch,
@@ -99,8 +152,8 @@ def render(batch: pl.DataFrame, system_prompt: str) -> tuple[pa.RecordBatch, np.
     )
     columns = [_strings(batch, pl.col(c)) for c in ("id", "seed_id", "part", "domain", "band")]
     columns += [
-        _messages([system, question, assistant], n),
-        _messages([system, question], n),
+        _messages(system_prompt, question, assistant),
+        _messages(system_prompt, question, None),
         _strings(batch, pl.col("answer")),
     ]
     tokens = np.stack([count_tokens(question), count_tokens(assistant)], axis=1)
