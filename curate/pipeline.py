@@ -22,8 +22,14 @@ STAGES: dict[str, tuple[str, str]] = {
     "seeds.add": ("curate.seeds.ingest:run_ingest", "curate.seeds.ingest:IngestConfig"),
     "seeds.synth": ("curate.synthetic.generate:run_synth", "curate.synthetic.generate:SynthConfig"),
     "proxy": ("curate.teachability.proxy:run_proxy", "curate.teachability.proxy:ProxyConfig"),
-    "difficulty": ("curate.teachability.difficulty:run_difficulty", "curate.teachability.difficulty:DifficultyConfig"),
-    "rewrite": ("curate.teachability.rewrite:run_rewrite", "curate.teachability.rewrite:RewriteConfig"),
+    "difficulty": (
+        "curate.teachability.difficulty:run_difficulty",
+        "curate.teachability.difficulty:DifficultyConfig",
+    ),
+    "rewrite": (
+        "curate.teachability.rewrite:run_rewrite",
+        "curate.teachability.rewrite:RewriteConfig",
+    ),
     "select": ("curate.teachability.select:run_select", "curate.teachability.select:SelectConfig"),
     "traces": ("synth.traces:run_traces", "synth.traces:TracesConfig"),
     "mix.build": ("curate.mixtures.build:run_mix_build", "curate.mixtures.build:MixBuildConfig"),

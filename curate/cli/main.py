@@ -107,7 +107,7 @@ def run(
 # Sub-commands of later stages register below (one line each).
 app.add_typer(mix.app, name="mix")
 app.command("export")(mix.export)
-teach.register(app)
 quality.register(app)
+teach.register(app)
 app.command("traces")(synth_cli.traces)
 train_cli.register(app)
