@@ -2,10 +2,11 @@
 (under a time limit) only for the rest.
 
 Per pair: missing prediction -> False; 'choice' -> option letters equal; 'text' -> casefolded
-words equal; 'number'/'math' -> identical canonical form -> True, else both plain numbers (int,
-decimal, fraction) -> compared exactly, or to within 5e-7 when a decimal is involved (math-verify
-rounds to 6 places), else math-verify. Batches of _SCALAR_MAX or more run the fast paths as Polars
-expressions; smaller ones run the same rules in Python.
+words equal, or the same set of option letters ("A, C" vs "\\text{CA}"); 'number'/'math' ->
+identical canonical form -> True, else both plain numbers (int, decimal, fraction) -> compared
+exactly, or to within 5e-7 when a decimal is involved (math-verify rounds to 6 places), else a
+number against a list/set/union -> False, else math-verify. Batches of _SCALAR_MAX or more run
+the fast paths as Polars expressions; smaller ones run the same rules in Python.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from quality.answers.normalize import (
     choice_from_form_py,
     infer_answer_type,
     infer_from_form,
+    letter_set,
+    letter_set_py,
     math_form,
     math_form_py,
     numeric_parts,
@@ -111,7 +114,10 @@ def _scalar_verdict(
         return letter is not None and letter == choice_from_form_py(ref_form), None
     if kind == "text":
         ref_text = text_from_form_py(ref_form)
-        return ref_text != "" and text_from_form_py(pred_form) == ref_text, None
+        if ref_text != "" and text_from_form_py(pred_form) == ref_text:
+            return True, None
+        letters = letter_set_py(ref_form)
+        return letters is not None and letter_set_py(pred_form) == letters, None
     if pred_key == ref_key:
         return True, None
     pred_num, ref_num = numeric_value_py(pred_key), numeric_value_py(ref_key)
@@ -194,7 +200,10 @@ def _verdict_expr() -> pl.Expr:
         .when(kind == "choice")
         .then((choice_from_form(pred_form) == choice_from_form(ref_form)).fill_null(False))
         .when(kind == "text")
-        .then((ref_text != "") & (text_from_form(pred_form) == ref_text))
+        .then(
+            ((ref_text != "") & (text_from_form(pred_form) == ref_text))
+            | (letter_set(pred_form) == letter_set(ref_form)).fill_null(False)
+        )
         .when(pl.col("pred_key") == pl.col("ref_key"))
         .then(True)
         .when(both_numeric)

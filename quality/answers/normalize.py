@@ -25,7 +25,8 @@ _FORM_RULES: tuple[tuple[str, str], ...] = (
     (r"^\\(?:boxed|fbox)\s*\{(.*)\}$", "$1"),
     (r"\\[dt]frac", r"\frac"),
     (r"\\(?:left|right|displaystyle|textstyle)\b", ""),
-    (r"\\[!,;:> ]", " "),  # LaTeX spacing commands
+    (r"\\[!,;:]", ""),  # LaTeX thin/medium spaces; also "15\,000" and "15,\!000" groupings
+    (r"\\ ", " "),
     (r"~", " "),
     (r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}", "$1"),
     (r"\^\s*\{?\s*\\circ\s*\}?", ""),  # degrees
@@ -56,6 +57,7 @@ _INT = r"^-?\d+$"
 _DEC = r"^-?\d*\.\d+$"
 _FRAC_LATEX = r"^(-?)\\frac\{(-?\d+)\}\{(-?\d+)\}$"
 _FRAC_SLASH = r"^(-?\d+)/(\d+)$"
+_LETTER_SET = r"^[A-J](?:\s*,?\s*(?:and\s+)?[A-J])+$"  # "B, C", "A,C,F", "ACF": several options
 _CHOICE_REF = r"^\(?[A-J]\)?$"
 # digits or LaTeX/operator characters, a lone letter, or a one-letter operand of a minus sign
 _MATHY = r"[\d\\^_{}=+*/<>()\[\]|]|^[a-zA-Z]$|(^|[^a-zA-Z])[a-zA-Z]\s*-|-\s*[a-zA-Z]([^a-zA-Z]|$)"
@@ -96,6 +98,12 @@ def choice_from_form(form: pl.Expr) -> pl.Expr:
     """Upper-case option letter from '(B)', 'B.', 'B) 42', 'b' (text already unwrapped)."""
     bare = form.str.replace_all(r"[\s*{}]", "").str.extract(_CHOICE_BARE, 1)
     return pl.coalesce(bare, form.str.extract(_CHOICE_LEAD, 1)).str.to_uppercase()
+
+
+def letter_set(form: pl.Expr) -> pl.Expr:
+    """Sorted option letters of a multi-option answer ("C, A" -> "AC"); null otherwise."""
+    letters = form.str.extract_all(r"[A-J]").list.unique().list.sort().list.join("")
+    return pl.when(form.str.contains(_LETTER_SET)).then(letters)
 
 
 def numeric_parts(key: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -169,6 +177,12 @@ def choice_from_form_py(form: str) -> str | None:
 
 
 _INT64_MAX = 2**63 - 1
+
+
+def letter_set_py(form: str) -> str | None:
+    if not re.match(_LETTER_SET, form):
+        return None
+    return "".join(sorted(set(re.findall(r"[A-J]", form))))
 
 
 def numeric_value_py(key: str) -> Fraction | float | None:

@@ -107,6 +107,14 @@ CASES: list[tuple[str | None, str, str | None, bool]] = [
     ("  Monday  ", "monday", "text", True),
     ("odd", "even", None, False),
     ("", "even", None, False),
+    ("C, B", "B, C", None, True),  # several options: a set of letters
+    ("A, C, F", "\\text{ACF}", None, True),
+    ("A, C", "\\text{A,C,F}", None, False),
+    # LaTeX spacing inside numbers, mixed numbers (math-verify reads them as mixed)
+    ("15000", "\\$15,\\!000", None, True),
+    ("1\\,000", "1000", None, True),
+    ("\\frac{35}{3}", "11 \\frac{2}{3}", None, True),
+    ("7, -2, -5", "7, -2, \\text{ and } -5", None, True),
     # missing predictions
     (None, "5", None, False),
     ("", "5", None, False),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from quality.answers import check_batch, extract_answer, infer_answer_type
+from quality.answers import check_batch, extract_answer, gsm8k_answer, infer_answer_type, last_boxed
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "benchmarks"
 NAMES = ("aime24", "aime25", "math500", "gsm8k_test", "gpqa_diamond")
@@ -90,3 +91,32 @@ def test_answers_from_other_benchmarks_do_not_match() -> None:
             pairs.append((a, b))
     verdicts = check_batch([a for a, _ in pairs], [b for _, b in pairs])
     assert [p for p, ok in zip(pairs, verdicts, strict=True) if ok] == []
+
+
+def _rows(relative: str) -> list[dict]:
+    path = BENCHMARKS.parent / relative
+    if not path.is_file():
+        pytest.fail(f"data file missing: {path}")
+    with path.open() as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def test_last_boxed_of_math_solutions_gives_the_math500_answer() -> None:
+    math500 = {row["problem"]: row["answer"] for row in _rows("benchmarks/math500.jsonl")}
+    solutions = _rows("seeds/math_test.jsonl")
+    boxed = [last_boxed(row["solution"]) for row in solutions]
+    assert all(b is not None for b in boxed)
+    pairs = [
+        (b, math500[r["problem"]])
+        for b, r in zip(boxed, solutions, strict=True)
+        if r["problem"] in math500
+    ]
+    assert len(pairs) == 500
+    verdicts = check_batch([b for b, _ in pairs], [a for _, a in pairs])
+    assert [p for p, ok in zip(pairs, verdicts, strict=True) if not ok] == []
+
+
+def test_gsm8k_answer_of_every_training_solution_is_a_plain_number() -> None:
+    answers = [gsm8k_answer(row["answer"]) for row in _rows("seeds/gsm8k_train.jsonl")]
+    assert len(answers) == 7473
+    assert [a for a in answers if a is None or not re.fullmatch(r"-?\d+(\.\d+)?", a)] == []
