@@ -29,11 +29,8 @@ from synth.tables import TRACES
 
 log = logging.getLogger("teachable.synth.traces")
 DEFAULT_SYSTEM_PROMPT = Path(__file__).parent / "prompts" / "reasoning_system.txt"
-# item table -> (id column, text column candidates)
-_SOURCES = {
-    "seeds": ("seed_id", ("problem",)),
-    "questions": ("question_id", ("question", "problem")),
-}
+# item table -> (id column, text column)
+_SOURCES = {"seeds": ("seed_id", "problem"), "questions": ("question_id", "question")}
 
 
 class TracesConfig(BaseModel):
@@ -43,6 +40,8 @@ class TracesConfig(BaseModel):
     """Model config YAML, an embedded model name, an inline config, or None for SmolLM2."""
     samples: int = Field(default=1, ge=1)
     source: Literal["seeds", "questions"] = "seeds"
+    selection: str | None = None
+    """Only items of this named selection (`teachable select --name ...`)."""
     where: str | None = None
     """SQL condition on the item table, e.g. "domain = 'math' AND level >= 3"."""
     limit: int | None = Field(default=None, ge=1)
@@ -56,7 +55,7 @@ class TracesConfig(BaseModel):
     budget_usd: float | None = Field(default=None, gt=0)
     at: int | None = None
     """Snapshot to read items from; None means the current one (then recorded in the run)."""
-    progress: bool = False
+    progress: bool = True
 
 
 def teacher_config(config: TracesConfig) -> ModelConfig:
@@ -107,7 +106,8 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
             "items_done_before": items.height - todo.height,
             "traces_inserted": inserted,
             "correct": int(rows["correct"].sum() or 0) if rows.height else 0,
-            **{k: v for k, v in result.stats.items() if k != "tokens"},
+            **{k: result.stats.get(k, 0) for k in ("sent", "cached", "failed", "retries")},
+            "not_sent": result.stats.get("not_sent", 0),
             "tokens_spent": result.stats.get("tokens", 0),
             "stopped_by_budget": int(result.stopped is not None),
         }
@@ -119,18 +119,26 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
 
 
 def _load_items(store: Store, config: TracesConfig, at: int) -> pl.DataFrame:
-    id_col, text_cols = _SOURCES[config.source]
+    id_col, text_col = _SOURCES[config.source]
     ref = store.ref(config.source, at=at)
     columns = store.sql(f"SELECT * FROM {ref} LIMIT 0").columns
-    text_col = next((c for c in text_cols if c in columns), None)
-    if text_col is None:
-        raise ValueError(f"table {config.source} has none of the columns {text_cols}")
-    atype = '"answer_type"' if "answer_type" in columns else "NULL"
-    where = f"WHERE {config.where}" if config.where else ""
+    conditions, params = [f"({config.where})"] if config.where else [], []
+    if "status" in columns:  # questions: skip rewrites that failed their independent solve
+        conditions.append("status <> 'rejected'")
+    if config.selection:
+        # the latest version of a named selection (written by `teachable select`)
+        conditions.append(
+            f"seed_id IN (SELECT seed_id FROM {store.ref('selections', at=at)} WHERE name = ? "
+            "QUALIFY run_id = max(run_id) OVER ())"
+        )
+        params.append(config.selection)
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     limit = f"LIMIT {int(config.limit)}" if config.limit else ""
+    atype = '"answer_type"' if "answer_type" in columns else "NULL"
     return store.sql(
         f'SELECT "{id_col}" AS item_id, "{text_col}" AS text, "answer" AS answer, '
-        f"{atype} AS answer_type FROM {ref} {where} ORDER BY item_id {limit}"
+        f"{atype} AS answer_type FROM {ref} {where} ORDER BY item_id {limit}",
+        params,
     )
 
 

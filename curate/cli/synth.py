@@ -15,6 +15,7 @@ def traces(
     ),
     samples: int = typer.Option(1, "--samples", "-n", help="Samples per item."),
     source: str = typer.Option("seeds", "--from", help="Item table: seeds | questions."),
+    selection: str | None = typer.Option(None, help="Only items of this named selection."),
     where: str | None = typer.Option(None, help="SQL condition on the item table."),
     limit: int | None = typer.Option(None, help="Only the first N items (by id)."),
     system_prompt: str | None = typer.Option(
@@ -38,7 +39,8 @@ def traces(
 
     with open_store(store) as opened:
         config = TracesConfig(
-            teacher=teacher, samples=samples, source=source, where=where, limit=limit,  # type: ignore[arg-type]
+            teacher=teacher, samples=samples, source=source,  # type: ignore[arg-type]
+            selection=selection, where=where, limit=limit,
             system_prompt_file=system_prompt, max_new=max_new, temperature=temperature,
             seed=seed, budget_total=budget_total, budget_usd=budget_usd, progress=progress,
         )  # fmt: skip

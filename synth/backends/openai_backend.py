@@ -33,6 +33,7 @@ except ImportError:  # pragma: no cover
 
 log = logging.getLogger("teachable.synth.openai")
 _RETRY_STATUS = {408, 409, 425, 429}
+_RETRY_AFTER_MAX_S = 600.0
 
 
 class Retryable(Exception):
@@ -105,8 +106,8 @@ class OpenAIBackend(Backend):
                 return Completion(error=reason, attempts=attempts)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.config.backoff_max_s)
+        if retry_after is not None:  # the server knows best; only absurd values are capped
+            return min(retry_after, _RETRY_AFTER_MAX_S)
         cap = min(self.config.backoff_max_s, self.config.backoff_base_s * 2 ** (attempt - 1))
         return cap / 2 + random.uniform(0, cap / 2)
 
