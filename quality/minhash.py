@@ -27,8 +27,9 @@ from typing import Literal
 import numba
 import numpy as np
 
-from quality.ngrams import _windows, ngram_hash
+from quality.ngrams import BASE, ngram_hash
 from quality.text import TokenBatch, tokenize_batch
+from quality.text import _fmix64_jit as _fmix64
 
 Scheme = Literal["affine32", "legacy"]
 MERSENNE_PRIME = np.uint64((1 << 61) - 1)
@@ -116,11 +117,37 @@ def signatures_from_hashes(
     return _signatures(h32, offsets, a, b, scheme == "legacy")
 
 
+@numba.njit(cache=True, parallel=True)
+def _shingles32(th, offsets, k):
+    n_docs = len(offsets) - 1
+    out_off = np.empty(n_docs + 1, dtype=np.int64)
+    total = 0
+    for d in range(n_docs):
+        out_off[d] = total
+        ln = offsets[d + 1] - offsets[d]
+        total += ln - k + 1 if ln >= k else (1 if ln > 0 else 0)
+    out_off[n_docs] = total
+    out = np.empty(total, dtype=np.uint32)
+    base, top = np.uint64(BASE), np.uint64(1)
+    for _ in range(k - 1):
+        top *= base
+    for d in numba.prange(n_docs):
+        s, e, o = offsets[d], offsets[d + 1], out_off[d]
+        acc = np.uint64(0)
+        for j in range(s, min(e, s + k)):
+            acc = acc * base + th[j]
+        if e > s:
+            out[o] = np.uint32(_fmix64(acc) >> np.uint64(32))
+        for i in range(s + 1, e - k + 1):
+            acc = (acc - th[i - 1] * top) * base + th[i + k - 1]
+            out[o + i - s] = np.uint32(_fmix64(acc) >> np.uint64(32))
+    return out, out_off
+
+
 def shingles(batch: TokenBatch, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """32-bit shingle hashes of word k-grams and per-doc offsets (short docs: one shingle)."""
-    h, docs = _windows(batch.hashes, batch.offsets, k, 1)[:2]
-    offsets = np.searchsorted(docs, np.arange(batch.n_docs + 1)).astype(np.int64)
-    return (h >> np.uint64(32)).astype(np.uint32), offsets
+    """32-bit shingle hashes (top half of the k-gram hash) and per-doc offsets; a doc shorter
+    than k words is one shingle of all its words."""
+    return _shingles32(batch.hashes, batch.offsets, k)
 
 
 def minhash_texts(
