@@ -51,7 +51,12 @@ def mv_equal(predicted: str, reference: str) -> bool:
 
 
 def can_use_signals() -> bool:
-    return threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    # getsignal is None when a non-Python handler is installed: we could not restore it
+    return (
+        threading.current_thread() is threading.main_thread()
+        and hasattr(signal, "setitimer")
+        and signal.getsignal(signal.SIGALRM) is not None
+    )
 
 
 def _raise_timeout(signum, frame):

@@ -23,6 +23,10 @@ _STARTUP_S = 120.0  # first import of sympy/math-verify in a fresh worker
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding quality/
 
 
+class WorkerStartError(RuntimeError):
+    """A worker process exited or hung before it was ready: the environment is broken."""
+
+
 def can_spawn() -> bool:
     return os.name == "posix"
 
@@ -45,12 +49,9 @@ class _Worker:
 
     def check(self, predicted: str, reference: str, timeout_s: float) -> bool | None:
         """Result, or None when the worker died or had to be killed (the check counts False)."""
+        if not self._ready:
+            self._wait_ready()
         try:
-            if not self._ready:
-                if not self._recv.poll(_STARTUP_S) or self._recv.recv() != "ready":
-                    self.close()
-                    return None
-                self._ready = True
             self._send.send((predicted, reference, timeout_s))
             if self._recv.poll(timeout_s + _GRACE_S):
                 return bool(self._recv.recv())
@@ -58,6 +59,18 @@ class _Worker:
             pass
         self.close()
         return None
+
+    def _wait_ready(self) -> None:
+        try:
+            ready = self._recv.poll(_STARTUP_S) and self._recv.recv() == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self.close()
+            raise WorkerStartError(
+                f"answer-checker worker (pid {self.proc.pid}) did not start; see its stderr above"
+            )
+        self._ready = True
 
     @property
     def alive(self) -> bool:
@@ -90,17 +103,21 @@ class WorkerPool:
         self._all: list[_Worker] = []
 
     def _acquire(self) -> _Worker:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            if self._started < self.max_workers:
-                self._started += 1
-                worker = _Worker()
-                self._all.append(worker)
-                return worker
-        return self._idle.get()
+        while True:
+            try:
+                return self._idle.get_nowait()
+            except queue.Empty:
+                pass
+            with self._lock:
+                if self._started < self.max_workers:
+                    self._started += 1
+                    worker = _Worker()
+                    self._all.append(worker)
+                    return worker
+            try:  # all busy: wait for one, but re-check the count in case one was discarded
+                return self._idle.get(timeout=0.5)
+            except queue.Empty:
+                continue
 
     def _release(self, worker: _Worker) -> None:
         if worker.alive:
@@ -112,12 +129,20 @@ class WorkerPool:
             self._all.append(replacement)
         self._idle.put(replacement)
 
+    def _discard(self, worker: _Worker) -> None:
+        with self._lock:
+            self._all.remove(worker)
+            self._started -= 1
+
     def check(self, predicted: str, reference: str, timeout_s: float) -> bool:
         worker = self._acquire()
         try:
-            return bool(worker.check(predicted, reference, timeout_s))
-        finally:
-            self._release(worker)
+            result = worker.check(predicted, reference, timeout_s)
+        except WorkerStartError:
+            self._discard(worker)
+            raise
+        self._release(worker)
+        return bool(result)
 
     def check_many(
         self, pairs: Sequence[tuple[str, str]], timeout_s: float, parallel: int
@@ -125,20 +150,26 @@ class WorkerPool:
         results = [False] * len(pairs)
         next_index = iter(range(len(pairs)))
         lock = threading.Lock()
+        errors: list[BaseException] = []
 
         def drain() -> None:
-            while True:
+            while not errors:
                 with lock:
                     i = next(next_index, None)
                 if i is None:
                     return
-                results[i] = self.check(pairs[i][0], pairs[i][1], timeout_s)
+                try:
+                    results[i] = self.check(pairs[i][0], pairs[i][1], timeout_s)
+                except BaseException as exc:  # re-raised in the calling thread
+                    errors.append(exc)
 
         threads = [threading.Thread(target=drain, daemon=True) for _ in range(max(1, parallel))]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        if errors:
+            raise errors[0]
         return results
 
     def shutdown(self) -> None:

@@ -248,3 +248,15 @@ def test_pool_batch_matches_in_process() -> None:
     refs = [c[1] for c in CASES if c[2] is None]
     in_process = check_batch(preds, refs, workers=0)
     assert check_batch(preds, refs, workers=2) == in_process
+
+
+def test_worker_that_cannot_start_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Fault injection: a broken interpreter path. Silently counting every check False would
+    # hide a broken environment, so the pool must say so.
+    monkeypatch.setattr(_pool.sys, "executable", "/bin/false")
+    pool = _pool.WorkerPool(max_workers=2)
+    try:
+        with pytest.raises(_pool.WorkerStartError):
+            pool.check_many([("\\sqrt{12}", "2\\sqrt{3}")] * 4, 5.0, parallel=2)
+    finally:
+        pool.shutdown()
