@@ -155,18 +155,18 @@ def find_contamination(
 
 
 def _table_items(store: Store, table: str, fields: list[str], id_col: str, at: int) -> pl.DataFrame:
-    df = store.table(table, at=at)
-    missing = [f for f in [id_col, *fields] if f not in df.columns]
+    """(item_id, field, text), reading only the id and text columns at snapshot `at`."""
+    ref = store.ref(table, at)
+    columns = store.sql(f"SELECT * FROM {ref} LIMIT 0").columns
+    missing = [c for c in [id_col, *fields] if c not in columns]
     if missing:
         raise ValueError(f"table '{table}' has no column(s) {missing}")
-    return pl.concat(
-        df.select(
-            pl.col(id_col).alias("item_id"),
-            pl.lit(f).alias("field"),
-            pl.col(f).cast(pl.String).alias("text"),
-        )
+    union = " UNION ALL ".join(
+        f'SELECT "{id_col}"::VARCHAR AS item_id, \'{f}\' AS field, "{f}"::VARCHAR AS text '
+        f'FROM {ref} WHERE "{f}" IS NOT NULL'
         for f in fields
-    ).filter(pl.col("text").is_not_null())
+    )
+    return store.sql(union)
 
 
 def run_decontam(store: Store, config: DecontamConfig) -> dict[str, int]:

@@ -210,3 +210,45 @@ def test_registry_add_and_hf_source(tmp_path, shared_data):
     assert reg.items(["gsm_hf"]).height == 1319
     with pytest.raises(ValueError, match="unknown benchmark"):
         reg.items(["nope"])
+
+
+def test_questions_and_optional_traces(make_store, registry):
+    from store import TableSpec
+
+    aime = registry.items(["aime24"])
+    questions = TableSpec(
+        "questions", {"question_id": "VARCHAR", "question": "VARCHAR", "run_id": "VARCHAR"}
+    )
+    traces = TableSpec(
+        "traces",
+        {
+            "trace_id": "VARCHAR",
+            "reasoning": "VARCHAR",
+            "answer_text": "VARCHAR",
+            "run_id": "VARCHAR",
+        },
+    )
+    store = make_store(
+        [
+            (questions, pl.DataFrame({"question_id": ["q1"], "question": [aime["text"][3]]})),
+            (
+                traces,
+                pl.DataFrame(
+                    {
+                        "trace_id": ["t1"],
+                        "reasoning": [f"Recall: {aime['text'][4]}"],
+                        "answer_text": ["42"],
+                    }
+                ),
+            ),
+        ]
+    )
+    config = DecontamConfig(benchmarks=["aime24"], minhash=False)
+    assert "traces_checked" not in run_decontam(store, config)  # prompt side by default
+    counts = run_decontam(store, config.model_copy(update={"include_traces": True}))
+    assert counts["traces_contaminated"] == 1
+    rows = store.table("contamination").sort("item_table")
+    assert rows.select("item_table", "item_id", "field", "benchmark_item_id").rows() == [
+        ("questions", "q1", "question", aime["item_id"][3]),
+        ("traces", "t1", "reasoning", aime["item_id"][4]),
+    ]
