@@ -42,9 +42,9 @@ def requests(n: int, tag: str) -> list[ChatRequest]:
     ]
 
 
-def sdk_sequential(base_url: str, n: int) -> float:
+def sdk_sequential(base_url: str, n: int) -> tuple[float, float]:
     client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0)
-    start = time.perf_counter()
+    cpu, start = time.process_time(), time.perf_counter()
     for i in range(n):
         client.chat.completions.create(
             model="loopback",
@@ -52,10 +52,13 @@ def sdk_sequential(base_url: str, n: int) -> float:
             max_tokens=16,
         )
     client.close()
-    return n / (time.perf_counter() - start)
+    return n / (time.perf_counter() - start), (time.process_time() - cpu) / n * 1e6
 
 
-def backend_rate(base_url: str, n: int, concurrency: int, cache_dir: Path | None) -> float:
+def backend_rate(
+    base_url: str, n: int, concurrency: int, cache_dir: Path | None
+) -> tuple[float, float]:
+    """(completed requests/s, client CPU microseconds per request)."""
     config = ModelConfig(
         backend="openai", model="loopback", base_url=base_url, concurrency=concurrency,
         params={"max_tokens": 16},
@@ -64,14 +67,14 @@ def backend_rate(base_url: str, n: int, concurrency: int, cache_dir: Path | None
     if cache_dir is not None:
         cache = RequestCache(cache_dir / f"cache-{concurrency}-{time.time_ns()}.sqlite")
     tag = f"c{concurrency}-{time.time_ns()}"
-    start = time.perf_counter()
+    cpu, start = time.process_time(), time.perf_counter()
     result = generate(config, requests(n, tag), cache=cache)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     if cache is not None:
         cache.close()
     ok = sum(c is not None and c.ok for row in result.completions for c in row)
     assert ok == n, f"only {ok} of {n} completed"
-    return n / elapsed
+    return n / elapsed, cpu / n * 1e6
 
 
 def main() -> None:
@@ -83,8 +86,9 @@ def main() -> None:
     server, base_url = start_server()
     try:
         print(f"cpus: {os.cpu_count()}, loopback server at {base_url}")
-        base = sdk_sequential(base_url, min(args.requests, 500))
-        print(f"{'plain sequential openai SDK loop':<40} {base:8.0f} req/s   1.00x")
+        print(f"{'':<42} {'req/s':>7} {'vs SDK':>7} {'client CPU/req':>15}")
+        base, base_cpu = sdk_sequential(base_url, min(args.requests, 500))
+        print(f"{'plain sequential openai SDK loop':<42} {base:7.0f} {1:7.2f}x {base_cpu:12.0f} us")
         with tempfile.TemporaryDirectory() as tmp:
             for c in args.concurrency:
                 n = min(args.requests, 500) if c == 1 else args.requests
@@ -92,9 +96,9 @@ def main() -> None:
                 if not args.no_cache_off:
                     modes.append(("cache off", None))
                 for label, cache_dir in modes:
-                    rate = backend_rate(base_url, n, c, cache_dir)
+                    rate, cpu = backend_rate(base_url, n, c, cache_dir)
                     name = f"openai backend, concurrency {c}, {label}"
-                    print(f"{name:<40} {rate:8.0f} req/s {rate / base:6.2f}x")
+                    print(f"{name:<42} {rate:7.0f} {rate / base:7.2f}x {cpu:12.0f} us")
     finally:
         server.terminate()
         server.wait()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -98,13 +98,15 @@ class Completion:
         return self.error is None
 
     def to_json(self) -> str:
-        d = asdict(self)
-        d.pop("cached")
-        return json.dumps(d, ensure_ascii=False)
+        # fields() walk instead of dataclasses.asdict: asdict deep-copies, ~5x slower here
+        return json.dumps({f: getattr(self, f) for f in _PAYLOAD_FIELDS}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, payload: str) -> Completion:
         return cls(**json.loads(payload), cached=True)
+
+
+_PAYLOAD_FIELDS = tuple(f.name for f in fields(Completion) if f.name != "cached")
 
 
 class Sink(Protocol):
