@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
@@ -19,7 +20,7 @@ from store import Store
 class MixBuildConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    recipe: str  # path to the mixture YAML
+    recipe: str | dict[str, Any]  # path to the mixture YAML, or the recipe inline
     at: int | str | None = None  # snapshot id or tag to read; default the current snapshot
 
 

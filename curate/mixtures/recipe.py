@@ -154,9 +154,24 @@ def parse_recipe(text: str, source: str = "<recipe>") -> MixtureRecipe:
         raise MixtureRecipeError(f"{source}: {problems}") from exc
 
 
-def load_recipe(path: str | Path) -> tuple[MixtureRecipe, str]:
-    """The validated recipe and its YAML text (stored with the mixture)."""
-    path = Path(path)
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def _find(path: Path) -> Path:
+    # a pipeline recipe names `recipes/mixtures/x.yaml` relative to the repository; let that
+    # work from any directory when the file is not found relative to the current one
+    if path.is_absolute() or path.exists() or not (_REPO / path).exists():
+        return path
+    return _REPO / path
+
+
+def load_recipe(path: str | Path | dict[str, Any]) -> tuple[MixtureRecipe, str]:
+    """The validated recipe and its YAML text (stored with the mixture). `path` may also be
+    the recipe itself, as a mapping (inline in a pipeline recipe)."""
+    if isinstance(path, dict):
+        text = yaml.safe_dump(path, sort_keys=False)
+        return parse_recipe(text, "<inline mixture recipe>"), text
+    path = _find(Path(path))
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

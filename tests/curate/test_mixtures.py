@@ -217,3 +217,19 @@ def test_pipeline_registers_the_stages() -> None:
 
 
 _ = TableSpec  # fixtures write with test-local specs (see tests/store/export_data.py)
+
+
+def test_inline_recipe_through_the_pipeline_and_an_empty_export(
+    store: Store, tmp_path: Path
+) -> None:
+    from curate.mixtures.export import ExportConfig, run_export
+    from curate.pipeline import run_stage, stage_config
+
+    data.fill_store(store)
+    inline = {"name": "none", "size": 5, "parts": [{"name": "x", "weight": 1, "source": "no*"}]}
+    config = stage_config("mix.build", {"recipe": inline}, "pipeline.yaml")
+    assert run_stage(store, "mix.build", config)["part_x"] == 0
+    out = tmp_path / "empty"
+    run_export(store, ExportConfig(mixture="none", out=str(out)))
+    assert pl.read_parquet(out / "train.parquet").height == 0
+    assert "| train | 0 | 0 |" in (out / "README.md").read_text()
