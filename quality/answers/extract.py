@@ -13,6 +13,8 @@ _ANSWER_RE = re.compile(
     r"(?:final answer|the answer|answer)\**\s*(?:is|:|=)\s*:?\**\s*(.+?)\s*(?:\n|$)",
     re.IGNORECASE,
 )
+# where an "answer is ..." clause ends: a full stop before a space, or an explanation
+_SENTENCE_END = re.compile(r"\.\s|;|,?\s+(?:because|since|as|which|so|for)\s", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 _CHOICE_PATTERNS = (
     # "answer is (B)", "Answer: **C**", "option D" -- the letter must not start a word
@@ -89,8 +91,8 @@ def _after_marker(text: str) -> str | None:
     matches = _ANSWER_RE.findall(text)
     if not matches:
         return None
-    ans = matches[-1].strip()
-    ans = ans.strip("$ ").rstrip(".").strip("$ *")
+    ans = _SENTENCE_END.split(matches[-1].strip(), maxsplit=1)[0]
+    ans = re.sub(r"\\?\$", "", ans).strip(" *").rstrip(".").strip(" *")  # math delimiters, $5
     return ans or None
 
 
