@@ -36,3 +36,13 @@ def test_seeded_sampling_is_reproducible() -> None:
     alone = generate(backend, [ChatRequest(messages=QUESTION, seed=8)]).completions[0][0]
     assert alone.text == first[1]
     assert len(set(first)) > 1, "different seeds should give different samples at temperature 1"
+
+
+def test_gemma_base_model_few_shot_raw_prompt() -> None:
+    """A base model takes a raw few-shot prompt (ChatRequest(prompt=...)), no chat template."""
+    config = ModelConfig(model="gemma3-270m", params={"max_tokens": 12, "temperature": 0.0})
+    prompt = "Copy the number.\nInput: 4821\nOutput: 4821\nInput: 90317\nOutput:"
+    result = generate(config, [ChatRequest(prompt=prompt, stop=["\n"])])
+    c = result.completions[0][0]
+    assert c is not None and c.ok
+    assert c.text == "90317" and c.finish_reason == "stop"
