@@ -51,3 +51,29 @@ def test_run_dedup_keeps_the_earlier_run_item(make_store, seeds_spec):
     assert table["representative_id"].to_list() == ["zz-first", "zz-first"]
     assert table["is_representative"].to_list() == [False, True]
     assert (table["item_table"] == "seeds").all() and table["jaccard"].min() >= 0.8
+
+
+def test_report_quality_cli_prints_hits_and_writes_histogram(make_store, seeds_spec, tmp_path):
+    from typer.testing import CliRunner
+
+    from curate.cli.main import app
+    from quality.benchmarks import Registry
+
+    problem = Registry.load().items(["math500"])["text"][0]
+    seeds = pl.DataFrame(
+        {"seed_id": ["a", "b", "c"], "problem": [BASE, BASE + " Quickly.", problem], "source": "t"}
+    )
+    store = make_store([(seeds_spec, seeds)])
+    runner = CliRunner()
+    root = str(store.root)
+    store.close()  # the CLI opens the store itself
+    for args in (["decontam", "-b", "math500"], ["dedup"]):
+        result = runner.invoke(app, [*args, "--store", root])
+        assert result.exit_code == 0, result.output
+    png = tmp_path / "clusters.png"
+    result = runner.invoke(app, ["report", "quality", "--png", str(png), "--store", root])
+    assert result.exit_code == 0, result.output
+    assert "math500" in result.output and "1 near-duplicate clusters" in result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    listed = runner.invoke(app, ["benchmarks", "list"])
+    assert listed.exit_code == 0 and "gpqa_diamond" in listed.output
