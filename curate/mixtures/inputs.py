@@ -69,14 +69,29 @@ MARK_TABLES = ("contamination", "near_dups", "verdicts", "reviews")
 OPTIONAL = {"run_id", "item_table", "model_name"}
 
 
+# (store root, table, snapshot) -> (SQL ref, columns) of the table then, or None when it did
+# not exist; a snapshot never changes, so this is safe to keep for the life of the process
+_SCHEMAS: dict[tuple[str, str, int], tuple[str, list[str]] | None] = {}
+
+
+def _table_at(store: Store, name: str, at: int) -> tuple[str, list[str]] | None:
+    key = (str(store.root), name, at)
+    if key not in _SCHEMAS:
+        _SCHEMAS[key] = None
+        if store.has_table(name, at):
+            ref = store.ref(name, at)
+            _SCHEMAS[key] = (ref, store.sql(f"SELECT * FROM {ref} LIMIT 0").columns)
+    return _SCHEMAS[key]
+
+
 def source(store: Store, name: str, at: int) -> str:
     """A parenthesised SELECT of the table's needed columns at `at`, or an empty stand-in."""
     columns = COLUMNS[name]
-    if not store.has_table(name, at):
+    found = _table_at(store, name, at)
+    if found is None:
         nulls = ", ".join(f'NULL::{kind} AS "{col}"' for col, kind in columns.items())
         return f"(SELECT {nulls} WHERE false)"
-    ref = store.ref(name, at)
-    have = set(store.sql(f"SELECT * FROM {ref} LIMIT 0").columns)
+    ref, have = found
     picked = []
     for col, kind in columns.items():
         if col in have:
@@ -172,7 +187,7 @@ def mark_runs(store: Store, at: int) -> dict[str, list[str]]:
     """Run ids of the quality marks in force at `at` (their tables' run_id, where they have one)."""
     runs: dict[str, list[str]] = {}
     for name in MARK_TABLES + ("difficulty", "selections"):
-        if "run_id" not in COLUMNS[name] or not store.has_table(name, at):
+        if "run_id" not in COLUMNS[name] or _table_at(store, name, at) is None:
             continue
         query = f"SELECT DISTINCT run_id FROM {source(store, name, at)} WHERE run_id IS NOT NULL"
         runs[name] = sorted(store.sql(query)["run_id"].to_list())

@@ -199,8 +199,6 @@ def test_cli_build_list_export_and_clean_errors(store: Store, tmp_path: Path) ->
     exported = runner.invoke(app, [*args, "--val-fraction", "0.5"])
     assert exported.exit_code == 0, exported.output
     assert (out / "train.jsonl").exists() and (out / "README.md").exists()
-    again = runner.invoke(app, args)
-    assert again.exit_code == 1 and "not empty" in again.output
     bad = data.write_recipe(tmp_path / "bad.yaml", "name: m\nsize: 5\nparts:\n  - {name: x}\n")
     failed = runner.invoke(app, ["mix", "build", str(bad), "--store", root])
     assert failed.exit_code == 1 and "bad.yaml" in failed.output and "parts[0] 'x'" in failed.output
