@@ -137,3 +137,54 @@ def schedule(k: int, min_samples: int, step: int) -> list[int]:
     while counts[-1] < k:
         counts.append(min(k, counts[-1] + max(1, step)))
     return counts
+
+
+class Sequential:
+    """Round-by-round state of adaptive sampling over a seed set. A seed's band is frozen when
+    it is decided (a later prior refit never reopens it); fixed mode decides only at K."""
+
+    def __init__(
+        self,
+        n_items: int,
+        k: int,
+        bounds: Bounds,
+        confidence: float,
+        min_samples: int,
+        adaptive: bool = True,
+    ) -> None:
+        self.k, self.bounds, self.adaptive = k, bounds, adaptive
+        self.confidence, self.min_samples = confidence, min_samples
+        self.samples = np.zeros(n_items, dtype=np.int64)
+        self.correct = np.zeros(n_items, dtype=np.int64)
+        self.done = np.zeros(n_items, dtype=bool)
+        self.band = np.full(n_items, TOO_HARD, dtype=object)
+        self.band_confidence = np.zeros(n_items)
+
+    def add(self, items: np.ndarray, correct: np.ndarray) -> None:
+        """Record finished samples (item index, correct) and decide what can be decided."""
+        n = len(self.samples)
+        self.samples += np.bincount(items, minlength=n)
+        self.correct += np.bincount(items, weights=correct.astype(float), minlength=n).astype(
+            np.int64
+        )
+        if self.adaptive:
+            prior = fit_prior(self.samples, self.correct)
+            decision = decide(
+                self.samples,
+                self.correct,
+                self.k,
+                self.bounds,
+                self.confidence,
+                self.min_samples,
+                prior,
+            )
+            new, conf = decision.done & ~self.done, decision.confidence
+            self.band[new], self.band_confidence[new] = decision.band[new], conf[new]
+        else:
+            new = (self.samples >= self.k) & ~self.done
+            self.band[new] = band_of(self.correct[new], self.samples[new], self.bounds)
+            self.band_confidence[new] = 1.0
+        self.done |= new
+
+    def rounds(self, min_samples: int, step: int) -> list[int]:
+        return schedule(self.k, min_samples, step) if self.adaptive else [self.k]

@@ -89,24 +89,27 @@ def _format_shots(shots: list[tuple[str, str]]) -> str:
 
 
 def fewshot_prefixes(items: pl.DataFrame, pool: pl.DataFrame, shots: int) -> list[str | None]:
-    """Per item, `shots` answered seeds of its source (lowest seed ids, itself excluded) as a
-    few-shot prefix; None where the source has too few (the default examples are used)."""
+    """Per item, `shots` answered seeds of its source as a few-shot prefix: those of its own
+    level first (a 135M model copies the length and form of its examples), lowest seed ids,
+    never itself; None where the source has too few (the default examples are used)."""
     if shots <= 0:
         return [""] * items.height
     answered = (
         pool.filter(pl.col("answer").is_not_null() & (pl.col("answer") != ""))
         .sort("seed_id")
-        .group_by("source", maintain_order=True)
+        .group_by("source", "level", maintain_order=True)
         .head(shots + 1)
     )
-    by_source: dict[str, list[tuple[str, str, str]]] = {}
-    for row in answered.iter_rows(named=True):
-        by_source.setdefault(row["source"], []).append(
-            (row["seed_id"], row["problem"], row["answer"])
-        )
+    by_source: dict[str, list[tuple[str, int | None, str, str]]] = {}
+    for sid, source, level, problem, answer in answered.select(
+        "seed_id", "source", "level", "problem", "answer"
+    ).iter_rows():
+        by_source.setdefault(source, []).append((sid, level, problem, answer))
     prefixes: list[str | None] = []
-    for seed_id, source in items.select("seed_id", "source").iter_rows():
-        chosen = [(p, a) for sid, p, a in by_source.get(source, []) if sid != seed_id][:shots]
+    for seed_id, source, level in items.select("seed_id", "source", "level").iter_rows():
+        pool_rows = [r for r in by_source.get(source, []) if r[0] != seed_id]
+        ranked = sorted(pool_rows, key=lambda r: r[1] != level)  # stable: seed id order kept
+        chosen = [(p, a) for _, _, p, a in ranked[:shots]]
         prefixes.append(_format_shots(chosen) if len(chosen) == shots else None)
     return prefixes
 

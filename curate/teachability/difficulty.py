@@ -94,47 +94,39 @@ def estimate(
     config: DifficultyConfig,
 ) -> Estimate:
     """Sample every item (adaptively or K times) and decide its band."""
-    k, bounds = config.samples, config.bounds()
     n_items = len(problems)
-    drawn = np.zeros(n_items, dtype=np.int64)
-    right = np.zeros(n_items, dtype=np.int64)
-    done = np.zeros(n_items, dtype=bool)
+    state = adaptive.Sequential(
+        n_items,
+        config.samples,
+        config.bounds(),
+        config.confidence,
+        config.min_samples,
+        config.adaptive,
+    )
     frames: list[pl.DataFrame] = []
-    rounds = adaptive.schedule(k, config.min_samples, config.step) if config.adaptive else [k]
-    decision = None
-    for target in rounds:
-        pairs = [(i, j) for i in np.flatnonzero(~done) for j in range(int(drawn[i]), target)]
+    for target in state.rounds(config.min_samples, config.step):
+        pending = np.flatnonzero(~state.done)
+        pairs = [(int(i), j) for i in pending for j in range(int(state.samples[i]), target)]
         if not pairs:
             break
         batch = grade(sampler.draw(problems, shots, pairs), answers, types)
         frames.append(batch)
-        items = batch["item"].to_numpy()
-        drawn += np.bincount(items, minlength=n_items)
-        right += np.bincount(items, weights=batch["correct"].to_numpy(), minlength=n_items).astype(
-            np.int64
-        )
-        if config.adaptive:
-            prior = adaptive.fit_prior(drawn, right)
-            decision = adaptive.decide(
-                drawn, right, k, bounds, config.confidence, config.min_samples, prior
-            )
-            done = decision.done
-        else:
-            done = drawn >= k
-    if decision is None:
-        band, conf = adaptive.band_of(right, drawn, bounds), np.ones(n_items)
-    else:
-        band, conf = decision.band, decision.confidence
+        state.add(batch["item"].to_numpy(), batch["correct"].to_numpy())
+    # seeds whose samples failed for good: decide on what they have
+    left = ~state.done & (state.samples > 0)
+    state.band[left] = adaptive.band_of(state.correct[left], state.samples[left], config.bounds())
     seeds = pl.DataFrame(
         {
             "item": np.arange(n_items),
-            "samples": drawn,
-            "correct": right,
-            "band": band,
-            "band_confidence": conf,
-            "decided_early": drawn < k,
+            "samples": state.samples,
+            "correct": state.correct,
+            "band": state.band.astype(str),
+            "band_confidence": state.band_confidence,
+            "decided_early": state.samples < config.samples,
         }
     ).filter(pl.col("samples") > 0)
+    drawn = state.samples
+    k = config.samples
     stats = {"calls": int(drawn.sum()), "fixed_k_calls": k * n_items}
     attempts = pl.concat(frames) if frames else grade(_empty_draw(), answers, types)
     return Estimate(attempts, seeds, stats)

@@ -104,15 +104,15 @@ def _simulate(p: np.ndarray, k: int = 8) -> tuple[float, float]:
     draws = np.random.default_rng(0).random((len(p), k)) < p[:, None]
     bounds = adaptive.Bounds(0.1, 0.8)
     fixed = adaptive.band_of(draws.sum(1), np.full(len(p), k), bounds)
-    n = np.zeros(len(p), dtype=np.int64)
-    done = np.zeros(len(p), dtype=bool)
-    for target in adaptive.schedule(k, 2, 2):
-        n = np.where(done, n, target)
-        s = draws.cumsum(1)[np.arange(len(p)), n - 1]
-        decision = adaptive.decide(n, s, k, bounds, 0.95, 2, adaptive.fit_prior(n, s))
-        done = decision.done
-    assert done.all()
-    return n.sum() / (k * len(p)), float((decision.band == fixed).mean())
+    state = adaptive.Sequential(len(p), k, bounds, 0.95, 2)
+    for target in state.rounds(2, 2):
+        pairs = [
+            (i, j) for i in np.flatnonzero(~state.done) for j in range(state.samples[i], target)
+        ]
+        items = np.array([i for i, _ in pairs], dtype=np.int64)
+        state.add(items, np.array([draws[i, j] for i, j in pairs], dtype=bool))
+    assert state.done.all()
+    return state.samples.sum() / (k * len(p)), float((state.band == fixed).mean())
 
 
 @pytest.mark.parametrize(
