@@ -6,11 +6,12 @@ and are retried on the next run. Only request content and results are stored: no
 API key ever reach this file.
 
 Write path trade-off: results are buffered and committed with one `executemany` when the buffer
-holds `flush_every` rows or `flush_interval_s` has passed (async backends call `tick()` on that
-period). One commit per result caps the client near ~1,000 results/s on 2 cores; batching removes
-that ceiling. The price: a SIGKILL can lose at most the results of the last `flush_interval_s`
-(50 ms by default), which are then re-sent on the next run. Committed rows survive any process
-crash (WAL with synchronous=NORMAL; only an OS crash or power cut could drop the last commits).
+holds `flush_every` rows or `flush_interval_s` has passed (`generate` runs a helper thread that
+calls `tick()` on that period). Measured here, a commit per result costs ~150 us of client CPU
+against ~30 us batched: 15% of the whole per-request budget at 1,000 requests/s. The price: a
+SIGKILL can lose the results of the last `flush_interval_s` (50 ms by default), which are then
+re-sent on the next run. Committed rows survive any process crash (WAL with synchronous=NORMAL;
+only an OS crash or power cut could drop the last commits).
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class RequestCache:
             self.tick()
 
     def tick(self) -> None:
-        """Flush if the oldest buffered result has waited `flush_interval_s`."""
+        """Flush if `flush_interval_s` has passed since the last flush."""
         if self._buffer and time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
 

@@ -10,7 +10,9 @@ Usage:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,8 +82,9 @@ def generate(
             sink.bar = bar
         todo = [tasks[0] for key, tasks in groups.items() if key not in hits]
         try:
-            if todo:
-                backend.run(todo, sink)
+            with _flusher(cache):
+                if todo:
+                    backend.run(todo, sink)
         finally:
             if cache is not None:
                 cache.flush()
@@ -209,6 +212,28 @@ class _Sink:
     def tick(self) -> None:
         if self.cache is not None:
             self.cache.tick()
+
+
+@contextmanager
+def _flusher(cache: RequestCache | None) -> Iterator[None]:
+    """Commit buffered results every flush interval from a helper thread, whatever the backend
+    does meanwhile (a long llama.cpp generation, an event loop at full load)."""
+    if cache is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(cache.flush_interval_s):
+            cache.tick()
+
+    thread = threading.Thread(target=loop, name="cache-flusher", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 class _RateColumn(ProgressColumn):

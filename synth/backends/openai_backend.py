@@ -75,12 +75,10 @@ class OpenAIBackend(Backend):
                     return
                 sink.emit(task, await self.complete(client, task))
 
-        ticker = asyncio.ensure_future(_tick(sink))
         try:
             workers = min(self.config.concurrency, len(tasks))
             await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
-            ticker.cancel()
             await client.close()
 
     async def complete(self, client: openai.AsyncOpenAI, task: SampleTask) -> Completion:
@@ -180,12 +178,6 @@ class OpenAIBackend(Backend):
             cost_usd=self.config.cost(pt, ct),
             attempts=attempts,
         )
-
-
-async def _tick(sink: Sink, period: float = 0.05) -> None:
-    while True:
-        await asyncio.sleep(period)
-        sink.tick()
 
 
 def _retry_after(response: Any) -> float | None:
