@@ -13,6 +13,7 @@ so a crash before the write loses nothing and the re-run only sends what never f
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -115,6 +116,14 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
             run.count(name, n)
     if result.stopped:
         log.warning("traces: %s", result.stopped)
+    errors = Counter(c.error for row in result.completions for c in row if c and c.error)
+    if errors:
+        reason, n = errors.most_common(1)[0]
+        log.warning(
+            "traces: %d samples failed (most often, %d times: %s); they are recorded in the "
+            "request cache and retried on the next run",
+            sum(errors.values()), n, reason,
+        )  # fmt: skip
     return counts
 
 

@@ -103,3 +103,21 @@ def test_questions_and_selection_sources(
     picked = run_traces(store, TracesConfig(teacher=teacher, selection="edge", samples=1))
     assert picked["items"] == 1
     assert store.sql("SELECT item_id FROM traces WHERE item_table = 'seeds'")["item_id"][0] == "s2"
+
+
+def test_failed_samples_are_reported_and_retried(
+    store: Store, loopback: LoopbackServer, loopback_config, caplog
+) -> None:
+    rows = pl.DataFrame({"seed_id": ["ok", "bad"], "problem": ["2+2?", "FAULT:400,400"],
+                         "answer": ["4", "4"], "source": ["t", "t"]})  # fmt: skip
+    with store.run("test.seeds") as run:
+        run.insert(SEEDS, rows.with_columns(run_id=pl.lit(run.id)))
+    teacher = loopback_config(loopback)
+    counts = run_traces(store, TracesConfig(teacher=teacher, progress=False))
+    assert counts["failed"] == 1 and counts["traces_inserted"] == 1
+    assert "1 samples failed" in caplog.text and "HTTP 400" in caplog.text
+    counts = run_traces(store, TracesConfig(teacher=teacher, progress=False))
+    assert counts["failed"] == 1 and counts["cached"] == 0 and counts["items_done_before"] == 1
+    counts = run_traces(store, TracesConfig(teacher=teacher, progress=False))  # 3rd attempt: ok
+    assert counts["failed"] == 0 and counts["traces_inserted"] == 1
+    assert store.table("traces").height == 2
