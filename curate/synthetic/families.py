@@ -120,6 +120,17 @@ def compare(rng: random.Random, level: int) -> tuple[str, str]:
     return f"Which number is larger, {a} or {b}? Answer with the number.", str(max(a, b))
 
 
+def reverse_digits(rng: random.Random, level: int) -> tuple[str, str]:
+    """Reverse a number of `level` digits (no trailing zero, so the answer has no leading one).
+
+    Measured on SmolLM2-135M with 3-shot completion prompts: 80% at one digit (the identity),
+    20% at two, about 0 from three on: the family with a steep pass-rate gradient for it."""
+    number = str(_digits(rng, level))
+    while level > 1 and number.endswith("0"):
+        number = str(_digits(rng, level))
+    return f"Write the digits of {number} in reverse order.", number[::-1]
+
+
 FAMILIES: dict[str, Family] = {
     "arithmetic_chain": arithmetic_chain,
     "rates": rates,
@@ -128,4 +139,5 @@ FAMILIES: dict[str, Family] = {
     "combinatorics": combinatorics,
     "echo_number": echo_number,
     "compare": compare,
+    "reverse_digits": reverse_digits,
 }
