@@ -39,9 +39,11 @@ from synth.models import ModelConfig
 class Budget:
     """Spend limits for one run, counted over newly generated samples (cache hits are free).
 
-    Before sending, each sample reserves its prompt (estimated at 4 chars a token) plus max_tokens;
-    the run stops sending once the next reservation would pass a limit, so the limit holds even
-    with hundreds of requests in flight. Requests already in flight finish and are kept.
+    Before sending, each sample reserves its prompt tokens (estimated from its length: 1 token per
+    3 chars at first, then the largest ratio finished samples showed) plus max_tokens; the run
+    stops sending once the next reservation would pass a limit, so the limit holds with hundreds
+    of requests in flight, up to the error of that prompt estimate. Requests already in flight
+    finish and are kept.
     """
 
     max_tokens: int | None = None
