@@ -40,6 +40,12 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+def _check_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError("use letters, digits, '_', '.', '-' (starting with a letter or digit)")
+    return value
+
+
 class PartSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -60,13 +66,7 @@ class PartSpec(BaseModel):
     drop_truncated: bool = True  # drop traces with finish_reason 'length'
 
     _lists = field_validator("source", "domain", "band", "teacher", mode="before")(_as_list)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError("use letters, digits, '_', '.', '-'")
-        return value
+    _name = field_validator("name")(_check_name)
 
     @field_validator("level")
     @classmethod
@@ -93,7 +93,7 @@ class MixtureRecipe(BaseModel):
     strict: bool = False  # fail when a part has fewer candidates than its target
     parts: list[PartSpec] = Field(min_length=1)
 
-    _name = field_validator("name")(PartSpec._name.__func__)  # type: ignore[attr-defined]
+    _name = field_validator("name")(_check_name)
 
     @model_validator(mode="after")
     def _totals(self) -> MixtureRecipe:
@@ -112,20 +112,18 @@ class MixtureRecipe(BaseModel):
     def targets(self) -> dict[str, int]:
         """Rows wanted per part: counts as given; weights share `size - sum(counts)` by the
         largest-remainder rule, so the targets add up to `size` exactly."""
-        targets = {p.name: p.count for p in self.parts if p.count is not None}
-        weighted = [p for p in self.parts if p.weight is not None]
-        if not weighted:
-            return targets  # type: ignore[return-value]
-        assert self.size is not None
-        left = self.size - sum(targets.values())  # type: ignore[arg-type]
-        total = sum(p.weight for p in weighted)  # type: ignore[misc]
-        exact = [left * p.weight / total for p in weighted]  # type: ignore[operator]
-        floors = [int(x) for x in exact]
-        order = sorted(range(len(weighted)), key=lambda i: (floors[i] - exact[i], i))
-        for i in order[: left - sum(floors)]:
-            floors[i] += 1
-        targets.update({p.name: n for p, n in zip(weighted, floors, strict=True)})
-        return {p.name: targets[p.name] for p in self.parts}  # type: ignore[misc]
+        counted = {p.name: p.count for p in self.parts if p.count is not None}
+        weighted = {p.name: p.weight for p in self.parts if p.weight is not None}
+        shares: dict[str, int] = {}
+        if weighted:
+            left = (self.size or 0) - sum(counted.values())
+            total = sum(weighted.values())
+            exact = {name: left * w / total for name, w in weighted.items()}
+            shares = {name: int(x) for name, x in exact.items()}
+            by_remainder = sorted(weighted, key=lambda name: shares[name] - exact[name])
+            for name in by_remainder[: left - sum(shares.values())]:
+                shares[name] += 1
+        return {p.name: counted.get(p.name, shares.get(p.name, 0)) for p in self.parts}
 
 
 def _where(loc: tuple[Any, ...], raw: Any) -> str:
