@@ -84,6 +84,8 @@ def main() -> None:
     p.add_argument("--docs", type=int, default=20_000)
     p.add_argument("--words", type=int, default=300)
     args = p.parse_args()
+    all_cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(all_cpus)})  # one core for every contender (rensa uses Rayon)
     numba.set_num_threads(1)
 
     corpus = make_corpus(args.docs, args.words)
