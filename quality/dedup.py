@@ -5,6 +5,11 @@ ties broken by the lowest item id. So a re-run over a grown corpus never demotes
 was already the kept one (questions and traces may already hang off it), and the choice does
 not depend on row order. Only members of clusters of two or more are written.
 
+Clusters are connected components of verified pairs (Jaccard >= threshold), so a member can
+sit below the threshold against the representative when a chain links them; `jaccard` records
+that value. Text is compared after `quality.text` normalization, which drops signs and operators:
+"arccos 1" and "arccos (-1)" are the same text to it.
+
 Each run writes the complete assignment into `near_dups` (keyed by run): the latest dedup run
 of a table is the current one. Exports keep representatives and items in no cluster.
 """
@@ -27,7 +32,9 @@ class DedupConfig(BaseModel):
 
     table: str = "seeds"
     fields: list[str] | None = None  # joined with newlines; default the table's prompt field
-    threshold: float = Field(0.8, gt=0, le=1)  # estimated Jaccard of 5-word shingle sets
+    # estimated Jaccard of 5-word shingle sets; 0.85 keeps template siblings of short problems
+    # apart ("arrange the letters of the word NINE" vs "... MISSISSIPPI": 0.82 on MATH)
+    threshold: float = Field(0.85, gt=0, le=1)
     num_perm: int = 128
     shingle: int = 5
     seed: int = 1

@@ -102,7 +102,7 @@ def decontam(
 
 def dedup(
     table: str = typer.Option("seeds", help="Table to cluster."),
-    threshold: float = typer.Option(0.8, help="MinHash Jaccard threshold."),
+    threshold: float = typer.Option(0.85, help="MinHash Jaccard threshold."),
     shingle: int = typer.Option(5, help="Words per shingle."),
     store: str = StoreOption,
 ) -> None:
