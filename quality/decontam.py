@@ -4,7 +4,9 @@
   `min_matches` distinct word n-grams (n = 13 by default) after normalization, or when the field
   contains the whole word sequence of a benchmark item shorter than n words (>= `min_short`).
 * MinHash: estimated Jaccard of word k-shingle sets >= `threshold` (LSH-banded, then verified):
-  catches re-formatted and lightly paraphrased problems the n-gram check misses.
+  catches re-formatted and lightly paraphrased problems the n-gram check misses. It compares
+  whole texts, so it is meant for prompt-sized items; a benchmark problem quoted inside a long
+  trace is the n-gram check's job (Jaccard of a 60-word problem vs a 3,000-word trace is tiny).
 
 Every hit is one row of `contamination`; nothing is removed here (exports exclude contaminated
 items). Reruns are idempotent: a hit already recorded is not written twice.
