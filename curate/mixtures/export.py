@@ -74,7 +74,9 @@ def iter_rows(store: Store, record: dict[str, Any], chunk_rows: int) -> Iterator
                CASE WHEN mi.item_table = 'questions' THEN q.question ELSE s.problem END
                  AS question,
                t.reasoning, t.answer_text,
-               CASE WHEN mi.item_table = 'questions' THEN q.answer ELSE s.answer END AS answer
+               CASE WHEN mi.item_table = 'questions' THEN q.answer ELSE s.answer END AS answer,
+               CASE WHEN mi.item_table = 'questions' THEN q.answer_type ELSE s.answer_type END
+                 AS answer_type
         FROM (SELECT * FROM mixture_items WHERE run_id = ? AND position >= ? AND position < ?) mi
         JOIN {source(store, "traces", at)} t ON t.trace_id = mi.trace_id
         LEFT JOIN {source(store, "seeds", at)} s ON s.seed_id = mi.seed_id

@@ -30,6 +30,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "level": "INTEGER",
         "problem": "VARCHAR",
         "answer": "VARCHAR",
+        "answer_type": "VARCHAR",
         "run_id": "VARCHAR",
     },
     "questions": {
@@ -37,6 +38,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "seed_id": "VARCHAR",
         "question": "VARCHAR",
         "answer": "VARCHAR",
+        "answer_type": "VARCHAR",
         "status": "VARCHAR",
         "run_id": "VARCHAR",
     },
@@ -66,7 +68,7 @@ COLUMNS: dict[str, dict[str, str]] = {
 }
 MARK_TABLES = ("contamination", "near_dups", "verdicts", "reviews")
 # columns read as NULL when a table lacks them (other stages may not write them)
-OPTIONAL = {"run_id", "item_table", "model_name"}
+OPTIONAL = {"run_id", "item_table", "model_name", "answer_type"}
 
 
 # (store root, table, snapshot) -> (SQL ref, columns) of the table then, or None when it did

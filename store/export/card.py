@@ -195,7 +195,7 @@ def _format_lines(meta: ExportMeta) -> list[str]:
         "",
         f"Columns: {', '.join(OUTPUT_COLUMNS)}. `messages` is the SFT conversation (system, user, "
         "assistant `<think>{reasoning}</think>{answer}`); `prompt` is the system and user "
-        "messages, with `answer` the reference answer, for GRPO.",
+        "messages, with `answer` the reference answer (and `answer_type`), for GRPO.",
         "",
         f"System prompt ({meta.system_prompt_source or 'given'}):",
         "",

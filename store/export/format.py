@@ -1,9 +1,10 @@
 """Chat rendering of resolved mixture rows into Arrow record batches.
 
 Input columns (INPUT_COLUMNS): id, seed_id, part, domain, band, question, reasoning,
-answer_text, answer. Output columns (OUTPUT_COLUMNS), what train/ reads: id, seed_id, part,
-domain, band, messages (system, user, assistant `<think>{reasoning}</think>{answer_text}`),
-prompt (system and user messages only, for GRPO), answer (the reference answer).
+answer_text, answer, and optionally answer_type. Output columns (OUTPUT_COLUMNS), what train/
+reads: id, seed_id, part, domain, band, messages (system, user, assistant
+`<think>{reasoning}</think>{answer_text}`), prompt (system and user messages only, for GRPO),
+answer (the reference answer) and answer_type (how the answer checker compares it; may be null).
 
 The message lists are assembled straight into Arrow buffers by a numba kernel (one copy of
 each text): Polars' `concat_list` of structs was ~10x slower, Arrow concat + take ~2x.
@@ -27,7 +28,17 @@ INPUT_COLUMNS = (
     "answer_text",
     "answer",
 )
-OUTPUT_COLUMNS = ("id", "seed_id", "part", "domain", "band", "messages", "prompt", "answer")
+OUTPUT_COLUMNS = (
+    "id",
+    "seed_id",
+    "part",
+    "domain",
+    "band",
+    "messages",
+    "prompt",
+    "answer",
+    "answer_type",
+)
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 TOKEN_RULE = "runs of non-whitespace characters (ASCII whitespace splits), not model tokens"
 
@@ -35,7 +46,8 @@ _MESSAGE = pa.struct([("role", pa.large_string()), ("content", pa.large_string()
 MESSAGES_TYPE = pa.large_list(_MESSAGE)
 SCHEMA = pa.schema(
     [(name, pa.large_string()) for name in ("id", "seed_id", "part", "domain", "band")]
-    + [("messages", MESSAGES_TYPE), ("prompt", MESSAGES_TYPE), ("answer", pa.large_string())]
+    + [("messages", MESSAGES_TYPE), ("prompt", MESSAGES_TYPE)]
+    + [("answer", pa.large_string()), ("answer_type", pa.large_string())]
 )
 _ROLES = pa.array(["system", "user", "assistant"], pa.large_string())
 _WHITESPACE = np.zeros(256, dtype=bool)
@@ -140,6 +152,8 @@ def count_tokens(array: pa.LargeStringArray) -> np.ndarray:
 
 def render(batch: pl.DataFrame, system_prompt: str) -> tuple[pa.RecordBatch, np.ndarray]:
     """The export batch, and token counts per row as columns [user, assistant]."""
+    if "answer_type" not in batch.columns:
+        batch = batch.with_columns(answer_type=pl.lit(None, pl.String))
     question = _strings(batch, pl.col("question").fill_null(""))
     assistant = _strings(
         batch,
@@ -155,6 +169,7 @@ def render(batch: pl.DataFrame, system_prompt: str) -> tuple[pa.RecordBatch, np.
         _messages(system_prompt, question, assistant),
         _messages(system_prompt, question, None),
         _strings(batch, pl.col("answer")),
+        _strings(batch, pl.col("answer_type")),
     ]
     tokens = np.stack([count_tokens(question), count_tokens(assistant)], axis=1)
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMA), tokens

@@ -88,10 +88,13 @@ def test_parquet_round_trip_excludes_planted_items_and_splits_by_seed(
         "messages",
         "prompt",
         "answer",
+        "answer_type",
         "part",
         "domain",
         "band",
     }
+
+    assert set(rows["answer_type"]) == {"number"}
 
     # rows and ids: exactly the mixture's items
     items = store.sql("SELECT * FROM mixture_items")
