@@ -52,7 +52,7 @@ def build_grpo_trainer(cfg: GRPORunConfig) -> Any:
     if not cfg.dataset:
         raise ValueError("set `dataset` to an exported mixture folder")
     model, tokenizer, setup = load_model_and_tokenizer(cfg)
-    if setup.added or setup.repurposed:
+    if (setup.added or setup.repurposed) and (cfg.beta or cfg.use_vllm):
         model = _materialize(model, tokenizer, Path(cfg.output_dir) / "init")
     train = load_split(cfg.dataset, "train", GRPO_COLUMNS, cfg.streaming)
     require_columns(train, ("prompt", "answer"), cfg.dataset)
