@@ -9,20 +9,20 @@ _BOX_SPACE_RE = re.compile(r"\\boxed +([^\s$}]+)")
 _THINK_END = "</think>"
 _NUM_COMMA_RE = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _LEADING_GROUPED = re.compile(r"^-?\$?\d{1,3}(?:,\d{3})+(?![\d,])")
+# Python's re backtracks: no two quantifiers below may share a run of characters (quadratic on
+# a long run of spaces), hence [ \t]* and look-behinds instead of adjacent \s*.
 _ANSWER_RE = re.compile(
-    r"(?:final answer|the answer|answer)\**\s*(?:is|:|=)\s*:?\**\s*(.+?)\s*(?:\n|$)",
+    r"(?:final answer|the answer|answer)\**[ \t]*(?:is|:|=)[ \t]*:?\**[ \t]*([^\n]*)",
     re.IGNORECASE,
 )
 # where an "answer is ..." clause ends: a full stop before a space, or an explanation
-_SENTENCE_END = re.compile(r"\.\s|;|,?\s+(?:because|since|as|which|so|for)\s", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"\.\s|;|,?(?<!\s)\s+(?:because|since|as|which|so|for)\s", re.I)
 _NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 _CHOICE_PATTERNS = (
     # "answer is (B)", "Answer: **C**", "option D" -- the letter must not start a word
-    re.compile(r"(?i:answer|option|choice)\s*(?:is|:)?\s*:?\s*\**\(?([A-J])\)?\**(?![A-Za-z])"),
+    re.compile(r"(?i:answer|option|choice)(?:\s+is)?(?:\s*:)?[\s*]*\(?([A-J])\)?\**(?![A-Za-z])"),
     re.compile(r"\(([A-J])\)"),  # "(B)"
-    re.compile(
-        r"^\s*\**\(?([A-J])\)?[.:)]?\**\s*$", re.MULTILINE
-    ),  # a line holding only the letter
+    re.compile(r"^[ \t]*\**\(?([A-J])\)?[.:)]?\**[ \t]*$", re.MULTILINE),  # a line of one letter
     re.compile(r"\b([A-J])[).:](?!\w)"),  # "B)", "C." as a label
     re.compile(r"(?<![\w'])([B-HJ])(?![\w'])"),  # a lone letter; not "A"/"I", which are words
 )
@@ -33,20 +33,24 @@ def last_boxed(text: str) -> str | None:
     if not text:
         return None
     starts = [m.end() for m in _BOX_RE.finditer(text)]
+    limit = len(text)
     for start in reversed(starts):
-        content = _balanced(text, start)
+        # a box that contains an unclosed later box cannot close: scan only up to that one,
+        # which keeps many unclosed boxes linear instead of quadratic
+        content = _balanced(text, start, limit)
         if content is not None:
             return content.strip()
+        limit = start
     # "\boxed 5" without braces, as some models write it
     spaced = _BOX_SPACE_RE.findall(text)
     return spaced[-1].strip() if spaced else None
 
 
-def _balanced(text: str, start: int) -> str | None:
-    """Text from `start` up to the brace that closes the one just before it; None if unclosed."""
+def _balanced(text: str, start: int, end: int) -> str | None:
+    """Text from `start` to the brace closing the one just before it (searched before `end`)."""
     depth = 1
     i = start
-    n = len(text)
+    n = end
     while i < n:
         ch = text[i]
         if ch == "\\" and i + 1 < n:  # skip escaped braces such as \{ \}

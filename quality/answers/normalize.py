@@ -16,12 +16,16 @@ ANSWER_TYPES = ("choice", "number", "math", "text")
 
 # (pattern, replacement) applied in order. Patterns use the syntax common to Rust regex (Polars)
 # and Python re: no look-around, no back-references; "$1" is rewritten to "\g<1>" for Python.
+# Python's re backtracks, so no pattern may let two quantifiers share a run of characters (that
+# is quadratic on a long run of spaces); stripping is a named step, done with str methods there.
+_STRIP = ("strip", "")
+_STRIP_END_DOTS = ("strip_end_dots", "")
 _FORM_RULES: tuple[tuple[str, str], ...] = (
-    (r"^\\\(\s*(.*?)\s*\\\)$", "$1"),  # \( ... \)
-    (r"^\\\[\s*(.*?)\s*\\\]$", "$1"),  # \[ ... \]
+    (r"^\\\((.*)\\\)$", "$1"),  # \( ... \)
+    (r"^\\\[(.*)\\\]$", "$1"),  # \[ ... \]
     (r"\\\$", ""),  # escaped dollar sign (currency)
     (r"\$", ""),  # math delimiters
-    (r"^\s+|\s+$", ""),
+    _STRIP,
     (r"^\\(?:boxed|fbox)\s*\{(.*)\}$", "$1"),
     (r"\\[dt]frac", r"\frac"),
     (r"\\(?:left|right|displaystyle|textstyle)\b", ""),
@@ -29,11 +33,11 @@ _FORM_RULES: tuple[tuple[str, str], ...] = (
     (r"\\ ", " "),
     (r"~", " "),
     (r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}", "$1"),
-    (r"\^\s*\{?\s*\\circ\s*\}?", ""),  # degrees
+    (r"\^\s*(?:\{\s*)?\\circ\s*\}?", ""),  # degrees
     (r"°", ""),
     (r"\\?%", r"\%"),  # percent, always escaped (a bare % starts a LaTeX comment)
     (r"\{,\}", ","),  # 1{,}000
-    (r"^\s+|\s+$", ""),
+    _STRIP,
     (r"^[a-zA-Z]\s*=\s*([^=]+)$", "$1"),  # "x = 5" -> "5"
     # thousands separators, only in a leading number ("(12,102)" is an interval); three passes
     (r"^(-?\d+),(\d{3})(\D|$)", "$1$2$3"),
@@ -42,7 +46,7 @@ _FORM_RULES: tuple[tuple[str, str], ...] = (
     # unit words after a number: "5 dollars", "1.5 m", "5cm"; not a variable factor as in "2k"
     (r"^(-?\d[\d.]*)(?:\s+[a-zA-Z]|[a-zA-Z]{2})[a-zA-Z.\s]*$", "$1"),
     (r"^(?i:the answer is)\s*:?\s*", ""),
-    (r"[\s.]+$", ""),  # trailing period
+    _STRIP_END_DOTS,  # trailing period
     (r"\s+", " "),
 )
 _TEXT_RULES: tuple[tuple[str, str], ...] = (
@@ -57,7 +61,7 @@ _INT = r"^-?\d+$"
 _DEC = r"^-?\d*\.\d+$"
 _FRAC_LATEX = r"^(-?)\\frac\{(-?\d+)\}\{(-?\d+)\}$"
 _FRAC_SLASH = r"^(-?\d+)/(\d+)$"
-_LETTER_SET = r"^[A-J](?:\s*,?\s*(?:and\s+)?[A-J])+$"  # "B, C", "A,C,F", "ACF": several options
+_LETTER_SET = r"^[A-J](?:[\s,]*(?:and\s+)?[A-J])+$"  # "B, C", "A,C,F", "ACF": several options
 _CHOICE_REF = r"^\(?[A-J]\)?$"
 # digits or LaTeX/operator characters, a lone letter, or a one-letter operand of a minus sign
 _MATHY = r"[\d\\^_{}=+*/<>()\[\]|]|^[a-zA-Z]$|(^|[^a-zA-Z])[a-zA-Z]\s*-|-\s*[a-zA-Z]([^a-zA-Z]|$)"
@@ -65,9 +69,12 @@ _WORDS = r"^[A-Za-z][A-Za-z\s,.'\-]*$"
 LIST_MARKERS = r",|\\cup"  # a tuple, set, list or union of intervals: never one number
 
 
-def _py_rules(rules: tuple[tuple[str, str], ...]) -> list[tuple[re.Pattern[str], str]]:
+def _py_rules(rules: tuple[tuple[str, str], ...]) -> list[tuple[re.Pattern[str] | str, str]]:
     return [
-        (re.compile(p), re.sub(r"\$(\d)", r"\\g<\1>", r.replace("\\", "\\\\"))) for p, r in rules
+        (p, r)
+        if (p, r) in (_STRIP, _STRIP_END_DOTS)
+        else (re.compile(p), re.sub(r"\$(\d)", r"\\g<\1>", r.replace("\\", "\\\\")))
+        for p, r in rules
     ]
 
 
@@ -82,7 +89,12 @@ def math_form(col: pl.Expr) -> pl.Expr:
     """LaTeX-light canonical form: delimiters, \\text{}, units, commas, spacing removed."""
     expr = col.str.strip_chars()
     for pattern, repl in _FORM_RULES:
-        expr = expr.str.replace_all(pattern, repl)
+        if (pattern, repl) == _STRIP:
+            expr = expr.str.strip_chars()
+        elif (pattern, repl) == _STRIP_END_DOTS:
+            expr = expr.str.replace_all(r"[\s.]+$", "")  # Rust regex is linear-time
+        else:
+            expr = expr.str.replace_all(pattern, repl)
     return expr.str.strip_chars()
 
 
@@ -159,8 +171,18 @@ def infer_from_form(form: pl.Expr, key: pl.Expr) -> pl.Expr:
 def math_form_py(value: str) -> str:
     out = value.strip()
     for pattern, repl in _FORM_PY:
-        out = pattern.sub(repl, out)
+        if isinstance(pattern, str):
+            out = out.strip() if pattern == _STRIP[0] else _strip_end_dots(out)
+        else:
+            out = pattern.sub(repl, out)
     return out.strip()
+
+
+def _strip_end_dots(value: str) -> str:
+    end = len(value)
+    while end and (value[end - 1] == "." or value[end - 1].isspace()):
+        end -= 1
+    return value[:end]
 
 
 def text_from_form_py(form: str) -> str:
@@ -185,19 +207,28 @@ def letter_set_py(form: str) -> str | None:
     return "".join(sorted(set(re.findall(r"[A-J]", form))))
 
 
+def _int64_py(digits: str) -> int | None:
+    """int of a digit string when it fits Int64 (what Polars' cast accepts), else None."""
+    if len(digits.lstrip("-")) > 19:
+        return None
+    value = int(digits)
+    return value if abs(value) <= _INT64_MAX else None
+
+
 def numeric_value_py(key: str) -> Fraction | float | None:
     """Exact Fraction for ints/fractions (within Int64 like the batch path), float for decimals."""
     if re.match(_DEC, key):
         return float(key)
     if re.match(_INT, key):
-        num, den = int(key), 1
+        num, den = _int64_py(key), 1
     elif m := re.match(_FRAC_LATEX, key):
-        num, den = int(m.group(2)) * (-1 if m.group(1) else 1), int(m.group(3))
+        num, den = _int64_py(m.group(2)), _int64_py(m.group(3))
+        num = -num if m.group(1) and num is not None else num
     elif m := re.match(_FRAC_SLASH, key):
-        num, den = int(m.group(1)), int(m.group(2))
+        num, den = _int64_py(m.group(1)), _int64_py(m.group(2))
     else:
         return None
-    if den == 0 or abs(num) > _INT64_MAX or den > _INT64_MAX:
+    if num is None or not den:
         return None
     return Fraction(num, den)
 

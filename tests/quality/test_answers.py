@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from quality.answers import _pool, answers_match, check_batch, infer_answer_type
+from quality.answers import _pool, answers_match, check_batch, extract_answer, infer_answer_type
 
 # (predicted, reference, answer_type or None to infer, expected)
 CASES: list[tuple[str | None, str, str | None, bool]] = [
@@ -260,3 +260,31 @@ def test_worker_that_cannot_start_raises(monkeypatch: pytest.MonkeyPatch) -> Non
             pool.check_many([("\\sqrt{12}", "2\\sqrt{3}")] * 4, 5.0, parallel=2)
     finally:
         pool.shutdown()
+
+
+LONG_INPUTS = [
+    " " * 50_000 + "x",
+    "a" + " " * 50_000 + "b",
+    "A" + " " * 50_000 + "!",
+    "answer" + " " * 50_000 + "x",
+    "The answer is" + " " * 50_000 + "5",
+    "^" + " " * 50_000 + "x",
+    "\\(" + " " * 50_000 + "a",
+    "1." * 25_000,
+    "." * 50_000 + "x",
+    "\n" * 50_000 + "B",
+    "\\boxed{" * 5_000,
+    "{" * 50_000,
+]
+
+
+def test_long_inputs_do_not_blow_up_the_regexes() -> None:
+    # Python's re backtracks: a pattern with two quantifiers over the same run of spaces takes
+    # minutes here. The bound is loose on purpose; a regression is hours, not seconds.
+    started = time.monotonic()
+    for text in LONG_INPUTS:
+        extract_answer(text)
+        extract_answer(text, "choice")
+        assert answers_match(text, "7", timeout_s=0.5) is False
+        assert check_batch([text] * 40, ["7"] * 40, timeout_s=0.5) == [False] * 40
+    assert time.monotonic() - started < 120
