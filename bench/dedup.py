@@ -74,15 +74,63 @@ def _shingle_strings(texts: list[str]) -> list[list[str]]:
     return out
 
 
+def _interleaved(contenders: dict, rounds: int = 5) -> dict[str, float]:
+    """Best time of each contender over rounds that run them all in turn (a busy machine then
+    slows every contender alike)."""
+    best = dict.fromkeys(contenders, float("inf"))
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            t = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+    return best
+
+
+def _datasketch_rates(enc: list[list[bytes]]) -> tuple[float, float]:
+    """docs/s of datasketch's per-shingle update loop and of MinHash.bulk (default sha1 hash)."""
+    import datasketch
+
+    m_naive, m_bulk = 300, 3000
+
+    def naive():
+        for doc in enc[:m_naive]:
+            m = datasketch.MinHash(num_perm=NUM_PERM)
+            for s in doc:
+                m.update(s)
+
+    t_naive, _ = _best(naive, repeat=1)
+    t_bulk, _ = _best(lambda: datasketch.MinHash.bulk(enc[:m_bulk], num_perm=NUM_PERM), repeat=1)
+    return m_naive / t_naive, m_bulk / t_bulk
+
+
+def _print_rates(rates: dict[str, float], t_np: float, t_sig: float) -> None:
+    print("\nMinHash signatures, docs/s, single thread")
+    for name, r in rates.items():
+        print(f"  {name:<72} {r:>10,.0f}")
+    names = list(rates)
+    ours = rates["ours numba affine32 (same shingle hashes)"]
+    print("ratios (ours numba affine32, same shingles):")
+    for name in names[:4]:
+        print(f"  vs {name:<69} {ours / rates[name]:>8.1f}x")
+    print(
+        "  end to end from raw text vs rensa per doc given shingles: "
+        f"{rates[names[-1]] / rates[names[2]]:.1f}x"
+    )
+    print(f"  numba vs NumPy for the same signatures: {t_np / t_sig:.1f}x")
+    print(
+        "note: rensa's R-MinHash is Fast Similarity Sketching (each token fills one bucket, "
+        "fallback hashing only for empty slots): O(tokens + slots) per doc, not datasketch-"
+        "compatible; classical MinHash (datasketch, ours) is O(tokens x slots)."
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--docs", type=int, default=20_000)
     p.add_argument("--words", type=int, default=300)
     args = p.parse_args()
-    all_cpus = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(all_cpus)})  # one core for every contender (rensa uses Rayon)
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core: rensa uses Rayon
     numba.set_num_threads(1)
-    import datasketch
     import rensa
 
     corpus = make_corpus(args.docs, args.words)
@@ -91,11 +139,8 @@ def main() -> None:
         f"corpus: {n} docs, {corpus.n_tokens / 1e6:.1f}M words, "
         f"num_perm={NUM_PERM}, {K}-word shingles, load avg {os.getloadavg()[0]:.1f}"
     )
-    signatures_from_hashes(np.zeros(3, np.uint32), np.array([0, 3]))  # JIT warm-up (cached)
-    tokenize_batch(texts[:10])
-
     arrow = pa.array(texts, pa.string())  # what a stage gets from Polars/DuckDB
-    batch = tokenize_batch(arrow)
+    batch = tokenize_batch(arrow)  # JIT warm-up too (kernels are cached on disk)
     h32, offsets = shingles(batch, K)
     sig = signatures_from_hashes(h32, offsets, NUM_PERM)
     t_np, sig_np = _best(lambda: _numpy_affine32(h32, offsets), repeat=1)
@@ -105,19 +150,7 @@ def main() -> None:
     strings = _shingle_strings(texts)
     w0 = re.findall(r"[a-z0-9]+", texts[0].lower())
     assert [token_hash(w) for w in w0] == batch.hashes[batch.offsets[0] : batch.offsets[1]].tolist()
-    enc = [[s.encode() for s in doc] for doc in strings]
-
-    m_naive = 300
-
-    def naive():
-        for doc in enc[:m_naive]:
-            m = datasketch.MinHash(num_perm=NUM_PERM)
-            for s in doc:
-                m.update(s)
-
-    t_naive, _ = _best(naive, repeat=1)
-    m_bulk = 3000
-    t_bulk, _ = _best(lambda: datasketch.MinHash.bulk(enc[:m_bulk], num_perm=NUM_PERM), repeat=1)
+    naive_rate, bulk_rate = _datasketch_rates([[s.encode() for s in doc] for doc in strings])
 
     def rensa_per_doc():
         for doc in strings:
@@ -127,52 +160,31 @@ def main() -> None:
 
     h64, off64 = h32.astype(np.uint64), offsets.astype(np.uint64)
     flat = rensa.RMinHash.digest_matrix_from_flat_token_hashes
-    contenders = {
-        "tok": lambda: tokenize_batch(arrow),
-        "sh": lambda: shingles(batch, K),
-        "sig": lambda: signatures_from_hashes(h32, offsets, NUM_PERM),
-        "rensa": rensa_per_doc,
-        "rflat": lambda: flat(h64, off64, NUM_PERM, 1),
-    }
-    best = dict.fromkeys(contenders, float("inf"))
-    for _ in range(5):  # interleaved rounds: a busy machine slows every contender alike
-        for name, fn in contenders.items():
-            t = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t)
-    t_tok, t_sh, t_sig, t_rensa, t_rflat = (best[k] for k in contenders)
-    end_to_end = t_tok + t_sh + t_sig
-
+    best = _interleaved(
+        {
+            "tok": lambda: tokenize_batch(arrow),
+            "sh": lambda: shingles(batch, K),
+            "sig": lambda: signatures_from_hashes(h32, offsets, NUM_PERM),
+            "rensa": rensa_per_doc,
+            "rflat": lambda: flat(h64, off64, NUM_PERM, 1),
+        }
+    )
+    end_to_end = best["tok"] + best["sh"] + best["sig"]
     rates = {
-        "datasketch naive update (sha1)": m_naive / t_naive,
-        "datasketch MinHash.bulk (sha1)": m_bulk / t_bulk,
-        "rensa RMinHash.update per doc (shingle strings)": n / t_rensa,
-        "rensa digest_matrix_from_flat_token_hashes (same u64 shingle hashes)": n / t_rflat,
+        "datasketch naive update (sha1)": naive_rate,
+        "datasketch MinHash.bulk (sha1)": bulk_rate,
+        "rensa RMinHash.update per doc (shingle strings)": n / best["rensa"],
+        "rensa digest_matrix_from_flat_token_hashes (same u64 shingle hashes)": n / best["rflat"],
         "ours NumPy affine32 (same shingle hashes)": n / t_np,
         "ours numba legacy scheme (same shingle hashes)": n / t_leg,
-        "ours numba affine32 (same shingle hashes)": n / t_sig,
+        "ours numba affine32 (same shingle hashes)": n / best["sig"],
         "ours end to end: raw text (Arrow) -> words -> shingles -> signatures": n / end_to_end,
     }
-    print("\nMinHash signatures, docs/s, single thread")
-    for name, r in rates.items():
-        print(f"  {name:<72} {r:>10,.0f}")
-    ours = rates["ours numba affine32 (same shingle hashes)"]
-    print("ratios (ours numba affine32, same shingles):")
-    for name in list(rates)[:4]:
-        print(f"  vs {name:<69} {ours / rates[name]:>8.1f}x")
+    _print_rates(rates, t_np, best["sig"])
     print(
-        f"  end to end from raw text vs rensa per doc given shingles: "
-        f"{rates[list(rates)[-1]] / rates[list(rates)[2]]:.1f}x"
+        f"stage split: tokenize {best['tok']:.2f}s, shingle {best['sh']:.2f}s, "
+        f"minhash {best['sig']:.2f}s"
     )
-    print(f"  numba vs NumPy for the same signatures: {t_np / t_sig:.1f}x")
-    print(f"stage split: tokenize {t_tok:.2f}s, shingle {t_sh:.2f}s, minhash {t_sig:.2f}s")
-
-    print(
-        "note: rensa's R-MinHash is Fast Similarity Sketching (each token fills one bucket, "
-        "fallback hashing only for empty slots): O(tokens + slots) per doc, not datasketch-"
-        "compatible; classical MinHash (datasketch, ours) is O(tokens x slots)."
-    )
-
     _lsh(sig, corpus.dup_of, end_to_end / corpus.n_tokens)
 
 
