@@ -120,3 +120,29 @@ def test_gsm8k_answer_of_every_training_solution_is_a_plain_number() -> None:
     answers = [gsm8k_answer(row["answer"]) for row in _rows("seeds/gsm8k_train.jsonl")]
     assert len(answers) == 7473
     assert [a for a in answers if a is None or not re.fullmatch(r"-?\d+(\.\d+)?", a)] == []
+
+
+def test_polars_and_python_fast_paths_agree() -> None:
+    # The batch path (Polars) and the single-check path (Python re) share one rule table; run
+    # both on every benchmark and MATH answer, restyled and mismatched, and compare verdicts.
+    import polars as pl
+
+    from quality.answers.check import _fast_polars, _fast_scalar
+    from quality.answers.normalize import infer_from_form, math_form
+
+    answers = [a for name in NAMES for a in _answers(name)]
+    answers += [last_boxed(r["solution"]) or "" for r in _rows("seeds/math_test.jsonl")]
+    rng = random.Random("engines")
+    preds, refs = [], []
+    for a in answers:
+        for style in (*DIRECT.values(), lambda x: x, lambda x: rng.choice(answers)):
+            preds.append(style(a))
+            refs.append(a)
+    kinds: list[str | None] = [None] * len(refs)
+    assert _fast_polars(preds, refs, kinds) == _fast_scalar(preds, refs, kinds)
+
+    forms = pl.select(math_form(pl.lit(pl.Series(answers))).alias("f")).to_series()
+    batch_types = pl.select(
+        infer_from_form(pl.lit(forms), pl.lit(forms).str.replace_all(r"\s+", ""))
+    ).to_series()
+    assert batch_types.to_list() == [infer_answer_type(a) for a in answers]
