@@ -46,6 +46,11 @@ class RunFields:
         default=None, metadata={"help": "Use only the first N training rows."}
     )
 
+    def _check_run_fields(self) -> None:
+        if self.streaming and self.max_steps <= 0:  # type: ignore[attr-defined]
+            raise ValueError("a streamed dataset has no length: set max_steps")
+        self._apply_global_batch()
+
     def _apply_global_batch(self) -> None:
         if not self.global_batch_size:
             return

@@ -48,7 +48,7 @@ class GRPORunConfig(RunFields, GRPOConfig):
     reward_check_timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
-        self._apply_global_batch()
+        self._check_run_fields()
         super().__post_init__()
 
     def reward_constants(self) -> RewardConstants:

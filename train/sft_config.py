@@ -26,5 +26,5 @@ class SFTRunConfig(RunFields, SFTConfig):
     )
 
     def __post_init__(self) -> None:
-        self._apply_global_batch()
+        self._check_run_fields()
         super().__post_init__()

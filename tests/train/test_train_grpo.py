@@ -41,3 +41,27 @@ def test_two_grpo_steps_log_reward_parts(tmp_path: Path, export_dir: Path, model
     assert not (run / "init").exists()  # beta 0, no vLLM: no reference copy needed
     tokenizer = AutoTokenizer.from_pretrained(run)
     assert len(tokenizer.tokenize("<think>")) == 1
+
+
+def test_reference_model_matches_the_grown_vocabulary(
+    tmp_path: Path, export_dir: Path, model_dir: Path
+):
+    """With a KL term TRL loads the reference model from the policy's path, so a policy whose
+    tokenizer gained the think tokens must come from a saved copy of the same shape."""
+    from train.config_io import load_config
+    from train.grpo import build_grpo_trainer
+    from train.grpo_config import GRPORunConfig
+
+    cfg = load_config(
+        GRPORunConfig,
+        "cpu_smoke_grpo",
+        dataset=str(export_dir),
+        model=str(model_dir),
+        output_dir=str(tmp_path / "kl"),
+        beta=0.001,
+    )
+    trainer = build_grpo_trainer(cfg)
+    vocab = len(trainer.processing_class)
+    assert trainer.ref_model.get_input_embeddings().weight.shape[0] == vocab
+    assert trainer.model.get_input_embeddings().weight.shape[0] == vocab
+    assert (tmp_path / "kl" / "init" / "tokenizer.json").exists()

@@ -95,10 +95,11 @@ def _trainer(export_dir: Path, model_dir: Path, tmp_path: Path, **overrides):
     return build_sft_trainer(cfg)
 
 
+@pytest.mark.parametrize("streaming", [False, True])
 def test_collated_labels_are_masked_outside_assistant_turns(
-    export_dir: Path, model_dir: Path, tmp_path: Path
+    export_dir: Path, model_dir: Path, tmp_path: Path, streaming: bool
 ):
-    trainer = _trainer(export_dir, model_dir, tmp_path)
+    trainer = _trainer(export_dir, model_dir, tmp_path, streaming=streaming)
     tokenizer = trainer.processing_class
     batch = next(iter(trainer.get_train_dataloader()))
     ids, labels = batch["input_ids"], batch["labels"]
@@ -114,6 +115,11 @@ def test_collated_labels_are_masked_outside_assistant_turns(
         assert reply.endswith("<|im_end|>") and "user" not in reply and "system" not in reply
         before = tokenizer.decode(row_ids[:first])
         assert before.endswith("<|im_start|>assistant\n") and "What is" in before
+
+
+def test_streaming_needs_max_steps(export_dir: Path, model_dir: Path, tmp_path: Path):
+    with pytest.raises(ValueError, match="max_steps"):
+        _trainer(export_dir, model_dir, tmp_path, streaming=True, max_steps=-1)
 
 
 def test_packing_fills_fixed_length_rows(export_dir: Path, model_dir: Path, tmp_path: Path):
