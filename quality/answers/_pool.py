@@ -97,6 +97,7 @@ class WorkerPool:
 
     def __init__(self, max_workers: int) -> None:
         self.max_workers = max_workers
+        self.pid = os.getpid()
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._started = 0
@@ -173,6 +174,8 @@ class WorkerPool:
         return results
 
     def shutdown(self) -> None:
+        if os.getpid() != self.pid:  # inherited through fork: the workers are the parent's
+            return
         with self._lock:
             workers, self._all, self._started = self._all, [], 0
         for worker in workers:
@@ -186,7 +189,8 @@ _POOL_LOCK = threading.Lock()
 def pool() -> WorkerPool:
     global _POOL
     with _POOL_LOCK:
-        if _POOL is None:
+        # a forked child (e.g. a data-loader worker) must not share its parent's pipes
+        if _POOL is None or _POOL.pid != os.getpid():
             _POOL = WorkerPool(max_workers=max(1, os.cpu_count() or 1))
             atexit.register(_POOL.shutdown)
         return _POOL

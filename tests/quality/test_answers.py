@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -288,3 +289,18 @@ def test_long_inputs_do_not_blow_up_the_regexes() -> None:
         assert answers_match(text, "7", timeout_s=0.5) is False
         assert check_batch([text] * 40, ["7"] * 40, timeout_s=0.5) == [False] * 40
     assert time.monotonic() - started < 120
+
+
+def test_forked_child_gets_its_own_pool() -> None:
+    parent_pool = _pool.pool()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: must not talk to the parent's workers
+        ok = _pool.pool() is not parent_pool and _pool.pool().pid == os.getpid()
+        os.write(write_fd, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write_fd)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read_fd, 1) == b"1" and status == 0
+    os.close(read_fd)
+    assert _pool.pool() is parent_pool
