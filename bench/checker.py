@@ -26,6 +26,7 @@ from pathlib import Path
 from math_verify import parse, verify
 
 from quality.answers import check_batch
+from quality.answers.check import _fast_polars
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "benchmarks"
 WORDS = ["Evelyn", "east", "Monday", "blue", "odd", "even", "neither", "triangle", "Paris", "yes"]
@@ -159,6 +160,10 @@ def main() -> None:
     preds, refs = [p for p, _, _ in pairs], [r for _, r, _ in pairs]
     wanted = [w for _, _, w in pairs]
     print(f"{len(pairs)} pairs, {sum(wanted)} equivalent")
+
+    _, slow = _fast_polars(preds, refs, [None] * len(pairs))
+    unique = len({pair for _, pair in slow})
+    print(f"fast paths decide {len(pairs) - len(slow)}; math-verify gets {unique} unique pairs")
 
     cold, t_cold = _timed(check_batch, preds, refs)
     print(

@@ -182,6 +182,14 @@ class WorkerPool:
             worker.stop()
 
 
+_MAX_DEFAULT_WORKERS = 8  # each worker holds sympy + math-verify (~100 MB resident)
+
+
+def _default_workers() -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, _MAX_DEFAULT_WORKERS))
+
+
 _POOL: WorkerPool | None = None
 _POOL_LOCK = threading.Lock()
 
@@ -191,6 +199,6 @@ def pool() -> WorkerPool:
     with _POOL_LOCK:
         # a forked child (e.g. a data-loader worker) must not share its parent's pipes
         if _POOL is None or _POOL.pid != os.getpid():
-            _POOL = WorkerPool(max_workers=max(1, os.cpu_count() or 1))
+            _POOL = WorkerPool(max_workers=_default_workers())
             atexit.register(_POOL.shutdown)
         return _POOL
