@@ -248,7 +248,7 @@ def _run_math_verify(
     if not _pool.can_spawn():
         if on_main:
             return _mathverify.mv_equal_many(pairs, timeout_s)
-        # A daemonic process off its main thread: no signals, no children, so no time limit.
+        # Not POSIX (no setitimer, no pass_fds) and off the main thread: no time limit possible.
         return [_mathverify.mv_equal_safe(p, r) for p, r in pairs]
     if on_main and workers <= 1:
         return _mathverify.mv_equal_many(pairs, timeout_s)
