@@ -9,14 +9,16 @@ Every sample is its own request with seed `seed + i`: servers such as llama.cpp'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
+import gc
 import json
 import logging
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from typing import Any
 
 import aiohttp
@@ -77,7 +79,8 @@ class OpenAIBackend(Backend):
 
         try:
             workers = min(self.config.concurrency, len(tasks))
-            await asyncio.gather(*(worker() for _ in range(workers)))
+            with _fewer_gc_passes():
+                await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
             await client.close()
 
@@ -178,6 +181,19 @@ class OpenAIBackend(Backend):
             cost_usd=self.config.cost(pt, ct),
             attempts=attempts,
         )
+
+
+@contextlib.contextmanager
+def _fewer_gc_passes() -> Iterator[None]:
+    """Hundreds of requests in flight keep many SDK objects alive, so the default gen-0 threshold
+    (700 allocations) runs the cyclic GC constantly; 50,000 cut client CPU per request ~10% here.
+    Restored afterwards."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], 50_000), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _retry_after(response: Any) -> float | None:
