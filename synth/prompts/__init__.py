@@ -1,0 +1,1 @@
+"""Prompt files of synth stages (package data)."""
