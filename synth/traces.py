@@ -113,7 +113,13 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
             "stopped_by_budget": int(result.stopped is not None),
         }
         for name, n in counts.items():
-            run.count(name, n)
+            if name != "traces_inserted":  # run.insert counted it already
+                run.count(name, n)
+    _warn(result)
+    return counts
+
+
+def _warn(result: GenerateResult) -> None:
     if result.stopped:
         log.warning("traces: %s", result.stopped)
     errors = Counter(c.error for row in result.completions for c in row if c and c.error)
@@ -124,7 +130,6 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
             "request cache and retried on the next run",
             sum(errors.values()), n, reason,
         )  # fmt: skip
-    return counts
 
 
 def _load_items(store: Store, config: TracesConfig, at: int) -> pl.DataFrame:

@@ -42,7 +42,9 @@ def test_traces_budget_keeps_store_consistent(
     assert traces.height == counts["traces_inserted"] == counts["sent"] > 0
     run = seeded_store.runs().filter(stage="traces").row(-1, named=True)
     assert run["status"] == "succeeded"
-    assert json.loads(run["counts"])["stopped_by_budget"] == 1
+    recorded = json.loads(run["counts"])
+    assert recorded["stopped_by_budget"] == 1
+    assert recorded["traces_inserted"] == traces.height
 
     sent_before = sum(loopback.attempts.values())
     counts = run_traces(seeded_store, config.model_copy(update={"budget_total": None}))
