@@ -55,3 +55,17 @@ def test_sampling_merges_request_over_config_and_offsets_seed() -> None:
         ChatRequest(prompt="x", messages=[])
     with pytest.raises(ValueError):
         ModelConfig(params={"frequency_penalty": 1})
+
+
+def test_reasoning_model_request_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    from synth.backends.openai_backend import OpenAIBackend
+    from synth.generate import sample_tasks
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    config = load_model_config(REPO / "models" / "o3-mini.yaml")
+    backend = OpenAIBackend(config)
+    [task] = sample_tasks(backend, [ChatRequest(messages=[{"role": "user", "content": "hi"}])])
+    args = backend.request_args(task)
+    assert args["reasoning_effort"] == "high" and args["max_completion_tokens"] == 25000
+    assert "temperature" not in args and "max_tokens" not in args and "n" not in args
+    assert args["seed"] == 0 and args["model"] == "o3-mini"
