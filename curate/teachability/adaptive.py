@@ -1,20 +1,23 @@
 """Sequential band decision: stop sampling a seed once its fixed-K band is statistically decided.
 
 The band of a seed is defined by its pass rate over K samples (`band_of`). After n < K samples
-with s correct, the remaining K - n samples' successes follow a beta-binomial under a Beta(a, b)
-prior on the seed's pass rate, so the probability of each final band is exact
-(`final_band_probs`). Sampling stops once one band has probability >= `confidence` (stochastic
-curtailment); with confidence 1.0 it stops only when no outcome of the remaining samples could
-change the band. Agreement with fixed-K bands is then >= `confidence` in expectation, which is
-what the difficulty stage promises.
+with s correct, the remaining K - n samples' successes follow a mixture of binomials under the
+posterior of the seed's pass rate (a prior on a grid of pass rates, updated by its n samples),
+so the probability of each final band is exact given the prior (`final_band_probs`). Sampling
+stops once one band has probability >= `confidence` (stochastic curtailment); with confidence
+1.0 it stops only when no outcome of the remaining samples could change the band. Agreement
+with fixed-K bands is then >= `confidence` in expectation, which is what the difficulty stage
+promises.
 
 Why an empirical-Bayes prior: with a flat prior, 0 of 2 still leaves a ~40% chance of a success
 in the next 6, so no clear-cut seed would ever stop early. Pass rates of one weak model across a
 seed set are far from flat (most GSM8K seeds are exactly 0 for a 135M model, synthetic levels
 pile up at 0 and 1), and a single Beta cannot hold point masses at both ends. `fit_prior` is
 the nonparametric maximum-likelihood estimate of that distribution on a grid of pass rates
-(Kiefer-Wolfowitz, by EM) from all seeds' samples so far, mixed with a little of the uniform
-so no pass rate is ruled out. The stopping rule depends only on observed data, so the
+(Kiefer-Wolfowitz, by EM) from all seeds' samples so far, with PSEUDO_SEEDS uniform pseudo-seeds
+(a Dirichlet prior on the weights) so that a small seed set stays cautious and no pass rate is
+ruled out: on 500 mostly-zero seeds it stops at 2 of 8, on 25 it rarely stops on the prior
+alone. The stopping rule depends only on observed data, so the
 likelihood the prior is fitted from stays valid.
 """
 
@@ -28,7 +31,6 @@ from functools import lru_cache
 import numpy as np
 
 TOO_EASY, TEACHABLE, TOO_HARD = "too_easy", "teachable", "too_hard"
-_BAND_INDEX = {TOO_EASY: 0, TEACHABLE: 1, TOO_HARD: 2}
 _BAND_NAMES = np.array([TOO_EASY, TEACHABLE, TOO_HARD])
 GRID = np.linspace(0.0, 1.0, 41)  # pass rates the prior puts mass on
 PSEUDO_SEEDS = 20.0  # uniform pseudo-seeds: a small seed set cannot make the prior overconfident
