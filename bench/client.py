@@ -7,6 +7,11 @@ Usage:
 The server (synth.loopback) runs in its own process, so it does not share the client's event
 loop. Baseline: a plain sequential loop over the sync `openai` SDK client, in the same run.
 Target: >= 1,000 completed requests/s at concurrency 256 on 2 cores, cache on.
+
+Measured 2026-11-25 on the 2-core dev box while other jobs kept its load average near 6:
+sequential SDK loop 718 req/s; backend at concurrency 1 / 64 / 256 with the cache on
+1,139 / 1,420 / 1,464 req/s (cache off 1,262 / 1,599 / 1,506), ~620 us of client CPU a request.
+Under load average 10-20 the same run gave 400-1,000 req/s: compare only within one run.
 """
 
 from __future__ import annotations
