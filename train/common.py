@@ -1,10 +1,12 @@
-"""What SFT and GRPO share: the run fields of both configs, and the model/tokenizer set-up."""
+"""What SFT and GRPO share: the run fields of both configs, the model/tokenizer set-up, and the
+run folder's life cycle (resume point, final save)."""
 
 from __future__ import annotations
 
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -103,3 +105,35 @@ def _apply_rope(config: Any, theta: float | None, positions: int | None) -> None
         text_config.rope_parameters = params
     if positions:
         text_config.max_position_embeddings = int(positions)
+
+
+def head(dataset: Any, n: int) -> Any:
+    if hasattr(dataset, "__len__"):
+        return dataset.select(range(min(n, len(dataset))))
+    return dataset.take(n)  # IterableDataset
+
+
+def resume_point(cfg: Any) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if cfg.resume_from_checkpoint:
+        return cfg.resume_from_checkpoint
+    out = Path(cfg.output_dir)
+    return get_last_checkpoint(str(out)) if cfg.resume and out.is_dir() else None
+
+
+def finish(trainer: Any, cfg: Any, result: Any) -> dict[str, Any]:
+    """Save the final model + tokenizer, the trainer state and the resolved config."""
+    import yaml
+
+    trainer.save_model(cfg.output_dir)
+    trainer.save_state()
+    if trainer.is_world_process_zero():
+        settings = {k: v for k, v in cfg.to_dict().items() if _plain(v)}
+        (Path(cfg.output_dir) / "run_config.yaml").write_text(yaml.safe_dump(settings))
+    metrics = dict(result.metrics)
+    return {"global_step": result.global_step, "train_loss": result.training_loss, **metrics}
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool | list | dict)

@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from train.common import load_model_and_tokenizer, set_threads
+from train.common import finish, head, load_model_and_tokenizer, resume_point, set_threads
 from train.grpo_config import GRPORunConfig
 from train.rewards import phi4_rewards
-from train.sft import finish, head, resume_point
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
-from train.common import load_model_and_tokenizer, set_threads
+from train.common import finish, head, load_model_and_tokenizer, resume_point, set_threads
 from train.sft_config import SFTRunConfig
 
 log = logging.getLogger(__name__)
@@ -45,44 +44,12 @@ def build_sft_trainer(cfg: SFTRunConfig) -> Any:
     )
 
 
-def head(dataset: Any, n: int) -> Any:
-    if hasattr(dataset, "__len__"):
-        return dataset.select(range(min(n, len(dataset))))
-    return dataset.take(n)  # IterableDataset
-
-
 def _eval_split(cfg: Any) -> Any:
     from train.data import SFT_COLUMNS, has_split, load_split
 
     if not cfg.eval_on_val or not has_split(cfg.dataset, "val"):
         return None
     return load_split(cfg.dataset, "val", SFT_COLUMNS, cfg.streaming)
-
-
-def resume_point(cfg: Any) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    if cfg.resume_from_checkpoint:
-        return cfg.resume_from_checkpoint
-    out = Path(cfg.output_dir)
-    return get_last_checkpoint(str(out)) if cfg.resume and out.is_dir() else None
-
-
-def finish(trainer: Any, cfg: Any, result: Any) -> dict[str, Any]:
-    """Save the final model + tokenizer, the trainer state and the resolved config."""
-    import yaml
-
-    trainer.save_model(cfg.output_dir)
-    trainer.save_state()
-    if trainer.is_world_process_zero():
-        settings = {k: v for k, v in cfg.to_dict().items() if _plain(v)}
-        (Path(cfg.output_dir) / "run_config.yaml").write_text(yaml.safe_dump(settings))
-    metrics = dict(result.metrics)
-    return {"global_step": result.global_step, "train_loss": result.training_loss, **metrics}
-
-
-def _plain(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool | list | dict)
 
 
 def run_sft(cfg: SFTRunConfig) -> dict[str, Any]:
