@@ -61,3 +61,36 @@ def test_missing_folder_split_and_columns_are_clear_errors(tmp_path: Path, expor
     only_answer = load_split(export_dir, "train", ("answer",))
     with pytest.raises(ValueError, match="prompt"):
         require_columns(only_answer, ("prompt", "answer"), export_dir)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "hf"])
+def test_reads_what_the_export_stage_writes(tmp_path: Path, fmt: str):
+    """Contract with store.export: every format it writes loads for SFT and GRPO."""
+    import polars as pl
+
+    from store.export import ExportMeta, export_rows
+
+    n = 40
+    rows = pl.DataFrame(
+        {
+            "id": [f"q{i}" for i in range(n)],
+            "seed_id": [f"s{i // 2}" for i in range(n)],
+            "part": ["sums"] * n,
+            "domain": ["math"] * n,
+            "band": ["teachable"] * n,
+            "question": [f"What is {i} + 1?" for i in range(n)],
+            "reasoning": [f"{i} plus 1 is {i + 1}." for i in range(n)],
+            "answer_text": [f"The answer is {i + 1}." for i in range(n)],
+            "answer": [str(i + 1) for i in range(n)],
+        }
+    )
+    meta = ExportMeta(name="contract", system_prompt="Think first.")
+    export_rows(rows, meta, tmp_path / fmt, fmt=fmt, val_fraction=0.25)
+    train = load_split(tmp_path / fmt, "train", SFT_COLUMNS)
+    val = load_split(tmp_path / fmt, "val", GRPO_COLUMNS)
+    assert len(train) + len(val) == n and len(val) > 0
+    roles = [m["role"] for m in train[0]["messages"]]
+    assert roles == ["system", "user", "assistant"]
+    assert train[0]["messages"][2]["content"].startswith("<think>")
+    assert [m["role"] for m in val[0]["prompt"]] == ["system", "user"]
+    assert val[0]["answer"].isdigit()
