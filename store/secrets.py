@@ -6,8 +6,9 @@ import os
 import re
 from typing import Any
 
+# "api_key", "hf_token", "password"...; not "max_tokens" or "token_budget"
 _SECRET_KEY = re.compile(
-    r"(api[_-]?key|token|secret|password|passwd|authorization|credential)", re.I
+    r"(api[_-]?key|secret|password|passwd|authorization|credential|(^|[_-])token$)", re.I
 )
 _SECRET_VALUE = re.compile(r"^(sk-|hf_|ghp_|xox[bp]-|Bearer\s)", re.I)
 REDACTED = "***"

@@ -75,7 +75,11 @@ def test_failed_run_leaves_the_lake_at_its_snapshot_and_is_journaled(store: Stor
 
 def test_run_record_has_counts_version_and_redacted_config(store: Store, monkeypatch) -> None:
     monkeypatch.setenv("MY_SERVICE_API_KEY", "sk-planted-secret-123456")
-    config = {"api_key": "sk-planted-secret-123456", "note": "key=sk-planted-secret-123456"}
+    config = {
+        "api_key": "sk-planted-secret-123456",
+        "note": "key=sk-planted-secret-123456",
+        "params": {"max_tokens": 16},
+    }
     with store.run("load", config) as run:
         run.insert(ITEMS, pl.DataFrame({"item_id": ["a"], "value": [1]}))
         run.count("extra", 3)
@@ -85,6 +89,7 @@ def test_run_record_has_counts_version_and_redacted_config(store: Store, monkeyp
     assert record["input_snapshot"] == store.snapshot() - 1
     for text in (record["config"], store.runs()["config"].str.join("")[0]):
         assert "sk-planted" not in text
+    assert json.loads(record["config"])["params"] == {"max_tokens": 16}
     catalog = (store.root / "catalog.sqlite").read_bytes()
     assert b"sk-planted" not in catalog
 
