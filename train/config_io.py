@@ -74,6 +74,17 @@ def merged_settings(config_path: str | Path | None) -> dict[str, Any]:
     return merged
 
 
+def checked_settings(cls: type, config_path: str | Path | None, **overrides: Any) -> dict:
+    """The merged settings, refusing names that are not fields of `cls` (typos)."""
+    settings = merged_settings(config_path)
+    settings.update(overrides)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} setting(s): {unknown}")
+    return settings
+
+
 def load_config(
     cls: type[T],
     config_path: str | Path | None = None,
@@ -83,12 +94,7 @@ def load_config(
     """`overrides` (Python callers, tests) beat the YAML; CLI flags beat everything."""
     from trl import TrlParser
 
-    settings = merged_settings(config_path)
-    settings.update(overrides)
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} setting(s): {unknown}")
+    settings = checked_settings(cls, config_path, **overrides)
     if "deepspeed" in settings:
         settings["deepspeed"] = deepspeed_path(settings["deepspeed"])
     parser = TrlParser(dataclass_types=[cls])

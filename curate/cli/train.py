@@ -16,7 +16,13 @@ from curate.cli._common import console, user_errors
 app = typer.Typer(help="SFT and GRPO on an exported mixture (TRL).", no_args_is_help=True)
 
 _PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
-ConfigArg = typer.Argument(..., help="Run config YAML (may name a preset).", dir_okay=False)
+ConfigArg = typer.Argument(..., help="Run config YAML, or a preset name.", dir_okay=False)
+LaunchOption = typer.Option(
+    None, help="Run under `accelerate launch` with train/accelerate/NAME.yaml (zero2, zero3, ...)."
+)
+ProcsOption = typer.Option(None, "--num-processes", help="With --launch: processes (GPUs).")
+RankOption = typer.Option(None, "--machine-rank", help="With --launch: this node's rank.")
+IpOption = typer.Option(None, "--main-process-ip", help="With --launch: the first node's address.")
 
 
 def register(root: typer.Typer) -> None:
@@ -31,6 +37,33 @@ def register(root: typer.Typer) -> None:
     report.command("train")(report_train)
 
 
+def _launch(
+    kind: str,
+    config: Path,
+    ctx: typer.Context,
+    launch: str,
+    num_processes: int | None,
+    machine_rank: int | None,
+    main_process_ip: str | None,
+) -> None:
+    from train.config_io import checked_settings
+    from train.launch import launch_command, run_launched
+
+    with user_errors():
+        if kind == "sft":
+            from train.sft_config import SFTRunConfig as cls
+        else:
+            from train.grpo_config import GRPORunConfig as cls
+        checked_settings(cls, config)  # typos fail here, not on every GPU
+        cmd = launch_command(
+            f"train.{kind}", config, ctx.args, launch, num_processes, machine_rank, main_process_ip
+        )
+    console.print(" ".join(cmd), highlight=False)
+    code = run_launched(cmd)
+    if code:
+        raise typer.Exit(code)
+
+
 def _print_summary(kind: str, summary: dict) -> None:
     shown = ", ".join(
         f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()
@@ -39,9 +72,19 @@ def _print_summary(kind: str, summary: dict) -> None:
 
 
 @app.command(context_settings=_PASSTHROUGH)
-def sft(ctx: typer.Context, config: Path = ConfigArg) -> None:
-    """Supervised fine-tuning. Example: teachable train sft train/presets/cpu_smoke_sft.yaml
-    --dataset exports/mix --output_dir runs/sft"""
+def sft(
+    ctx: typer.Context,
+    config: Path = ConfigArg,
+    launch: str | None = LaunchOption,
+    num_processes: int | None = ProcsOption,
+    machine_rank: int | None = RankOption,
+    main_process_ip: str | None = IpOption,
+) -> None:
+    """Supervised fine-tuning. Example: teachable train sft cpu_smoke_sft --dataset exports/mix
+    --output_dir runs/sft"""
+    if launch:
+        where = (num_processes, machine_rank, main_process_ip)
+        return _launch("sft", config, ctx, launch, *where)
     with user_errors():
         from train.config_io import load_config
         from train.sft import run_sft
@@ -52,9 +95,19 @@ def sft(ctx: typer.Context, config: Path = ConfigArg) -> None:
 
 
 @app.command(context_settings=_PASSTHROUGH)
-def grpo(ctx: typer.Context, config: Path = ConfigArg) -> None:
-    """GRPO with the length-aware accuracy reward. Example: teachable train grpo
-    train/presets/cpu_smoke_grpo.yaml --dataset exports/mix --model runs/sft"""
+def grpo(
+    ctx: typer.Context,
+    config: Path = ConfigArg,
+    launch: str | None = LaunchOption,
+    num_processes: int | None = ProcsOption,
+    machine_rank: int | None = RankOption,
+    main_process_ip: str | None = IpOption,
+) -> None:
+    """GRPO with the length-aware accuracy reward. Example: teachable train grpo cpu_smoke_grpo
+    --dataset exports/mix --model runs/sft"""
+    if launch:
+        where = (num_processes, machine_rank, main_process_ip)
+        return _launch("grpo", config, ctx, launch, *where)
     with user_errors():
         from train.config_io import load_config
         from train.grpo import run_grpo
