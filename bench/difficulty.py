@@ -6,7 +6,10 @@ Usage:
 
 Each mode runs in its own fresh store (so its own empty request cache) and is timed end to end.
 Sample i of a seed is the same request in both modes (seed + i), so adaptive draws are a prefix of
-the fixed-K draws and band agreement compares like with like. Target (issue 4): adaptive needs
+the fixed-K draws and band agreement compares like with like. That also allows `--replay`: only
+fixed K is generated; adaptive then runs on the same store, every sample a cache hit, so its calls
+and bands are exactly those of a live run, and its wall time is estimated as its calls times the
+fixed-K seconds per call (printed as such). Target (issue 4): adaptive needs
 <= 60% of the fixed-K calls at >= 95% band agreement.
 """
 
@@ -30,8 +33,9 @@ SEEDS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "seeds"
 
 def _run(root: Path, args: argparse.Namespace, adaptive: bool) -> tuple[dict, float, pl.DataFrame]:
     store = Store.open(root)
-    source = str((SEEDS / "gsm8k_train.jsonl").resolve())
-    run_ingest(store, IngestConfig(source=source, name="gsm8k", limit=args.limit))
+    if not store.has_table("seeds"):
+        source = str((SEEDS / "gsm8k_train.jsonl").resolve())
+        run_ingest(store, IngestConfig(source=source, name="gsm8k", limit=args.limit))
     config = DifficultyConfig(
         weak=[ModelConfig(n_threads=args.threads)],
         samples=args.samples,
@@ -46,7 +50,9 @@ def _run(root: Path, args: argparse.Namespace, adaptive: bool) -> tuple[dict, fl
     start = time.perf_counter()
     counts = run_difficulty(store, config)
     wall = time.perf_counter() - start
-    bands = store.table("difficulty").select("seed_id", "band", "samples", "correct")
+    runs = store.table("runs").filter(pl.col("stage") == "difficulty").sort("started_at")
+    bands = store.table("difficulty").filter(pl.col("run_id") == runs["run_id"][-1])
+    bands = bands.select("seed_id", "band", "samples", "correct")
     store.close()
     return counts, wall, bands
 
@@ -62,13 +68,18 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
     parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--replay", action="store_true", help="adaptive from fixed-K's cache")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-difficulty-"))
     try:
         fixed, fixed_wall, fixed_bands = _run(work / "fixed", args, adaptive=False)
-        adapt, adapt_wall, adapt_bands = _run(work / "adaptive", args, adaptive=True)
+        where = "fixed" if args.replay else "adaptive"
+        adapt, adapt_wall, adapt_bands = _run(work / where, args, adaptive=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if args.replay:
+        assert adapt.get("sent", 0) == 0, "replay must be served from the cache"
+        adapt_wall = adapt["calls"] * fixed_wall / fixed["calls"]
     joined = fixed_bands.join(adapt_bands, on="seed_id", suffix="_adaptive")
     agree = float((joined["band"] == joined["band_adaptive"]).mean())
     print(
@@ -76,7 +87,8 @@ def main() -> None:
         f"max_tokens={args.max_tokens}, confidence={args.confidence}"
     )
     print(f"fixed-K : {fixed['calls']:>6} calls  {fixed_wall:8.1f} s")
-    print(f"adaptive: {adapt['calls']:>6} calls  {adapt_wall:8.1f} s")
+    note = "  (estimated: calls x fixed-K s/call; --replay)" if args.replay else ""
+    print(f"adaptive: {adapt['calls']:>6} calls  {adapt_wall:8.1f} s{note}")
     print(
         f"calls ratio {adapt['calls'] / fixed['calls']:.3f}   "
         f"wall ratio {adapt_wall / fixed_wall:.3f}   band agreement {agree:.3f}"

@@ -66,8 +66,11 @@ def _likelihood(n: np.ndarray, s: np.ndarray) -> np.ndarray:
     return np.exp(np.nan_to_num(log, nan=0.0, neginf=-np.inf))
 
 
-def fit_prior(samples: np.ndarray, correct: np.ndarray) -> Prior:
-    """Weights over GRID maximizing the likelihood of all seeds' (samples, correct)."""
+def fit_prior(
+    samples: np.ndarray, correct: np.ndarray, pseudo_seeds: float = PSEUDO_SEEDS
+) -> Prior:
+    """Weights over GRID maximizing the likelihood of all seeds' (samples, correct), with
+    `pseudo_seeds` uniform pseudo-seeds."""
     pairs = Counter(zip(samples.tolist(), correct.tolist(), strict=True))
     pairs.pop((0, 0), None)
     uniform = np.full(len(GRID), 1.0 / len(GRID))
@@ -82,8 +85,8 @@ def fit_prior(samples: np.ndarray, correct: np.ndarray) -> Prior:
         post = like * weights
         post /= post.sum(axis=1, keepdims=True)
         # MAP step under a Dirichlet prior worth PSEUDO_SEEDS seeds spread over the grid
-        weights = ((count[:, None] * post).sum(axis=0) + PSEUDO_SEEDS * uniform) / (
-            count.sum() + PSEUDO_SEEDS
+        weights = ((count[:, None] * post).sum(axis=0) + pseudo_seeds * uniform) / (
+            count.sum() + pseudo_seeds
         )
     return tuple(weights.tolist())
 
@@ -153,8 +156,10 @@ class Sequential:
         confidence: float,
         min_samples: int,
         adaptive: bool = True,
+        pseudo_seeds: float = PSEUDO_SEEDS,
     ) -> None:
         self.k, self.bounds, self.adaptive = k, bounds, adaptive
+        self.pseudo_seeds = pseudo_seeds
         self.confidence, self.min_samples = confidence, min_samples
         self.samples = np.zeros(n_items, dtype=np.int64)
         self.correct = np.zeros(n_items, dtype=np.int64)
@@ -170,7 +175,7 @@ class Sequential:
             np.int64
         )
         if self.adaptive:
-            prior = fit_prior(self.samples, self.correct)
+            prior = fit_prior(self.samples, self.correct, self.pseudo_seeds)
             decision = decide(
                 self.samples,
                 self.correct,

@@ -25,6 +25,7 @@ import xxhash
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from curate.teachability import adaptive
+from curate.teachability.adaptive import PSEUDO_SEEDS
 from curate.teachability.attempts import (
     Prompting,
     PromptStyle,
@@ -57,6 +58,9 @@ class DifficultyConfig(BaseModel):
     min_samples: int = Field(default=2, ge=1)
     step: int = Field(default=2, ge=1)
     """Samples added per round to seeds still undecided."""
+    prior_seeds: float = Field(default=PSEUDO_SEEDS, ge=0)
+    """Uniform pseudo-seeds in the fitted prior: lower stops sooner on small seed sets, at
+    more risk of disagreeing with fixed K."""
     temperature: float = Field(default=0.7, ge=0)
     max_tokens: int = Field(default=64, ge=1)
     seed: int = 0
@@ -102,6 +106,7 @@ def estimate(
         config.confidence,
         config.min_samples,
         config.adaptive,
+        config.prior_seeds,
     )
     frames: list[pl.DataFrame] = []
     for target in state.rounds(config.min_samples, config.step):
@@ -155,6 +160,7 @@ def setting_key(model: ModelConfig, prompt: Prompting, config: DifficultyConfig)
             "min_samples",
             "step",
             "shots",
+            "prior_seeds",
         }
     )
     return xxhash.xxh3_64_hexdigest(
