@@ -65,18 +65,20 @@ def main() -> None:
     parser.add_argument("--style", default="completion", choices=["chat", "completion"])
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--min-samples", type=int, default=2)
-    parser.add_argument("--step", type=int, default=2)
+    parser.add_argument("--step", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--replay", action="store_true", help="adaptive from fixed-K's cache")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the stores in this folder")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-difficulty-"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-difficulty-"))
     try:
         fixed, fixed_wall, fixed_bands = _run(work / "fixed", args, adaptive=False)
         where = "fixed" if args.replay else "adaptive"
         adapt, adapt_wall, adapt_bands = _run(work / where, args, adaptive=True)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
     if args.replay:
         assert adapt.get("sent", 0) == 0, "replay must be served from the cache"
         adapt_wall = adapt["calls"] * fixed_wall / fixed["calls"]

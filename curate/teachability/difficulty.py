@@ -56,8 +56,9 @@ class DifficultyConfig(BaseModel):
     confidence: float = Field(default=0.95, gt=0.5, le=1)
     """Stop a seed once its fixed-K band has at least this probability."""
     min_samples: int = Field(default=2, ge=1)
-    step: int = Field(default=2, ge=1)
-    """Samples added per round to seeds still undecided."""
+    step: int = Field(default=1, ge=1)
+    """Samples added per round to seeds still undecided (1: decide after every sample; with an
+    in-process model a round costs nothing, with an API it is one more batch round trip)."""
     prior_seeds: float = Field(default=PSEUDO_SEEDS, ge=0)
     """Uniform pseudo-seeds in the fitted prior: lower stops sooner on small seed sets, at
     more risk of disagreeing with fixed K."""
