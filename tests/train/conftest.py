@@ -20,7 +20,7 @@ def model_dir() -> Path:
 
     from train.model_loading import resolve_model
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # see the note in train/presets/cpu_smoke_sft.yaml
     return resolve_model("smollm2")
 
 
