@@ -70,40 +70,74 @@ def run_proxy(
     has_ref = seeds["answer"].is_not_null() & (seeds["answer"].str.strip_chars() != "")
     reference, open_seeds = seeds.filter(has_ref), seeds.filter(~has_ref)
     todo = _without_rows(store, open_seeds, key)
-    votes = pl.DataFrame(schema={"seed_id": pl.String})
+    votes = pl.DataFrame(schema={"seed_id": pl.String, "method": pl.String})
     stats: dict[str, int] = {}
     if todo.height:
-        backend = backend or get_backend(model)
-        cache = RequestCache.for_store(store)
-        try:
-            sampler = Sampler(backend, cache, prompt, config.progress)
-            shots = fewshot_prefixes(todo, seeds, config.shots) if style == "completion" else []
-            drawn = sampler.draw(
-                todo["problem"].to_list(),
-                shots or [None] * todo.height,
-                [(i, j) for i in range(todo.height) for j in range(config.samples)],
-            )
-        finally:
-            cache.close()
-        types = todo["answer_type"].to_list()
-        samples = drawn.select(
-            todo["seed_id"].gather(drawn["item"]).alias("seed_id"),
-            "sample",
-            pl.Series(
-                "answer",
-                [
-                    extract_answer(t or "", types[i])
-                    for i, t in drawn.select("item", "response").iter_rows()
-                ],
-                dtype=pl.String,
-            ),
-            pl.Series("answer_type", [types[i] for i in drawn["item"]], dtype=pl.String),
-        )
-        votes = majority_vote(samples, config.min_agreement).with_columns(
+        sampler = Sampler(backend or get_backend(model), None, prompt, config.progress)
+        shots = fewshot_prefixes(todo, seeds, config.shots) if style == "completion" else None
+        votes = _vote(store, sampler, todo, shots, config).with_columns(
             proxy=pl.lit(key), model=pl.lit(model.model)
         )
+        votes = votes.with_columns(answer_type=_types(todo, votes))
         stats = sampler.stats
-    ref_rows = reference.select(
+    with store.run("proxy", config.model_copy(update={"at": at})) as run:
+        n_ref = run.insert(
+            PROXY_ANSWERS,
+            _reference_rows(reference).with_columns(run_id=pl.lit(run.id)),
+            unique_on=["seed_id", "proxy"],
+        )
+        n_vote = 0
+        if votes.height:
+            votes = votes.with_columns(run_id=pl.lit(run.id))
+            n_vote = run.insert(PROXY_ANSWERS, votes, unique_on=["seed_id", "proxy"])
+        counts = {
+            "seeds": seeds.height,
+            "reference": n_ref,
+            "voted": n_vote,
+            "majority": int((votes["method"] == "majority").sum()),
+            "unverifiable": int((votes["method"] == "unverifiable").sum()),
+            "done_before": open_seeds.height - todo.height,
+            "calls": stats.get("sent", 0),
+            "cached": stats.get("cached", 0),
+        }
+        for name, value in counts.items():
+            run.count(name, value)
+    return counts
+
+
+def _vote(
+    store: Store,
+    sampler: Sampler,
+    todo: pl.DataFrame,
+    shots: list[str | None] | None,
+    config: ProxyConfig,
+) -> pl.DataFrame:
+    """K samples per seed through the request cache, extracted and put to the vote."""
+    sampler.cache = RequestCache.for_store(store)
+    try:
+        drawn = sampler.draw(
+            todo["problem"].to_list(),
+            shots or [None] * todo.height,
+            [(i, j) for i in range(todo.height) for j in range(config.samples)],
+        )
+    finally:
+        sampler.cache.close()
+    types = todo["answer_type"].to_list()
+    answers = [
+        extract_answer(text or "", types[i])
+        for i, text in drawn.select("item", "response").iter_rows()
+    ]
+    samples = drawn.select(
+        todo["seed_id"].gather(drawn["item"]).alias("seed_id"),
+        "sample",
+        pl.Series("answer", answers, dtype=pl.String),
+        pl.Series("answer_type", [types[i] for i in drawn["item"]], dtype=pl.String),
+    )
+    return majority_vote(samples, config.min_agreement)
+
+
+def _reference_rows(reference: pl.DataFrame) -> pl.DataFrame:
+    return reference.select(
         "seed_id",
         pl.lit("reference").alias("proxy"),
         pl.lit("reference").alias("method"),
@@ -115,29 +149,6 @@ def run_proxy(
         pl.lit(None, dtype=pl.String).alias("reason"),
         pl.lit(None, dtype=pl.String).alias("model"),
     )
-    with store.run("proxy", config.model_copy(update={"at": at})) as run:
-        n_ref = run.insert(
-            PROXY_ANSWERS,
-            ref_rows.with_columns(run_id=pl.lit(run.id)),
-            unique_on=["seed_id", "proxy"],
-        )
-        n_vote = 0
-        if votes.height:
-            votes = votes.with_columns(answer_type=_types(todo, votes), run_id=pl.lit(run.id))
-            n_vote = run.insert(PROXY_ANSWERS, votes, unique_on=["seed_id", "proxy"])
-        counts = {
-            "seeds": seeds.height,
-            "reference": n_ref,
-            "voted": n_vote,
-            "majority": int((votes["method"] == "majority").sum()) if votes.height else 0,
-            "unverifiable": int((votes["method"] == "unverifiable").sum()) if votes.height else 0,
-            "done_before": open_seeds.height - todo.height,
-            "calls": stats.get("sent", 0),
-            "cached": stats.get("cached", 0),
-        }
-        for name, value in counts.items():
-            run.count(name, value)
-    return counts
 
 
 def _types(todo: pl.DataFrame, votes: pl.DataFrame) -> pl.Series:
