@@ -122,15 +122,23 @@ def resume_point(cfg: Any) -> str | None:
     return get_last_checkpoint(str(out)) if cfg.resume and out.is_dir() else None
 
 
-def finish(trainer: Any, cfg: Any, result: Any) -> dict[str, Any]:
-    """Save the final model + tokenizer, the trainer state and the resolved config."""
+def save_run_config(trainer: Any, cfg: Any) -> None:
+    """The resolved config as `run_config.yaml`, written before training so a crashed run
+    still says what it was."""
     import yaml
 
-    trainer.save_model(cfg.output_dir)
-    trainer.save_state()
     if trainer.is_world_process_zero():
         settings = {k: v for k, v in cfg.to_dict().items() if _plain(v)}
+        Path(cfg.output_dir).mkdir(parents=True, exist_ok=True)
         (Path(cfg.output_dir) / "run_config.yaml").write_text(yaml.safe_dump(settings))
+
+
+def train_and_finish(trainer: Any, cfg: Any) -> dict[str, Any]:
+    """Train (resuming when asked), then save the final model + tokenizer and trainer state."""
+    save_run_config(trainer, cfg)
+    result = trainer.train(resume_from_checkpoint=resume_point(cfg))
+    trainer.save_model(cfg.output_dir)
+    trainer.save_state()
     metrics = dict(result.metrics)
     return {"global_step": result.global_step, "train_loss": result.training_loss, **metrics}
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from train.common import finish, head, load_model_and_tokenizer, resume_point, set_threads
+from train.common import head, load_model_and_tokenizer, set_threads, train_and_finish
 from train.grpo_config import GRPORunConfig
 from train.rewards import phi4_rewards
 
@@ -68,9 +68,7 @@ def build_grpo_trainer(cfg: GRPORunConfig) -> Any:
 
 
 def run_grpo(cfg: GRPORunConfig) -> dict[str, Any]:
-    trainer = build_grpo_trainer(cfg)
-    result = trainer.train(resume_from_checkpoint=resume_point(cfg))
-    return finish(trainer, cfg, result)
+    return train_and_finish(build_grpo_trainer(cfg), cfg)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import logging
 import sys
 from typing import Any
 
-from train.common import finish, head, load_model_and_tokenizer, resume_point, set_threads
+from train.common import head, load_model_and_tokenizer, set_threads, train_and_finish
 from train.sft_config import SFTRunConfig
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,7 @@ def _eval_split(cfg: Any) -> Any:
 
 
 def run_sft(cfg: SFTRunConfig) -> dict[str, Any]:
-    trainer = build_sft_trainer(cfg)
-    result = trainer.train(resume_from_checkpoint=resume_point(cfg))
-    return finish(trainer, cfg, result)
+    return train_and_finish(build_sft_trainer(cfg), cfg)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
