@@ -58,3 +58,13 @@ def print_frame(frame: pl.DataFrame, title: str | None = None, max_width: int = 
 def print_counts(stage: str, counts: dict[str, int]) -> None:
     summary = ", ".join(f"{k}={v}" for k, v in counts.items())
     console.print(f"[green]{stage}[/green] {summary}")
+
+
+def report_group(app: typer.Typer) -> typer.Typer:
+    """The one `teachable report` group that every part adds its report command to."""
+    for group in app.registered_groups:
+        if group.name == "report" and group.typer_instance is not None:
+            return group.typer_instance
+    report = typer.Typer(help="Reports over the store and training runs.", no_args_is_help=True)
+    app.add_typer(report, name="report")
+    return report

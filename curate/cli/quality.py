@@ -12,13 +12,13 @@ from curate.cli._common import (
     open_store,
     print_counts,
     print_frame,
+    report_group,
     user_errors,
 )
 
 benchmarks_app = typer.Typer(
     help="The benchmark registry decontamination checks against.", no_args_is_help=True
 )
-report_app = typer.Typer(help="Reports over the store.", no_args_is_help=True)
 RegistryOption = typer.Option(
     None,
     "--registry",
@@ -135,7 +135,6 @@ def filter_(
         print_counts("filter", run_filter(opened, FilterConfig.model_validate(fields)))
 
 
-@report_app.command("quality")
 def report_quality(
     png: Path | None = typer.Option(None, help="Histogram path (default STORE/reports/)."),
     store: str = StoreOption,
@@ -164,7 +163,7 @@ def report_quality(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(benchmarks_app, name="benchmarks")
-    app.add_typer(report_app, name="report")
+    report_group(app).command("quality")(report_quality)
     app.command("decontam")(decontam)
     app.command("dedup")(dedup)
     app.command("filter")(filter_)

@@ -13,20 +13,21 @@ from pathlib import Path
 
 import typer
 
-from curate.cli._common import StoreOption, console, open_store, print_counts, print_frame
+from curate.cli._common import (
+    StoreOption,
+    console,
+    open_store,
+    print_counts,
+    print_frame,
+    report_group,
+)
 
 
 def register(app: typer.Typer) -> None:
-    """Add the stage commands, and `difficulty` to the `report` group shared with other parts
-    (of two groups of one name the CLI shows the last, so join that one)."""
+    """Add the stage commands, and `difficulty` to the shared `report` group."""
     for command in (proxy, difficulty, rewrite, select):
         app.command()(command)
-    groups = [g.typer_instance for g in app.registered_groups if g.name == "report"]
-    report = groups[-1] if groups else None
-    if report is None:
-        report = typer.Typer(help="Reports over the store and runs.", no_args_is_help=True)
-        app.add_typer(report, name="report")
-    report.command("difficulty")(report_difficulty)
+    report_group(app).command("difficulty")(report_difficulty)
 
 
 def proxy(

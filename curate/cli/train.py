@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from curate.cli._common import console, user_errors
+from curate.cli._common import console, report_group, user_errors
 
 app = typer.Typer(help="SFT and GRPO on an exported mixture (TRL).", no_args_is_help=True)
 
@@ -26,15 +26,9 @@ IpOption = typer.Option(None, "--main-process-ip", help="With --launch: the firs
 
 
 def register(root: typer.Typer) -> None:
-    """Add `train` to the root CLI, and `train` to its `report` group (shared with other parts:
-    of two groups of one name, the CLI shows the last, so join that one)."""
+    """Add `train` to the root CLI, and `train` to the shared `report` group."""
     root.add_typer(app, name="train")
-    groups = [g.typer_instance for g in root.registered_groups if g.name == "report"]
-    report = groups[-1] if groups else None
-    if report is None:
-        report = typer.Typer(help="Reports over the store and runs.", no_args_is_help=True)
-        root.add_typer(report, name="report")
-    report.command("train")(report_train)
+    report_group(root).command("train")(report_train)
 
 
 def _launch(
