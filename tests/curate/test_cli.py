@@ -28,6 +28,10 @@ def test_quickstart_recipe_runs_from_an_empty_directory(tmp_path: Path) -> None:
         runs = store.runs()
         assert set(runs["status"]) == {"succeeded"}
         assert store.table("seeds").height > 0
+        for table in ("difficulty", "selections", "traces", "verdicts", "mixture_items"):
+            assert store.table(table).height > 0, table
+    export = tmp_path / "exports" / "quickstart"
+    assert (export / "train.parquet").exists() and (export / "README.md").exists()
     log = _teachable("log", cwd=tmp_path)
     assert log.returncode == 0 and "seeds.synth" in log.stdout
 
