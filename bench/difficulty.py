@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--style", default="completion", choices=["chat", "completion"])
     parser.add_argument("--confidence", type=float, default=0.95)
-    parser.add_argument("--min-samples", type=int, default=2)
+    parser.add_argument("--min-samples", type=int, default=3)
     parser.add_argument("--step", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
     parser.add_argument("--progress", action="store_true")

@@ -55,7 +55,10 @@ class DifficultyConfig(BaseModel):
     adaptive: bool = True
     confidence: float = Field(default=0.95, gt=0.5, le=1)
     """Stop a seed once its fixed-K band has at least this probability."""
-    min_samples: int = Field(default=2, ge=1)
+    min_samples: int = Field(default=3, ge=1)
+    """Samples every seed gets in the first round. Each later round re-reads a seed's prompt
+    (an in-process model re-evaluates it), and with K=8 a seed is rarely decided after 2, so 3
+    keeps prompt evaluations at about one per seed, as with fixed K (bench/difficulty.py)."""
     step: int = Field(default=1, ge=1)
     """Samples added per round to seeds still undecided (1: decide after every sample; with an
     in-process model a round costs nothing, with an API it is one more batch round trip)."""
