@@ -13,14 +13,20 @@ fixed-K seconds per call (printed as such). Target (issue 4): adaptive needs
 <= 60% of the fixed-K calls at >= 95% band agreement.
 
 Measured (2 shared cores, SmolLM2-135M Q4_1, 1 llama.cpp thread, 3-shot completion prompts,
-max_tokens 16, K=8, defaults confidence 0.95, step 1, prior_seeds 20):
-    --limit 500 --replay   fixed 4000 calls 751.6 s; adaptive 1478 calls (0.369); agreement 0.956
-                           (fixed bands: 455 too_hard, 45 teachable; pass rate 1.5%)
-    same draws, other settings: step 2 -> 0.489 / 0.976; confidence 0.9 -> 0.250 / 0.954
-    --limit 200 --replay --step 2   0.715 of the calls, agreement 0.990
-    --limit 40 --step 2 (live)      0.731 of the calls, agreement 0.950
-The fitted prior carries 20 uniform pseudo-seeds, so small seed sets save little (by design:
-they cannot tell a 0.1 pass rate from 0 after two samples) and 500 save most.
+max_tokens 16, K=8, confidence 0.95, prior_seeds 20), all on the same 500-seed fixed-K draws
+(`--limit 500 --replay`; fixed K: 4000 calls in 751.6 s, bands 455 too_hard / 45 teachable,
+pass rate 1.5%), adaptive served from its cache:
+    min_samples 3, step 1 (defaults)  1504 calls (0.376)  agreement 0.956  504 prompt evals
+    min_samples 2, step 1             1478 calls (0.369)  agreement 0.956  ~1000 prompt evals
+    min_samples 2, step 2             1956 calls (0.489)  agreement 0.976
+    min_samples 2, confidence 0.9     1000 calls (0.250)  agreement 0.954
+    min_samples 4, step 1             2000 calls (0.500)  agreement 0.976
+Smaller sets save less (the prior's 20 pseudo-seeds keep them cautious): --limit 200 --replay
+--step 2 --min-samples 2: 0.715 of the calls at 0.990; --limit 40 (both live) 0.731 at 0.950.
+Wall time: an in-process model re-evaluates a seed's prompt in every round it is sampled (a
+fixed-K seed is evaluated once, its 8 samples reuse the prompt), so wall time tracks calls only
+when rounds stay near one per seed, which is why min_samples defaults to 3; no clean live
+500-seed wall figure exists yet (the machine was shared with other jobs).
 """
 
 from __future__ import annotations
