@@ -15,9 +15,11 @@ _HASHES = r"(?s).*####[ \t]*([^\n]*)"
 
 
 def _python_fix(values: pl.Series, mask: pl.Series, extract: object) -> pl.Series:
-    """Apply `extract` (a Python function) to the rows where mask is true."""
-    fixed = [extract(v) if m else None for v, m in zip(values, mask, strict=True)]  # type: ignore[operator]
-    return pl.Series(fixed, dtype=pl.String)
+    """`extract` (a Python function) applied to the rows where mask is true; null elsewhere."""
+    rows = mask.arg_true()
+    fixed = [extract(v) for v in values.gather(rows).to_list()]  # type: ignore[operator]
+    out = pl.repeat(None, len(values), dtype=pl.String, eager=True)
+    return out.scatter(rows, pl.Series(fixed, dtype=pl.String)) if len(rows) else out
 
 
 def split_answers(raw: pl.Series) -> pl.DataFrame:
