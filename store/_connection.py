@@ -49,7 +49,8 @@ def connect(root: Path) -> duckdb.DuckDBPyConnection:
     data = root / DATA_DIR
     data.mkdir(exist_ok=True)
     con.execute(
-        f"ATTACH 'ducklake:sqlite:{_quote(catalog)}' AS {LAKE} (DATA_PATH '{_quote(data)}/')"
+        f"ATTACH 'ducklake:sqlite:{_quote(catalog)}' AS {LAKE} "
+        f"(DATA_PATH '{_quote(data)}/', OVERRIDE_DATA_PATH true)"
     )
     con.execute(f"USE {LAKE}")
     return con

@@ -129,6 +129,9 @@ def test_reopening_keeps_everything(tmp_path: Path) -> None:
         assert store.table("items").height == 2
     with pytest.raises(StoreError, match="no teachable store"):
         Store.open(tmp_path / "missing", create=False)
+    (tmp_path / "s").rename(tmp_path / "moved")  # a store folder can be moved or copied
+    with Store.open(tmp_path / "moved", create=False) as store:
+        assert store.table("items").height == 2
 
 
 _WRITER = textwrap.dedent(
