@@ -109,7 +109,8 @@ class Store:
         return name in self.tables(at)
 
     def tables(self, at: Snapshot = None) -> list[str]:
-        # current_snapshot() sees the open transaction; ducklake_table_info lists tables there
+        # now: duckdb_tables() also sees tables created by the open run's transaction;
+        # at a snapshot: DuckLake's own metadata says which tables existed then
         if at is None:
             rows = self._con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [LAKE]
