@@ -58,6 +58,32 @@ def _launch(
         raise typer.Exit(code)
 
 
+def _train(
+    kind: str,
+    ctx: typer.Context,
+    config: Path,
+    launch: str | None,
+    num_processes: int | None,
+    machine_rank: int | None,
+    main_process_ip: str | None,
+) -> None:
+    """Run one method in this process, or under `accelerate launch` with `--launch`."""
+    if launch:
+        _launch(kind, config, ctx, launch, num_processes, machine_rank, main_process_ip)
+        return
+    with user_errors():
+        from train.config_io import load_config
+
+        if kind == "sft":
+            from train.sft import run_sft as run
+            from train.sft_config import SFTRunConfig as cls
+        else:
+            from train.grpo import run_grpo as run
+            from train.grpo_config import GRPORunConfig as cls
+        cfg = load_config(cls, config, ctx.args)
+    _print_summary(kind, run(cfg))
+
+
 def _print_summary(kind: str, summary: dict) -> None:
     shown = ", ".join(
         f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()
@@ -76,16 +102,7 @@ def sft(
 ) -> None:
     """Supervised fine-tuning. Example: teachable train sft cpu_smoke_sft --dataset exports/mix
     --output_dir runs/sft"""
-    if launch:
-        where = (num_processes, machine_rank, main_process_ip)
-        return _launch("sft", config, ctx, launch, *where)
-    with user_errors():
-        from train.config_io import load_config
-        from train.sft import run_sft
-        from train.sft_config import SFTRunConfig
-
-        cfg = load_config(SFTRunConfig, config, ctx.args)
-    _print_summary("sft", run_sft(cfg))
+    _train("sft", ctx, config, launch, num_processes, machine_rank, main_process_ip)
 
 
 @app.command(context_settings=_PASSTHROUGH)
@@ -99,16 +116,7 @@ def grpo(
 ) -> None:
     """GRPO with the length-aware accuracy reward. Example: teachable train grpo cpu_smoke_grpo
     --dataset exports/mix --model runs/sft"""
-    if launch:
-        where = (num_processes, machine_rank, main_process_ip)
-        return _launch("grpo", config, ctx, launch, *where)
-    with user_errors():
-        from train.config_io import load_config
-        from train.grpo import run_grpo
-        from train.grpo_config import GRPORunConfig
-
-        cfg = load_config(GRPORunConfig, config, ctx.args)
-    _print_summary("grpo", run_grpo(cfg))
+    _train("grpo", ctx, config, launch, num_processes, machine_rank, main_process_ip)
 
 
 def report_train(
