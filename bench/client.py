@@ -4,7 +4,7 @@ Usage:
     .venv/bin/python bench/client.py                 # concurrency 1, 64, 256; cache on and off
     .venv/bin/python bench/client.py --requests 4000 --concurrency 256
 
-The server (synth.loopback) runs in its own process, so it does not share the client's event
+The server (synth.testing.loopback) runs in its own process, so it does not share the client's event
 loop. Baseline: a plain sequential loop over the sync `openai` SDK client, in the same run.
 Target: >= 1,000 completed requests/s at concurrency 256 on 2 cores, cache on.
 
@@ -31,7 +31,7 @@ from synth import ChatRequest, ModelConfig, RequestCache, generate
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "synth.loopback", "--port", "0"],
+        [sys.executable, "-m", "synth.testing.loopback", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

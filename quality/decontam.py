@@ -15,7 +15,7 @@ items). Reruns are idempotent: a hit already recorded is not written twice.
 from __future__ import annotations
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from quality.benchmarks import Registry
 from quality.lsh import LSHIndex
@@ -23,7 +23,7 @@ from quality.minhash import minhash_texts
 from quality.ngrams import NgramIndex
 from quality.tables import CONTAMINATION, CONTAMINATION_KEY
 from quality.text import tokenize_batch
-from store import Store
+from store import StageConfig, Store
 
 # table -> (id column, prompt-side fields); traces are checked only with include_traces
 TABLE_FIELDS: dict[str, tuple[str, list[str]]] = {
@@ -33,27 +33,38 @@ TABLE_FIELDS: dict[str, tuple[str, list[str]]] = {
 }
 
 
-class DecontamConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    registry: str | None = None  # registry YAML; default $TEACHABLE_BENCHMARKS or the shipped one
-    benchmarks: list[str] | None = None  # default: every registry entry
+class DecontamConfig(StageConfig):
+    registry: str | None = None
+    """Registry YAML; default $TEACHABLE_BENCHMARKS or the shipped one."""
+    benchmarks: list[str] | None = None
+    """Benchmarks to check against (repeatable); default every registry entry."""
     tables: list[str] = Field(default_factory=lambda: ["seeds", "questions"])
+    """Item tables to check."""
     include_traces: bool = False
-    fields: dict[str, list[str]] | None = None  # override TABLE_FIELDS' fields per table
+    """Also check traces (reasoning, answer)."""
+    fields: dict[str, list[str]] | None = None
+    """Override the checked fields per table, e.g. {"seeds": ["problem"]}."""
     n: int = Field(13, ge=3)
+    """Words per n-gram."""
     min_matches: int = Field(1, ge=1)
-    min_short: int = Field(6, ge=2)  # shortest benchmark item matched by containment (words)
-    max_df: int = Field(2, ge=0)  # drop n-grams shared by more benchmark items (boilerplate)
-    # regexes removed before normalization on both sides; default: Asymptote figure code, whose
-    # "dot(A); dot(B); ..." lines otherwise match across unrelated geometry problems
+    """Shared n-grams that flag an item."""
+    min_short: int = Field(6, ge=2)
+    """Shortest benchmark item (in words) matched by containment."""
+    max_df: int = Field(2, ge=0)
+    """Drop n-grams shared by more benchmark items than this (boilerplate)."""
     strip: list[str] = Field(default_factory=lambda: [r"(?is)\[asy\].*?\[/asy\]"])
+    """Regexes removed before normalization on both sides; default: Asymptote figure code,
+    whose "dot(A); dot(B); ..." lines otherwise match across unrelated geometry problems."""
     minhash: bool = True
-    threshold: float = Field(0.5, gt=0, le=1)  # with 3-word shingles: 0 GSM8K-vs-MATH hits
+    """Also compare MinHash signatures (catches reformatted and lightly paraphrased copies)."""
+    threshold: float = Field(0.5, gt=0, le=1)
+    """MinHash Jaccard threshold (with 3-word shingles: 0 GSM8K-vs-MATH hits)."""
     num_perm: int = 128
-    shingle: int = 3  # words per MinHash shingle: short, so light paraphrases keep most shingles
+    shingle: int = 3
+    """Words per MinHash shingle: short, so light paraphrases keep most shingles."""
     seed: int = 1
     batch_size: int = Field(200_000, ge=1)
+    """Items probed per batch."""
 
 
 _HIT_SCHEMA = {
@@ -172,23 +183,23 @@ def _table_items(store: Store, table: str, fields: list[str], id_col: str, at: i
 
 
 def run_decontam(store: Store, config: DecontamConfig) -> dict[str, int]:
-    registry = Registry.load(config.registry)
-    bench = registry.items(config.benchmarks)
-    index = BenchmarkIndex(bench, config)
-    tables = [*config.tables, *(["traces"] if config.include_traces else [])]
     with store.run("decontam", config) as run:
-        run.count("benchmark_items", bench.height)
+        registry = Registry.load(config.registry)
+        bench = registry.items(config.benchmarks)
+        index = BenchmarkIndex(bench, config)
+        tables = [*config.tables, *(["traces"] if config.include_traces else [])]
+        found: list[pl.DataFrame] = []
+        counts = {"benchmark_items": bench.height}
         for table in dict.fromkeys(tables):
-            if not store.has_table(table, at=run.input_snapshot):
+            if not run.has_table(table):
                 continue
             id_col, default_fields = TABLE_FIELDS.get(table, ("item_id", ["text"]))
             fields = (config.fields or {}).get(table, default_fields)
-            items = _table_items(store, table, fields, id_col, run.input_snapshot)
+            items = _table_items(store, table, fields, id_col, run.at)
             hits = find_contamination(items, index, config.batch_size)
-            run.count(f"{table}_checked", items["item_id"].n_unique())
-            run.count(f"{table}_contaminated", hits["item_id"].n_unique())
-            rows = hits.with_columns(
-                pl.lit(table).alias("item_table"), pl.lit(run.id).alias("run_id")
-            )
-            run.insert(CONTAMINATION, rows, unique_on=CONTAMINATION_KEY)
-        return dict(run.counts)
+            counts[f"{table}_checked"] = items["item_id"].n_unique()
+            counts[f"{table}_contaminated"] = hits["item_id"].n_unique()
+            found.append(hits.with_columns(pl.lit(table).alias("item_table")))
+        for hits in found:
+            run.insert(CONTAMINATION, hits, unique_on=CONTAMINATION_KEY)
+        return run.count_all(counts)

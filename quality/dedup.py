@@ -18,25 +18,26 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from quality.decontam import TABLE_FIELDS
 from quality.lsh import clusters
 from quality.minhash import minhash_texts
 from quality.tables import NEAR_DUPS, NEAR_DUPS_KEY
-from store import Store
+from store import StageConfig, Store
 
 
-class DedupConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DedupConfig(StageConfig):
     table: str = "seeds"
-    fields: list[str] | None = None  # joined with newlines; default the table's prompt field
-    # estimated Jaccard of 5-word shingle sets; 0.85 keeps template siblings of short problems
-    # apart ("arrange the letters of the word NINE" vs "... MISSISSIPPI": 0.82 on MATH)
+    """Table to cluster."""
+    fields: list[str] | None = None
+    """Fields joined with newlines; default the table's prompt field."""
     threshold: float = Field(0.85, gt=0, le=1)
+    """Estimated Jaccard of 5-word shingle sets; 0.85 keeps template siblings of short problems
+    apart ("arrange the letters of the word NINE" vs "... MISSISSIPPI": 0.82 on MATH)."""
     num_perm: int = 128
     shingle: int = 5
+    """Words per shingle."""
     seed: int = 1
 
 
@@ -89,7 +90,7 @@ def run_dedup(store: Store, config: DedupConfig) -> dict[str, int]:
     id_col, default_fields = TABLE_FIELDS.get(config.table, ("item_id", ["text"]))
     fields = config.fields or default_fields
     with store.run("dedup", config) as run:
-        df = store.table(config.table, at=run.input_snapshot)
+        df = store.table(config.table, at=run.at)
         missing = [c for c in [id_col, *fields] if c not in df.columns]
         if missing:
             raise ValueError(f"table '{config.table}' has no column(s) {missing}")
@@ -98,9 +99,13 @@ def run_dedup(store: Store, config: DedupConfig) -> dict[str, int]:
         )
         frame = df.select(pl.col(id_col).alias("id"), text.alias("text"))
         dups = near_duplicates(frame["id"], frame["text"], _ingest_order(store, df), config)
-        run.count("items", df.height)
-        run.count("clusters", int(dups["is_representative"].sum()))
-        run.count("duplicates", int((~dups["is_representative"]).sum()))
-        rows = dups.with_columns(item_table=pl.lit(config.table), run_id=pl.lit(run.id))
-        run.insert(NEAR_DUPS, rows, unique_on=NEAR_DUPS_KEY)
-        return dict(run.counts)
+        run.insert(
+            NEAR_DUPS, dups.with_columns(item_table=pl.lit(config.table)), unique_on=NEAR_DUPS_KEY
+        )
+        return run.count_all(
+            {
+                "items": df.height,
+                "clusters": int(dups["is_representative"].sum()),
+                "duplicates": int((~dups["is_representative"]).sum()),
+            }
+        )

@@ -45,3 +45,26 @@ VERDICTS = TableSpec(
     },
 )
 VERDICTS_KEY = ["item_table", "item_id", "filter", "run_id"]
+
+# Human review verdicts pulled from Label Studio, one row per annotation version (the review
+# stage writes it; mixtures read resolved verdicts from it).
+REVIEWS = TableSpec(
+    "reviews",
+    {
+        "review_id": "VARCHAR",  # hash of (project, task id, annotation id, updated_at)
+        "item_id": "VARCHAR",
+        "item_table": "VARCHAR",  # seeds | questions | traces
+        "project": "VARCHAR",  # Label Studio project title
+        "task_id": "BIGINT",
+        "annotation_id": "BIGINT",
+        "annotator": "VARCHAR",  # the annotating user's email or id
+        "verdict": "VARCHAR",  # accept | reject | fix
+        "corrected_answer": "VARCHAR",  # with verdict fix
+        "tags": "VARCHAR",  # JSON list of issue tags
+        "rating": "INTEGER",  # 1-5
+        "note": "VARCHAR",
+        "created_at": "TIMESTAMP",
+        "updated_at": "TIMESTAMP",
+        "run_id": "VARCHAR",
+    },
+)

@@ -1,5 +1,6 @@
 """Versioned DuckLake store: tables, snapshots, runs, time travel and tags."""
 
+from store.config import StageConfig
 from store.core import DEFAULT_PATH, Store
 from store.errors import (
     SchemaError,
@@ -16,6 +17,7 @@ __all__ = [
     "Run",
     "SchemaError",
     "SnapshotNotFoundError",
+    "StageConfig",
     "Store",
     "StoreBusyError",
     "StoreError",

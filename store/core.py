@@ -2,42 +2,29 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
-import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 
+from store._catalog import current_snapshot, qualified, tables_at, tables_now
 from store._connection import LAKE, connect
 from store._lock import WriterLock
-from store.errors import (
-    SchemaError,
-    SnapshotNotFoundError,
-    StoreBusyError,
-    StoreError,
-    UnknownTableError,
-)
+from store.errors import SnapshotNotFoundError, StoreError, UnknownTableError
 from store.journal import Journal
-from store.run import Run
-from store.schema import BUILTIN_TABLES, RUNS, SCHEMA_VERSIONS, TAGS, TableSpec
+from store.run import Run, new_run_id, now
+from store.schema import RUNS, SCHEMA_VERSIONS, TAGS
 from store.secrets import redact, scrub
 from store.version import code_version
 
 DEFAULT_PATH = "teachable-data"
 Snapshot = int | str | None
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _config_json(config: Any) -> str:
@@ -103,28 +90,15 @@ class Store:
 
     # ---- reading -------------------------------------------------------------------------
     def snapshot(self) -> int:
-        return int(self._con.execute(f"FROM {LAKE}.current_snapshot()").fetchone()[0])
+        return current_snapshot(self._con)
 
     def has_table(self, name: str, at: Snapshot = None) -> bool:
         return name in self.tables(at)
 
     def tables(self, at: Snapshot = None) -> list[str]:
-        # now: duckdb_tables() also sees tables created by the open run's transaction;
-        # at a snapshot: DuckLake's own metadata says which tables existed then
         if at is None:
-            rows = self._con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [LAKE]
-            ).fetchall()
-            return sorted(r[0] for r in rows)
-        return self._tables_at(self.resolve(at))
-
-    def _tables_at(self, version: int) -> list[str]:
-        rows = self._con.execute(
-            f"SELECT table_name FROM __ducklake_metadata_{LAKE}.ducklake_table "
-            "WHERE begin_snapshot <= ? AND (end_snapshot IS NULL OR end_snapshot > ?)",
-            [version, version],
-        ).fetchall()
-        return sorted(r[0] for r in rows)
+            return tables_now(self._con)
+        return tables_at(self._con, self.resolve(at))
 
     def resolve(self, at: Snapshot) -> int:
         """Snapshot id for `at`: None is the current one, an int is checked, a str is a tag."""
@@ -163,8 +137,7 @@ class Store:
                 f"table '{name}' does not exist in store {self.root} {where} "
                 f"(tables: {known}); run the stage that writes it first"
             )
-        base = f'{LAKE}."{name}"'
-        return base if version is None else f"{base} AT (VERSION => {version})"
+        return qualified(name, version)
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         return self._con.execute(query, params or []).pl()
@@ -204,7 +177,7 @@ class Store:
         if name.isdigit():
             raise StoreError(f"tag '{name}' would be read as a snapshot id; use a name")
         frame = pl.DataFrame(
-            {"tag": [name], "snapshot_id": [target], "created_at": [_now()], "note": [note]}
+            {"tag": [name], "snapshot_id": [target], "created_at": [now()], "note": [note]}
         )
         with self.run("tag", {"tag": name, "snapshot": target}) as run:
             run.insert(TAGS, frame)
@@ -212,161 +185,97 @@ class Store:
 
     @contextmanager
     def run(self, stage: str, config: Any = None) -> Iterator[Run]:
-        """All writes of one stage run, committed as one snapshot. On an exception nothing is
-        written to the lake (it stays at its previous snapshot) and the journal records the run
-        as failed."""
+        """One stage run. It is journaled as `running` at once (before any model call), reads
+        at a pinned input snapshot (`run.at`: the config's `at` when it has one, else the
+        current snapshot, recorded back into the config), takes the writer lock only from its
+        first write, and commits everything as one snapshot when the block ends. On an
+        exception nothing is written to the lake and the journal records the run as failed."""
         if self._active_run is not None:
             raise StoreError(f"run '{self._active_run.id}' is already open on this store")
-        run_id = f"{stage}-{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-        self._lock.acquire({"stage": stage, "run_id": run_id}, self._lock_timeout_s)
-        started, clock = _now(), time.perf_counter()
+        at = self.resolve(getattr(config, "at", None))
+        if hasattr(config, "model_copy") and "at" in type(config).model_fields:
+            config = config.model_copy(update={"at": at})
         config_json = _config_json(config)
+        run = Run(
+            self._con, self.root, self._lock, self._lock_timeout_s,
+            new_run_id(stage), stage, at, config_json,
+        )  # fmt: skip
+        self._journal.start(
+            {
+                "run_id": run.id,
+                "stage": stage,
+                "status": "running",
+                "config": config_json,
+                "teachable_version": code_version(),
+                "input_snapshot": at,
+                "started_at": run.started_at,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+            }
+        )
+        self._active_run = run
         try:
-            run = Run(self, run_id, stage, self.snapshot())
-            self._journal.start(
-                {
-                    "run_id": run_id,
-                    "stage": stage,
-                    "status": "running",
-                    "config": config_json,
-                    "teachable_version": code_version(),
-                    "input_snapshot": run.input_snapshot,
-                    "started_at": started,
-                    "host": socket.gethostname(),
-                    "pid": os.getpid(),
-                }
-            )
-            self._active_run = run
-            self._con.execute("BEGIN TRANSACTION")
-            try:
-                yield run
-                self._record(run, config_json, started, clock)
-                self._commit(run)
-            except BaseException as exc:
-                self._rollback()
-                self._journal.finish(
-                    run_id,
-                    status="failed",
-                    error=scrub(f"{type(exc).__name__}: {exc}")[:4000],
-                    counts=run.counts_json(),
-                    ended_at=_now(),
-                    duration_s=time.perf_counter() - clock,
-                )
-                raise
-            self._journal.finish(
-                run_id,
-                status="succeeded",
-                output_snapshot=self.snapshot(),
-                counts=run.counts_json(),
-                ended_at=_now(),
-                duration_s=time.perf_counter() - clock,
-            )
+            yield run
+            output = run.commit()
+        except BaseException as exc:
+            run.rollback()
+            self._finish(run, "failed", error=scrub(f"{type(exc).__name__}: {exc}")[:4000])
+            raise
         finally:
             self._active_run = None
-            self._lock.release()
+        self._finish(run, "succeeded", output_snapshot=output)
 
-    def _rollback(self) -> None:
-        # a failed COMMIT has already ended the transaction
-        with contextlib.suppress(duckdb.Error):
-            self._con.execute("ROLLBACK")
-
-    def _commit(self, run: Run) -> None:
-        info = json.dumps({"run_id": run.id, "stage": run.stage})
-        self._con.execute(
-            f"CALL {LAKE}.set_commit_message('teachable', ?, extra_info => ?)",
-            [f"{run.stage} {run.id}", info],
-        )
-        try:
-            self._con.execute("COMMIT")
-        except duckdb.Error as exc:
-            self._rollback()
-            if "locked" in str(exc) or "onflict" in str(exc):
-                raise StoreBusyError(
-                    f"store {self.root}: commit of run {run.id} ({run.stage}) was refused by the "
-                    f"catalog ({exc}); nothing was written — re-run the stage"
-                ) from exc
-            raise
-
-    def _record(self, run: Run, config_json: str, started: datetime, clock: float) -> None:
-        for spec in BUILTIN_TABLES:
-            self._ensure_table(spec, run.id)
-        row = pl.DataFrame(
-            {
-                "run_id": [run.id],
-                "stage": [run.stage],
-                "status": ["succeeded"],
-                "config": [config_json],
-                "teachable_version": [code_version()],
-                "input_snapshot": [run.input_snapshot],
-                "counts": [run.counts_json()],
-                "error": [None],
-                "started_at": [started],
-                "ended_at": [_now()],
-                "duration_s": [time.perf_counter() - clock],
-                "host": [socket.gethostname()],
-                "pid": [os.getpid()],
-            },
-            schema_overrides={"error": pl.String},
-        )
-        self._insert_frame(RUNS, row, None)
-
-    # ---- schema ----------------------------------------------------------------------------
-    def _ensure_table(self, spec: TableSpec, run_id: str) -> None:
-        if self._active_run is None:
-            raise StoreError(f"writing table '{spec.name}' outside `with store.run(...)`")
-        name = f'{LAKE}."{spec.name}"'
-        exists = self.has_table(spec.name)
-        if spec is not SCHEMA_VERSIONS:
-            self._ensure_table(SCHEMA_VERSIONS, run_id)
-        if not exists:
-            self._con.execute(spec.create_sql(name))
-            self._set_version(spec, run_id)
-            return
-        if spec is SCHEMA_VERSIONS:
-            return
-        stored = self._con.execute(
-            f"SELECT max(version) FROM {LAKE}.{SCHEMA_VERSIONS.name} WHERE table_name = ?",
-            [spec.name],
-        ).fetchone()[0]
-        stored = int(stored or 1)
-        if stored > spec.version:
-            raise SchemaError(
-                f"table '{spec.name}' in store {self.root} is at schema version {stored}, but "
-                f"this teachable ({code_version()}) knows version {spec.version}: upgrade teachable"
-            )
-        for version in range(stored + 1, spec.version + 1):
-            if version not in spec.upgrades:
-                raise SchemaError(
-                    f"table '{spec.name}' is at version {stored}; no upgrade to {version} defined"
-                )
-            for statement in spec.upgrades[version]:
-                self._con.execute(statement.format(table=name))
-        if stored < spec.version:
-            self._set_version(spec, run_id)
-
-    def _set_version(self, spec: TableSpec, run_id: str) -> None:
-        self._con.execute(
-            f"INSERT INTO {LAKE}.{SCHEMA_VERSIONS.name} VALUES (?, ?, ?)",
-            [spec.name, spec.version, run_id],
+    def _finish(self, run: Run, status: str, **fields: object) -> None:
+        self._journal.finish(
+            run.id,
+            status=status,
+            counts=run.counts_json(),
+            ended_at=now(),
+            duration_s=run.elapsed_s(),
+            **fields,
         )
 
-    def _insert_frame(
-        self, spec: TableSpec, frame: pl.DataFrame, unique_on: Sequence[str] | None
-    ) -> int:
-        columns = list(spec.columns)
-        frame = frame.select(columns)
-        if unique_on:
-            frame = frame.unique(subset=list(unique_on), keep="first", maintain_order=True)
-        target = f'{LAKE}."{spec.name}"'
-        cols = ", ".join(f'"{c}"' for c in columns)
-        view = f"_incoming_{uuid.uuid4().hex[:8]}"
-        self._con.register(view, frame.to_arrow())
-        try:
-            query = f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {view} i"
-            if unique_on:
-                match = " AND ".join(f't."{c}" IS NOT DISTINCT FROM i."{c}"' for c in unique_on)
-                query += f" WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match})"
-            result = self._con.execute(query).fetchone()
-        finally:
-            self._con.unregister(view)
-        return int(result[0]) if result else 0
+    # ---- the current version ----------------------------------------------------------------
+    def latest_sql(
+        self,
+        table: str,
+        key: str | Sequence[str] | None = None,
+        at: Snapshot = None,
+        source: str | None = None,
+    ) -> str:
+        """A parenthesised SELECT of the rows of `table` (at `at`) written by the latest run
+        per `key` (every row of that run), runs ordered by their start time: the one
+        definition of "the current version" (of a named selection, a seed's band, a dedup
+        assignment, a trace's verdict). `source` replaces the table reference, e.g. by a
+        projection of it; it must keep the `run_id` column."""
+        version = self.resolve(at)
+        rows = source or f"(SELECT * FROM {self.ref(table, version)})"
+        runs = self.ref(RUNS.name, version) if self.has_table(RUNS.name, version) else None
+        keys = [key] if isinstance(key, str) else list(key or [])
+        partition = f"PARTITION BY {', '.join(f'x.{_q(k)}' for k in keys)} " if keys else ""
+        if runs is None:  # nothing committed a run yet: order by run id alone
+            order = "x.run_id DESC NULLS LAST"
+            joined = f"{rows} x"
+        else:
+            order = "r.started_at DESC NULLS LAST, x.run_id DESC NULLS LAST"
+            joined = f"{rows} x LEFT JOIN (SELECT run_id, started_at FROM {runs}) r USING (run_id)"
+        return f"(SELECT x.* FROM {joined} QUALIFY rank() OVER ({partition}ORDER BY {order}) = 1)"
+
+    def latest(
+        self,
+        table: str,
+        key: str | Sequence[str] | None = None,
+        at: Snapshot = None,
+        where: str | None = None,
+        params: Sequence[Any] | None = None,
+    ) -> pl.DataFrame:
+        """Rows of the latest run per `key` (see `latest_sql`), optionally filtered first by
+        an SQL condition on the table (with `params`)."""
+        source = None
+        if where:
+            source = f"(SELECT * FROM {self.ref(table, at)} WHERE {where})"
+        return self.sql(f"SELECT * FROM {self.latest_sql(table, key, at, source)}", params)
+
+
+def _q(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'

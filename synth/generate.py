@@ -68,6 +68,7 @@ def generate(
     budget: Budget | None = None,
     progress: bool = False,
     on_result: ResultHook | None = None,
+    label: str = "samples",
 ) -> GenerateResult:
     backend = model if isinstance(model, Backend) else get_backend(model)
     groups: dict[str, list[SampleTask]] = {}
@@ -80,7 +81,7 @@ def generate(
     n_hits = sum(len(groups[k]) for k in hits)
     with _progress(progress) as bar:
         if bar is not None:
-            bar.add_task("samples", total=sink.total, completed=n_hits)
+            bar.add_task(label, total=sink.total, completed=n_hits)
             sink.bar = bar
         todo = [tasks[0] for key, tasks in groups.items() if key not in hits]
         try:
@@ -109,15 +110,7 @@ def sample_tasks(backend: Backend, requests: Sequence[ChatRequest]) -> list[Samp
 
 def cache_identity(backend: Backend) -> dict[str, Any]:
     """What besides the request decides the answer: backend and model identity, not URLs or keys."""
-    c = backend.config
-    return {
-        "backend": backend.name,
-        "model": c.model,
-        "gguf": c.gguf,
-        "chat_format": c.chat_format,
-        "reasoning_effort": c.reasoning_effort,
-        "extra_body": c.extra_body,
-    }
+    return {"backend": backend.name, **backend.config.request_identity()}
 
 
 class _Sink:
@@ -256,7 +249,7 @@ def _progress(enabled: bool) -> Any:
     if not enabled:
         return _NullProgress()
     return Progress(
-        TextColumn("[bold]samples"),
+        TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         _RateColumn(),

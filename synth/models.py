@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import xxhash
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synth.backends.base import ChatRequest, Sampling
 
@@ -24,7 +24,7 @@ GEMMA3_270M = "gemma3-270m"
 _ALIASES = {"smollm2": SMOLLM2, "gemma3": GEMMA3_270M, "gemma-3-270m": GEMMA3_270M}
 _DEFAULTS = {"temperature": 0.7, "top_p": 1.0, "max_tokens": 512, "seed": 0}
 # Fields that change what a model answers; everything else (concurrency, timeouts, url, key env)
-# is operational and stays out of the config hash.
+# is operational and stays out of the config hash and the request cache key.
 _OUTPUT_FIELDS = (
     "backend",
     "model",
@@ -34,12 +34,16 @@ _OUTPUT_FIELDS = (
     "reasoning_effort",
     "extra_body",
 )
+# A request carries its effective sampling params itself, so the cache key takes the output
+# fields less `params` (and the backend's own name, which tells the Batch API mode apart).
+_REQUEST_FIELDS = tuple(f for f in _OUTPUT_FIELDS if f not in ("backend", "params"))
 
 
 class ModelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    backend: Literal["llamacpp", "openai", "vllm"] = "llamacpp"
+    backend: str = "llamacpp"
+    """A name in synth.backends.BACKENDS: llamacpp, openai, vllm."""
     model: str = SMOLLM2
     params: dict[str, Any] = Field(default_factory=dict)
     """Default sampling params: temperature, top_p, max_tokens, seed, stop."""
@@ -68,6 +72,16 @@ class ModelConfig(BaseModel):
     gpu_memory_utilization: float = 0.9
     max_model_len: int | None = None
 
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from synth.backends import BACKENDS
+
+        if value not in BACKENDS or value == "openai-batch":
+            known = ", ".join(b for b in BACKENDS if b != "openai-batch")
+            raise ValueError(f"unknown backend {value!r} (known: {known})")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> ModelConfig:
         self.model = _ALIASES.get(self.model, self.model)
@@ -80,6 +94,10 @@ class ModelConfig(BaseModel):
         """Stable id of what the model will answer (the `teacher` column of traces)."""
         data = self.model_dump(include=set(_OUTPUT_FIELDS))
         return xxhash.xxh3_64_hexdigest(json.dumps(data, sort_keys=True).encode())
+
+    def request_identity(self) -> dict[str, Any]:
+        """The output fields a single request's cache key needs besides the request itself."""
+        return {name: getattr(self, name) for name in _REQUEST_FIELDS}
 
     def api_key(self) -> str | None:
         if self.api_key_env is None:
@@ -124,6 +142,16 @@ def load_model_config(source: str | Path | None) -> ModelConfig:
     if name in (SMOLLM2, GEMMA3_270M):
         return ModelConfig(model=name)
     raise FileNotFoundError(f"no model config file or embedded model named {source!r}")
+
+
+def resolve_model(spec: str | Path | ModelConfig | None, **params: object) -> ModelConfig:
+    """A model config from a YAML path, an embedded name, an inline config or None (SmolLM2),
+    with sampling overrides (temperature, max_tokens, seed...; None leaves a param as it is)."""
+    model = spec if isinstance(spec, ModelConfig) else load_model_config(spec)
+    overrides = {k: v for k, v in params.items() if v is not None}
+    if not overrides:
+        return model
+    return model.model_copy(update={"params": {**model.params, **overrides}})
 
 
 def resolve_gguf(config: ModelConfig) -> Path:

@@ -4,10 +4,10 @@ Usage:
     run_traces(store, TracesConfig(teacher="models/o3-mini.yaml", samples=4, where="level >= 3"))
     teachable traces --teacher models/o3-mini.yaml --samples 4 --where "level >= 3"
 
-Generation happens before the store run is opened: `store.run` holds the store's writer lock for
-its whole length, and a teacher can take hours. Items are read at one pinned snapshot (recorded
-as `at` in the run's config) and every finished sample is already durable in the request cache,
-so a crash before the write loses nothing and the re-run only sends what never finished.
+The run is journaled before the first request and reads its items at one pinned snapshot
+(recorded as `at` in the run's config); the writer lock is taken only for the final write, and
+every finished sample is already durable in the request cache, so a crash loses nothing and the
+re-run only sends what never finished.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from typing import Any, Literal
 
 import polars as pl
 import xxhash
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from store import Store
-from synth.backends import ChatRequest, Completion, get_backend
-from synth.cache import RequestCache
-from synth.generate import Budget, GenerateResult, generate
-from synth.models import ModelConfig, load_model_config
+from store import Run, StageConfig, Store
+from synth.backends import ChatRequest, Completion
+from synth.generate import Budget, GenerateResult
+from synth.models import ModelConfig, resolve_model
+from synth.session import model_session
 from synth.tables import TRACES
 
 log = logging.getLogger("teachable.synth.traces")
@@ -34,41 +34,37 @@ DEFAULT_SYSTEM_PROMPT = Path(__file__).parent / "prompts" / "reasoning_system.tx
 _SOURCES = {"seeds": ("seed_id", "problem"), "questions": ("question_id", "question")}
 
 
-class TracesConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TracesConfig(StageConfig):
     teacher: str | ModelConfig | None = None
     """Model config YAML, an embedded model name, an inline config, or None for SmolLM2."""
     samples: int = Field(default=1, ge=1)
+    """Samples per item."""
     source: Literal["seeds", "questions"] = "seeds"
+    """Item table: seeds | questions."""
     selection: str | None = None
     """Only items of this named selection (`teachable select --name ...`)."""
     where: str | None = None
     """SQL condition on the item table, e.g. "domain = 'math' AND level >= 3"."""
     limit: int | None = Field(default=None, ge=1)
+    """Only the first N items (by id)."""
     system_prompt_file: str | None = None
+    """File replacing the built-in reasoning system prompt."""
     temperature: float | None = None
+    """Override the teacher's temperature."""
     max_new: int | None = Field(default=None, ge=1)
     """Max completion length per sample (overrides the teacher's max_tokens)."""
     seed: int | None = None
+    """Base seed (sample i uses seed + i)."""
     budget_total: int | None = Field(default=None, ge=1)
     """Stop sending once this many prompt+completion tokens would be spent by this run."""
     budget_usd: float | None = Field(default=None, gt=0)
-    at: int | None = None
-    """Snapshot to read items from; None means the current one (then recorded in the run)."""
-    progress: bool = True
+    """Stop sending once this many US dollars would be spent by this run."""
 
 
 def teacher_config(config: TracesConfig) -> ModelConfig:
-    teacher = config.teacher
-    model = teacher if isinstance(teacher, ModelConfig) else load_model_config(teacher)
-    overrides = {
-        "temperature": config.temperature,
-        "max_tokens": config.max_new,
-        "seed": config.seed,
-    }
-    params = {**model.params, **{k: v for k, v in overrides.items() if v is not None}}
-    return model.model_copy(update={"params": params})
+    return resolve_model(
+        config.teacher, temperature=config.temperature, max_tokens=config.max_new, seed=config.seed
+    )
 
 
 def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
@@ -76,45 +72,34 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
     prompt_path = Path(config.system_prompt_file or DEFAULT_SYSTEM_PROMPT)
     system = prompt_path.read_text().strip()
     teacher_hash = xxhash.xxh3_64_hexdigest(f"{teacher.config_hash()}\n{system}".encode())
-    at = config.at if config.at is not None else store.snapshot()
-    items = _load_items(store, config, at)
-    todo = _without_finished(store, items, teacher_hash, config.samples)
-    requests = [
-        ChatRequest(
-            messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
-            n=config.samples,
-        )
-        for text in todo["text"]
-    ]
-    result = GenerateResult([])
-    if requests:
-        backend = get_backend(teacher)
-        cache = RequestCache.for_store(store)
-        budget = Budget(max_tokens=config.budget_total, max_cost_usd=config.budget_usd)
-        try:
-            result = generate(
-                backend, requests, cache=cache, budget=budget, progress=config.progress
+    with store.run("traces", config) as run:
+        items = _load_items(store, config, run.at)
+        todo = _without_finished(run, items, teacher_hash, config.samples)
+        requests = [
+            ChatRequest(
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": t}],
+                n=config.samples,
             )
-        finally:
-            cache.close()
-            backend.close()
-    rows = _rows(todo, result, config.source, teacher, teacher_hash)
-    with store.run("traces", config.model_copy(update={"at": at})) as run:
-        rows = rows.with_columns(run_id=pl.lit(run.id))
-        inserted = run.insert(TRACES, rows, unique_on=["trace_id"])
-        counts = {
-            "items": items.height,
-            "items_done_before": items.height - todo.height,
-            "traces_inserted": inserted,
-            "correct": int(rows["correct"].sum() or 0) if rows.height else 0,
-            **{k: result.stats.get(k, 0) for k in ("sent", "cached", "failed", "retries")},
-            "not_sent": result.stats.get("not_sent", 0),
-            "tokens_spent": result.stats.get("tokens", 0),
-            "stopped_by_budget": int(result.stopped is not None),
-        }
-        for name, n in counts.items():
-            if name != "traces_inserted":  # run.insert counted it already
-                run.count(name, n)
+            for t in todo["text"]
+        ]
+        result = GenerateResult([])
+        if requests:
+            budget = Budget(max_tokens=config.budget_total, max_cost_usd=config.budget_usd)
+            with model_session(store, teacher) as models:
+                result = models.generate(requests, budget=budget, label="traces")
+        rows = _rows(todo, result, config.source, teacher, teacher_hash)
+        run.insert(TRACES, rows, unique_on=["trace_id"])
+        counts = run.count_all(
+            {
+                "items": items.height,
+                "items_done_before": items.height - todo.height,
+                "correct": int(rows["correct"].sum() or 0) if rows.height else 0,
+                **{k: result.stats.get(k, 0) for k in ("sent", "cached", "failed", "retries")},
+                "not_sent": result.stats.get("not_sent", 0),
+                "tokens_spent": result.stats.get("tokens", 0),
+                "stopped_by_budget": int(result.stopped is not None),
+            }
+        )
     _warn(result)
     return counts
 
@@ -140,11 +125,12 @@ def _load_items(store: Store, config: TracesConfig, at: int) -> pl.DataFrame:
     if "status" in columns:  # questions: skip rewrites that failed their independent solve
         conditions.append("status <> 'rejected'")
     if config.selection:
-        # the latest version of a named selection (written by `teachable select`)
-        conditions.append(
-            f"seed_id IN (SELECT seed_id FROM {store.ref('selections', at=at)} WHERE name = ? "
-            "QUALIFY run_id = max(run_id) OVER ())"
-        )
+        # the current version of a named selection (written by `teachable select`)
+        current = store.latest_sql(
+            "selections", key="name", at=at,
+            source=f"(SELECT * FROM {store.ref('selections', at=at)} WHERE name = ?)",
+        )  # fmt: skip
+        conditions.append(f"seed_id IN (SELECT seed_id FROM {current})")
         params.append(config.selection)
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     limit = f"LIMIT {int(config.limit)}" if config.limit else ""
@@ -161,22 +147,20 @@ def trace_id(item_id: str, teacher_hash: str, sample_index: int) -> str:
 
 
 def _without_finished(
-    store: Store, items: pl.DataFrame, teacher_hash: str, samples: int
+    run: Run, items: pl.DataFrame, teacher_hash: str, samples: int
 ) -> pl.DataFrame:
     """Items that still miss at least one of their samples in `traces`."""
-    if items.height == 0 or not store.has_table(TRACES.name):
-        return items
-    have = set(
-        store.sql(
-            f"SELECT trace_id FROM {store.ref(TRACES.name)} WHERE teacher = ?", [teacher_hash]
-        )["trace_id"]
+    expected = pl.DataFrame(
+        [
+            (item, trace_id(item, teacher_hash, i))
+            for item in items["item_id"]
+            for i in range(samples)
+        ],
+        schema={"item_id": pl.String, "trace_id": pl.String},
+        orient="row",
     )
-    missing = [
-        item
-        for item in items["item_id"]
-        if any(trace_id(item, teacher_hash, i) not in have for i in range(samples))
-    ]
-    return items.filter(pl.col("item_id").is_in(missing))
+    missing = run.todo(expected, TRACES, on="trace_id", where={"teacher": teacher_hash})
+    return items.filter(pl.col("item_id").is_in(missing["item_id"].implode()))
 
 
 def _rows(

@@ -35,14 +35,17 @@ def traces(
 
     Example: teachable traces --teacher models/o3-mini.yaml --samples 4 --where "level >= 3"
     """
+    from synth.session import set_progress
     from synth.traces import TracesConfig, run_traces
+
+    set_progress(progress)
 
     with open_store(store) as opened:
         config = TracesConfig(
             teacher=teacher, samples=samples, source=source,  # type: ignore[arg-type]
             selection=selection, where=where, limit=limit,
             system_prompt_file=system_prompt, max_new=max_new, temperature=temperature,
-            seed=seed, budget_total=budget_total, budget_usd=budget_usd, progress=progress,
+            seed=seed, budget_total=budget_total, budget_usd=budget_usd,
         )  # fmt: skip
         counts = run_traces(opened, config)
         print_counts("traces", counts)

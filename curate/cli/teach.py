@@ -50,7 +50,6 @@ def proxy(
             max_tokens=max_tokens,
             where=where,
             limit=limit,
-            progress=True,
         )
         print_counts("proxy", run_proxy(opened, config))
 
@@ -83,7 +82,6 @@ def difficulty(
             prompt_style=prompt_style,  # type: ignore[arg-type]
             where=where,
             limit=limit,
-            progress=True,
         )
         counts = run_difficulty(opened, config)
         print_counts("difficulty", counts)
@@ -114,7 +112,6 @@ def rewrite(
             selection=selection,
             where=where,
             limit=limit,
-            progress=True,
         )
         print_counts("rewrite", run_rewrite(opened, config))
 

@@ -8,20 +8,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
 
 from curate.mixtures import inputs
 from curate.mixtures.recipe import MixtureRecipe, MixtureRecipeError, load_recipe
 from curate.mixtures.sample import apply_exclusions, sample_parts
 from curate.mixtures.tables import MIXTURE_ITEMS, MIXTURES
-from store import Store
+from store import StageConfig, Store
 
 
-class MixBuildConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    recipe: str | dict[str, Any]  # path to the mixture YAML, or the recipe inline
-    at: int | str | None = None  # snapshot id or tag to read; default the current snapshot
+class MixBuildConfig(StageConfig):
+    recipe: str | dict[str, Any]
+    """Mixture recipe YAML (or the recipe itself, inline in a pipeline recipe)."""
 
 
 @dataclass
@@ -76,15 +73,14 @@ def resolve(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
 
 def run_mix_build(store: Store, config: MixBuildConfig) -> dict[str, int]:
     recipe, text = load_recipe(config.recipe)
-    snapshot = store.resolve(config.at)
-    resolved = resolve(store, recipe, snapshot)
     with store.run("mix.build", config) as run:
-        items = resolved.items.with_columns(mixture=pl.lit(recipe.name), run_id=pl.lit(run.id))
+        resolved = resolve(store, recipe, run.at)
+        items = resolved.items.with_columns(mixture=pl.lit(recipe.name))
         run.insert(MIXTURE_ITEMS, items)
         record = {
             "name": recipe.name,
             "recipe": text,
-            "snapshot_id": snapshot,
+            "snapshot_id": run.at,
             "seed": recipe.seed,
             "counts": json.dumps(resolved.counts, sort_keys=True),
             "exclusions": json.dumps(resolved.exclusions, sort_keys=True),
@@ -95,9 +91,10 @@ def run_mix_build(store: Store, config: MixBuildConfig) -> dict[str, int]:
             "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
         }
         run.insert(MIXTURES, pl.DataFrame([record]))
-        run.count("candidates", resolved.candidates)
-        for reason, n in resolved.exclusions.items():
-            run.count(f"excluded_{reason}", n)
-        for part, c in resolved.counts.items():
-            run.count(f"part_{part}", c["selected"])
-        return dict(run.counts)
+        return run.count_all(
+            {
+                "candidates": resolved.candidates,
+                **{f"excluded_{reason}": n for reason, n in resolved.exclusions.items()},
+                **{f"part_{part}": c["selected"] for part, c in resolved.counts.items()},
+            }
+        )

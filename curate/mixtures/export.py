@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from curate.mixtures.inputs import source
-from curate.mixtures.tables import EXPORTS
-from store import Store
+from curate.mixtures.tables import EXPORTS, MIXTURES
+from store import StageConfig, Store
 from store.export import ExportMeta, export_rows
 
 # used when synth's prompt file cannot be found (it ships as synth/prompts/reasoning_system.txt)
@@ -28,16 +28,21 @@ FALLBACK_SYSTEM_PROMPT = (
 )
 
 
-class ExportConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    mixture: str  # mixture name (its latest build) or a build's run id
+class ExportConfig(StageConfig):
+    mixture: str
+    """Mixture name (its latest build) or a build's run id."""
     out: str
+    """Output folder."""
     format: Literal["parquet", "jsonl", "hf"] = "parquet"
+    """parquet | jsonl | hf."""
     val_fraction: float = Field(default=0.05, ge=0, lt=1)
+    """Share of seeds held out for validation."""
     overwrite: bool = False
+    """Replace an earlier export in `out`."""
     batch_rows: int = Field(default=100_000, ge=1)
-    system_prompt_file: str | None = None  # default: synth's reasoning system prompt
+    """Rows rendered and written per batch (memory bound)."""
+    system_prompt_file: str | None = None
+    """System prompt file (default synth's reasoning system prompt)."""
 
 
 def system_prompt(path: str | None) -> tuple[str, str]:
@@ -53,16 +58,19 @@ def system_prompt(path: str | None) -> tuple[str, str]:
     return FALLBACK_SYSTEM_PROMPT, "built-in fallback (synth prompt file not found)"
 
 
-def find_mixture(store: Store, mixture: str) -> dict[str, Any]:
-    if not store.has_table("mixtures"):
+def find_mixture(store: Store, mixture: str, at: int | None = None) -> dict[str, Any]:
+    """The build of `mixture`: its current (latest) build by name, or the build with that run
+    id."""
+    if not store.has_table(MIXTURES.name, at):
         raise ValueError(f"no mixtures in store {store.root}: run `teachable mix build` first")
-    rows = store.sql(
-        "SELECT * FROM mixtures WHERE name = ? OR run_id = ? ORDER BY created_at DESC LIMIT 1",
-        [mixture, mixture],
+    rows = store.latest(
+        MIXTURES.name, key="name", at=at, where="name = ? OR run_id = ?", params=[mixture, mixture]
     )
     if rows.height == 0:
-        known = store.sql("SELECT DISTINCT name FROM mixtures ORDER BY name")["name"].to_list()
-        raise ValueError(f"no mixture '{mixture}' in store {store.root} (known: {known})")
+        known = store.sql(f"SELECT DISTINCT name FROM {store.ref(MIXTURES.name, at)} ORDER BY name")
+        raise ValueError(
+            f"no mixture '{mixture}' in store {store.root} (known: {known['name'].to_list()})"
+        )
     return rows.row(0, named=True)
 
 
@@ -88,32 +96,32 @@ def iter_rows(store: Store, record: dict[str, Any], chunk_rows: int) -> Iterator
 
 
 def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
-    record = find_mixture(store, config.mixture)
-    prompt, prompt_source = system_prompt(config.system_prompt_file)
-    runs = json.loads(record["input_runs"] or "{}")
-    meta = ExportMeta(
-        name=record["name"],
-        snapshot_id=int(record["snapshot_id"]),
-        run_ids={"mix.build": [record["run_id"]], **runs},
-        system_prompt=prompt,
-        system_prompt_source=prompt_source,
-        recipe_yaml=record["recipe"],
-        sampling_seed=int(record["seed"]),
-        parts=json.loads(record["counts"] or "{}"),
-        decontamination=json.loads(record["decontamination"] or "{}"),
-        exclusions={k: v for k, v in json.loads(record["exclusions"] or "{}").items() if v},
-    )
-    result = export_rows(
-        iter_rows(store, record, chunk_rows=4 * config.batch_rows),
-        meta,
-        config.out,
-        fmt=config.format,
-        val_fraction=config.val_fraction,
-        batch_rows=config.batch_rows,
-        overwrite=config.overwrite,
-        total=int(record["items"]),
-    )
     with store.run("export", config) as run:
+        record = find_mixture(store, config.mixture, run.at)
+        prompt, prompt_source = system_prompt(config.system_prompt_file)
+        runs = json.loads(record["input_runs"] or "{}")
+        meta = ExportMeta(
+            name=record["name"],
+            snapshot_id=int(record["snapshot_id"]),
+            run_ids={"mix.build": [record["run_id"]], **runs},
+            system_prompt=prompt,
+            system_prompt_source=prompt_source,
+            recipe_yaml=record["recipe"],
+            sampling_seed=int(record["seed"]),
+            parts=json.loads(record["counts"] or "{}"),
+            decontamination=json.loads(record["decontamination"] or "{}"),
+            exclusions={k: v for k, v in json.loads(record["exclusions"] or "{}").items() if v},
+        )
+        result = export_rows(
+            iter_rows(store, record, chunk_rows=4 * config.batch_rows),
+            meta,
+            config.out,
+            fmt=config.format,
+            val_fraction=config.val_fraction,
+            batch_rows=config.batch_rows,
+            overwrite=config.overwrite,
+            total=int(record["items"]),
+        )
         row = {
             "mixture": record["name"],
             "mixture_run_id": record["run_id"],
@@ -122,9 +130,6 @@ def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
             "val_fraction": config.val_fraction,
             "train_rows": result.rows["train"],
             "val_rows": result.rows["val"],
-            "run_id": run.id,
         }
         run.insert(EXPORTS, pl.DataFrame([row]))
-        run.count("train_rows", result.rows["train"])
-        run.count("val_rows", result.rows["val"])
-        return dict(run.counts)
+        return run.count_all({"train_rows": result.rows["train"], "val_rows": result.rows["val"]})

@@ -8,64 +8,37 @@ from __future__ import annotations
 
 import polars as pl
 
-from store import Store
+from curate.seeds.tables import SEEDS
+from curate.teachability.select import selection_rows
+from curate.teachability.tables import DIFFICULTY, QUESTIONS, SELECTIONS
+from quality.tables import CONTAMINATION, NEAR_DUPS, REVIEWS, VERDICTS
+from store import Store, TableSpec
+from store.schema import RUNS
+from synth.tables import TRACES
 
-# table -> columns read (SQL types used for the empty stand-in of a missing table)
-COLUMNS: dict[str, dict[str, str]] = {
-    "traces": {
-        "trace_id": "VARCHAR",
-        "item_id": "VARCHAR",
-        "item_table": "VARCHAR",
-        "teacher_model": "VARCHAR",
-        "correct": "BOOLEAN",
-        "reasoning": "VARCHAR",
-        "answer_text": "VARCHAR",
-        "finish_reason": "VARCHAR",
-        "run_id": "VARCHAR",
-    },
-    "seeds": {
-        "seed_id": "VARCHAR",
-        "source": "VARCHAR",
-        "domain": "VARCHAR",
-        "level": "INTEGER",
-        "problem": "VARCHAR",
-        "answer": "VARCHAR",
-        "answer_type": "VARCHAR",
-        "run_id": "VARCHAR",
-    },
-    "questions": {
-        "question_id": "VARCHAR",
-        "seed_id": "VARCHAR",
-        "question": "VARCHAR",
-        "answer": "VARCHAR",
-        "answer_type": "VARCHAR",
-        "status": "VARCHAR",
-        "run_id": "VARCHAR",
-    },
-    "difficulty": {
-        "seed_id": "VARCHAR",
-        "model": "VARCHAR",
-        "band": "VARCHAR",
-        "run_id": "VARCHAR",
-    },
-    "selections": {"name": "VARCHAR", "seed_id": "VARCHAR", "run_id": "VARCHAR"},
-    "contamination": {"item_id": "VARCHAR", "benchmark": "VARCHAR", "run_id": "VARCHAR"},
-    "near_dups": {
-        "item_id": "VARCHAR",
-        "item_table": "VARCHAR",
-        "is_representative": "BOOLEAN",
-        "run_id": "VARCHAR",
-    },
-    "verdicts": {
-        "item_id": "VARCHAR",
-        "item_table": "VARCHAR",
-        "filter": "VARCHAR",
-        "passed": "BOOLEAN",
-        "run_id": "VARCHAR",
-    },
-    "runs": {"run_id": "VARCHAR", "started_at": "TIMESTAMP"},
-    "reviews": {"item_id": "VARCHAR", "verdict": "VARCHAR"},
-}
+# table -> (its spec, the columns a mixture reads); the specs own names and types
+READS: dict[str, tuple[TableSpec, tuple[str, ...]]] = {
+    "traces": (
+        TRACES,
+        ("trace_id", "item_id", "item_table", "teacher_model", "correct", "reasoning",
+         "answer_text", "finish_reason", "run_id"),
+    ),
+    "seeds": (
+        SEEDS,
+        ("seed_id", "source", "domain", "level", "problem", "answer", "answer_type", "run_id"),
+    ),
+    "questions": (
+        QUESTIONS,
+        ("question_id", "seed_id", "question", "answer", "answer_type", "status", "run_id"),
+    ),
+    "difficulty": (DIFFICULTY, ("seed_id", "model", "model_name", "band", "run_id")),
+    "selections": (SELECTIONS, ("name", "seed_id", "run_id")),
+    "contamination": (CONTAMINATION, ("item_id", "benchmark", "run_id")),
+    "near_dups": (NEAR_DUPS, ("item_id", "item_table", "is_representative", "run_id")),
+    "verdicts": (VERDICTS, ("item_id", "item_table", "filter", "passed", "run_id")),
+    "runs": (RUNS, ("run_id", "started_at")),
+    "reviews": (REVIEWS, ("item_id", "verdict", "run_id")),
+}  # fmt: skip
 MARK_TABLES = ("contamination", "near_dups", "verdicts", "reviews")
 # columns read as NULL when a table lacks them (other stages may not write them)
 OPTIONAL = {"run_id", "item_table", "model_name", "answer_type"}
@@ -88,7 +61,8 @@ def _table_at(store: Store, name: str, at: int) -> tuple[str, list[str]] | None:
 
 def source(store: Store, name: str, at: int) -> str:
     """A parenthesised SELECT of the table's needed columns at `at`, or an empty stand-in."""
-    columns = COLUMNS[name]
+    spec, wanted = READS[name]
+    columns = {col: spec.columns[col] for col in wanted}
     found = _table_at(store, name, at)
     if found is None:
         nulls = ", ".join(f'NULL::{kind} AS "{col}"' for col, kind in columns.items())
@@ -107,24 +81,25 @@ def source(store: Store, name: str, at: int) -> str:
     return f"(SELECT {', '.join(picked)} FROM {ref})"
 
 
-def latest(store: Store, table: str, partition: str, at: int) -> str:
-    """Rows of `table` from the latest run per `partition`, runs ordered by start time: a
-    re-run (new dedup assignment, re-filtered trace, re-estimated band) supersedes older ones."""
-    return (
-        f"(SELECT x.* FROM {source(store, table, at)} x "
-        f"LEFT JOIN {source(store, 'runs', at)} r USING (run_id) "
-        f"QUALIFY rank() OVER (PARTITION BY {partition} "
-        "ORDER BY r.started_at DESC NULLS LAST, x.run_id DESC NULLS LAST) = 1)"
-    )
+def latest(store: Store, table: str, key: list[str], at: int, where: str = "") -> str:
+    """The needed columns of `table`'s rows (matching an SQL condition `where`) from the latest
+    run per `key` (Store.latest_sql: a re-run — new dedup assignment, re-filtered trace,
+    re-estimated band — supersedes the rows of earlier runs)."""
+    rows = source(store, table, at)
+    if where:
+        rows = f"(SELECT * FROM {rows} WHERE {where})"
+    if _table_at(store, table, at) is None:
+        return rows
+    return store.latest_sql(table, key, at, source=rows)
 
 
 def band_source(store: Store, at: int, model: str | None) -> tuple[str, list[object]]:
     """One band per seed from its latest difficulty run (of `model`, by hash or name, if given);
     ties (several models or settings in one run) go to the lowest model id."""
-    where, params = ("WHERE model = ? OR model_name = ?", [model, model]) if model else ("", [])
+    where, params = ("model = ? OR model_name = ?", [model, model]) if model else ("", [])
     query = (
-        f"(SELECT seed_id, band, run_id FROM {latest(store, 'difficulty', 'seed_id', at)} "
-        f"{where} QUALIFY row_number() OVER (PARTITION BY seed_id ORDER BY model) = 1)"
+        f"(SELECT seed_id, band, run_id FROM {latest(store, 'difficulty', ['seed_id'], at, where)} "
+        f"QUALIFY row_number() OVER (PARTITION BY seed_id ORDER BY model) = 1)"
     )
     return query, params
 
@@ -169,10 +144,10 @@ def marks(store: Store, at: int) -> pl.DataFrame:
         SELECT item_id, 'contaminated' AS reason, benchmark
           FROM {source(store, "contamination", at)}
         UNION ALL SELECT item_id, 'near_duplicate', NULL
-          FROM {latest(store, "near_dups", "item_table", at)}
+          FROM {latest(store, "near_dups", ["item_table"], at)}
           WHERE NOT coalesce(is_representative, false)
         UNION ALL SELECT item_id, 'failed_filter', NULL
-          FROM {latest(store, "verdicts", "item_table, item_id, filter", at)}
+          FROM {latest(store, "verdicts", ["item_table", "item_id", "filter"], at)}
           WHERE passed = false
         UNION ALL SELECT item_id, 'rejected_in_review', NULL
           FROM {source(store, "reviews", at)} WHERE verdict = 'reject'
@@ -181,15 +156,19 @@ def marks(store: Store, at: int) -> pl.DataFrame:
 
 
 def selection_seeds(store: Store, at: int, name: str) -> pl.Series:
-    query = f"SELECT DISTINCT seed_id FROM {source(store, 'selections', at)} WHERE name = ?"
-    return store.sql(query, [name])["seed_id"]
+    """Seed ids of the current version of selection `name` (none when it does not exist: the
+    part then reports 0 available)."""
+    try:
+        return selection_rows(store, name, at)["seed_id"].unique()
+    except ValueError:
+        return pl.Series("seed_id", [], dtype=pl.String)
 
 
 def mark_runs(store: Store, at: int) -> dict[str, list[str]]:
     """Run ids of the quality marks in force at `at` (their tables' run_id, where they have one)."""
     runs: dict[str, list[str]] = {}
     for name in MARK_TABLES + ("difficulty", "selections"):
-        if "run_id" not in COLUMNS[name] or _table_at(store, name, at) is None:
+        if "run_id" not in READS[name][1] or _table_at(store, name, at) is None:
             continue
         query = f"SELECT DISTINCT run_id FROM {source(store, name, at)} WHERE run_id IS NOT NULL"
         runs[name] = sorted(store.sql(query)["run_id"].to_list())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from curate.seeds.answers import split_answers
@@ -13,26 +13,34 @@ from curate.seeds.errors import IngestError
 from curate.seeds.normalize import content_ids, normalize_expr
 from curate.seeds.readers import LOC, Reject, SourceRecords, read_source
 from curate.seeds.tables import REJECTS, SEED_SOURCES, SEEDS
-from store import Run, Store
+from store import Run, StageConfig, Store
 
 PROBLEM_FIELDS = ("problem", "question", "prompt", "input", "instruction")
 ANSWER_FIELDS = ("answer", "final_answer", "solution", "target", "output")
 _BATCH = 100_000
 
 
-class IngestConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class IngestConfig(StageConfig):
     source: str
+    """File, save_to_disk folder, or hf:owner/name[:config]."""
     name: str
+    """Source name recorded with each seed."""
     domain: str = "math"
+    """Domain of these seeds."""
     problem_field: str | None = None
+    """Field holding the problem (default: the first of problem, question, prompt, ...)."""
     answer_field: str | None = None
+    """Field holding the answer or worked solution."""
     id_field: str | None = None
+    """Field used as the source row reference."""
     split: str | None = None
+    """Split of a dataset folder or hf: source."""
     limit: int | None = Field(default=None, ge=1)
+    """Ingest only the first N records."""
     on_error: Literal["fail", "skip"] = "fail"
+    """fail | skip (bad rows go to `rejects`)."""
     license: str | None = None
+    """License or notes for this source."""
 
 
 def run_ingest(store: Store, config: IngestConfig) -> dict[str, int]:

@@ -5,22 +5,25 @@ from __future__ import annotations
 import random
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from curate.seeds.ingest import store_seed_frame
 from curate.seeds.readers import LOC
 from curate.synthetic.families import FAMILIES, LEVELS
-from store import Store
+from store import StageConfig, Store
 
 
-class SynthConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SynthConfig(StageConfig):
     count: int = Field(default=100, ge=1)
+    """Number of distinct problems."""
     seed: int = 0
+    """Generator seed."""
     families: list[str] = Field(default_factory=lambda: list(FAMILIES))
+    """Families (default all)."""
     levels: list[int] = Field(default_factory=lambda: list(LEVELS))
+    """Levels 1-5 (default all)."""
     name: str = "synthetic"
+    """Source name prefix (sources are NAME/FAMILY)."""
 
     @field_validator("families")
     @classmethod
@@ -64,8 +67,8 @@ def generate(config: SynthConfig) -> pl.DataFrame:
 
 
 def run_synth(store: Store, config: SynthConfig) -> dict[str, int]:
-    frame = generate(config)
     with store.run("seeds.synth", config) as run:
+        frame = generate(config)
         run.count("rows_read", frame.height)
         for (family,), part in frame.group_by(["family"], maintain_order=True):
             store_seed_frame(

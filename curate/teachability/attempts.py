@@ -18,23 +18,33 @@ from typing import Literal
 import polars as pl
 import xxhash
 import yaml
+from pydantic import Field
 
 from quality.answers import check_batch, extract_answer
-from synth.backends import Backend, ChatRequest
-from synth.cache import RequestCache
-from synth.generate import generate
-from synth.models import GEMMA3_270M, ModelConfig, load_model_config
+from store import StageConfig
+from synth.backends import ChatRequest
+from synth.models import GEMMA3_270M, ModelConfig
+from synth.session import ModelSession
 
 PROMPTS = Path(__file__).parent / "prompts"
 PromptStyle = Literal["auto", "chat", "completion"]
 BASE_MODELS = {GEMMA3_270M}
 
 
-def model_from(spec: str | ModelConfig | None, **params: object) -> ModelConfig:
-    """A model config from a YAML path / embedded name / inline config, with sampling overrides."""
-    model = spec if isinstance(spec, ModelConfig) else load_model_config(spec)
-    overrides = {k: v for k, v in params.items() if v is not None}
-    return model.model_copy(update={"params": {**model.params, **overrides}})
+class SeedPromptConfig(StageConfig):
+    """Options shared by the stages that prompt a model with seeds (proxy, difficulty)."""
+
+    temperature: float = Field(default=0.7, ge=0)
+    seed: int = 0
+    """Base sampling seed (sample i uses seed + i)."""
+    prompt_style: PromptStyle = "auto"
+    """auto: few-shot completion for base models (gemma3), chat for instruct models."""
+    shots: int = Field(default=4, ge=0)
+    """Few-shot examples per prompt (completion style)."""
+    where: str | None = None
+    """SQL condition on seeds, e.g. "source = 'gsm8k'"."""
+    limit: int | None = Field(default=None, ge=1)
+    """Only the first N seeds (by id)."""
 
 
 def resolve_style(style: PromptStyle, model: ModelConfig) -> Literal["chat", "completion"]:
@@ -114,15 +124,22 @@ def fewshot_prefixes(items: pl.DataFrame, pool: pl.DataFrame, shots: int) -> lis
     return prefixes
 
 
+# what Sampler.draw returns, one row per finished sample
+DRAW_SCHEMA = {
+    "item": pl.Int64,
+    "sample": pl.Int64,
+    "response": pl.String,
+    "finish_reason": pl.String,
+    "completion_tokens": pl.Int64,
+}
+
+
 @dataclass
 class Sampler:
-    """Draws samples of items through one backend with the request cache, and grades them."""
+    """Draws samples of items through a model session (backend + request cache), ungraded."""
 
-    backend: Backend
-    cache: RequestCache | None
+    session: ModelSession
     prompting: Prompting
-    progress: bool = False
-    stats: dict[str, int] = field(default_factory=lambda: {"requested": 0, "sent": 0, "cached": 0})
 
     def draw(
         self,
@@ -133,26 +150,14 @@ class Sampler:
         """Samples `(item index, sample index)`; returns item, sample, response, finish_reason,
         completion_tokens for those that finished (failed or unsent samples are left out)."""
         requests = [self.prompting.request(problems[i], j, shots[i]) for i, j in pairs]
-        result = generate(self.backend, requests, cache=self.cache, progress=self.progress)
-        self.stats["requested"] += len(requests)
-        self.stats["sent"] += result.stats.get("sent", 0)
-        self.stats["cached"] += result.stats.get("cached", 0)
+        result = self.session.generate(requests)
+        self.session.stats["requested"] += len(requests)
         rows = [
             (i, j, c[0].text, c[0].finish_reason, c[0].completion_tokens)
             for (i, j), c in zip(pairs, result.completions, strict=True)
             if c[0] is not None and c[0].ok
         ]
-        return pl.DataFrame(
-            rows,
-            schema={
-                "item": pl.Int64,
-                "sample": pl.Int64,
-                "response": pl.String,
-                "finish_reason": pl.String,
-                "completion_tokens": pl.Int64,
-            },
-            orient="row",
-        )
+        return pl.DataFrame(rows, schema=DRAW_SCHEMA, orient="row")
 
 
 def grade(frame: pl.DataFrame, answers: list[str | None], types: list[str | None]) -> pl.DataFrame:

@@ -6,9 +6,8 @@ seeds are sampled in rounds and a seed stops as soon as its fixed-K band is deci
 `confidence` (adaptive.py), so clear-cut seeds cost a fraction of K calls. The run records calls
 spent and the fixed-K cost.
 
-Generation happens before the store run opens (the writer lock is not held for hours); every
-finished sample is in the request cache, so a crash loses nothing and a re-run re-sends only
-what never finished.
+Every finished sample is in the request cache, so a crash loses nothing and a re-run re-sends
+only what never finished; the writer lock is taken only for the final write.
 
 Usage:
     run_difficulty(store, DifficultyConfig(weak=["smollm2"], samples=8))
@@ -17,42 +16,45 @@ Usage:
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 import xxhash
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from curate.teachability import adaptive
 from curate.teachability.adaptive import PSEUDO_SEEDS
 from curate.teachability.attempts import (
+    DRAW_SCHEMA,
     Prompting,
-    PromptStyle,
     Sampler,
+    SeedPromptConfig,
     fewshot_prefixes,
     grade,
-    model_from,
     prompting,
     resolve_style,
 )
 from curate.teachability.inputs import load_seeds, with_proxy
 from curate.teachability.tables import ATTEMPTS, DIFFICULTY
 from store import Store
-from synth.backends import Backend, get_backend
-from synth.cache import RequestCache
-from synth.models import ModelConfig
+from synth.backends import Backend
+from synth.models import ModelConfig, resolve_model
+from synth.session import model_session
 
 
-class DifficultyConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DifficultyConfig(SeedPromptConfig):
     weak: list[str | ModelConfig] = Field(default_factory=lambda: ["smollm2"])
     """Weak models: config YAMLs, embedded names (smollm2, gemma3) or inline configs."""
     samples: int = Field(default=8, ge=1)
+    """K: samples per seed (the fixed-K cost)."""
     teachable_min: float = Field(default=0.1, ge=0, le=1)
+    """Pass rate below this: too_hard."""
     teachable_max: float = Field(default=0.8, ge=0, le=1)
+    """Pass rate above this: too_easy."""
     adaptive: bool = True
+    """Stop sampling a seed once its band is decided."""
     confidence: float = Field(default=0.95, gt=0.5, le=1)
     """Stop a seed once its fixed-K band has at least this probability."""
     min_samples: int = Field(default=3, ge=1)
@@ -65,16 +67,8 @@ class DifficultyConfig(BaseModel):
     prior_seeds: float = Field(default=PSEUDO_SEEDS, ge=0)
     """Uniform pseudo-seeds in the fitted prior: lower stops sooner on small seed sets, at
     more risk of disagreeing with fixed K."""
-    temperature: float = Field(default=0.7, ge=0)
     max_tokens: int = Field(default=64, ge=1)
-    seed: int = 0
-    prompt_style: PromptStyle = "auto"
-    """auto: few-shot completion for base models (gemma3), chat for instruct models."""
-    shots: int = Field(default=4, ge=0)
-    where: str | None = None
-    limit: int | None = Field(default=None, ge=1)
-    at: int | None = None
-    progress: bool = False
+    """Max tokens per attempt."""
 
     @model_validator(mode="after")
     def _bounds(self) -> DifficultyConfig:
@@ -137,20 +131,9 @@ def estimate(
     drawn = state.samples
     k = config.samples
     stats = {"calls": int(drawn.sum()), "fixed_k_calls": k * n_items}
-    attempts = pl.concat(frames) if frames else grade(_empty_draw(), answers, types)
+    empty = pl.DataFrame(schema=DRAW_SCHEMA)
+    attempts = pl.concat(frames) if frames else grade(empty, answers, types)
     return Estimate(attempts, seeds, stats)
-
-
-def _empty_draw() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "item": pl.Int64,
-            "sample": pl.Int64,
-            "response": pl.String,
-            "finish_reason": pl.String,
-            "completion_tokens": pl.Int64,
-        }
-    )
 
 
 def setting_key(model: ModelConfig, prompt: Prompting, config: DifficultyConfig) -> str:
@@ -176,43 +159,47 @@ def run_difficulty(
     store: Store, config: DifficultyConfig, *, backends: list[Backend] | None = None
 ) -> dict[str, int]:
     """`backends` replace the configured weak models (tests inject faults with them)."""
-    at = config.at if config.at is not None else store.snapshot()
-    pool = load_seeds(store, at)
-    seeds = with_proxy(store, at, load_seeds(store, at, config.where, config.limit))
-    verifiable = seeds.filter(pl.col("proxy_answer").is_not_null())
-    models = [b.config for b in backends] if backends else [model_from(w) for w in config.weak]
-    attempt_frames, difficulty_frames = [], []
-    counts = {"seeds": seeds.height, "unverifiable": seeds.height - verifiable.height}
-    for index, model in enumerate(models):
-        style = resolve_style(config.prompt_style, model)
-        prompt = prompting(style, config.temperature, config.max_tokens, config.seed)
-        setting = setting_key(model, prompt, config)
-        todo = _without_rows(store, verifiable, model.config_hash(), setting)
-        counts["done_before"] = counts.get("done_before", 0) + verifiable.height - todo.height
-        if todo.height == 0:
-            continue
-        backend = backends[index] if backends else get_backend(model)
-        cache = RequestCache.for_store(store)
-        try:
-            sampler = Sampler(backend, cache, prompt, config.progress)
-            shots = fewshot_prefixes(todo, pool, config.shots) if style == "completion" else None
-            result = estimate(
-                sampler,
-                todo["problem"].to_list(),
-                shots or [None] * todo.height,
-                todo["proxy_answer"].to_list(),
-                todo["proxy_type"].to_list(),
-                config,
-            )
-        finally:
-            cache.close()
-        ids = todo["seed_id"]
-        tag = {"model": model.config_hash(), "model_name": model.model}
-        attempt_frames.append(_attempt_rows(result.attempts, ids, tag, prompt.key()))
-        difficulty_frames.append(_difficulty_rows(result.seeds, ids, tag, setting, config.samples))
-        for name, value in {**result.stats, **sampler.stats}.items():
-            counts[name] = counts.get(name, 0) + value
-    return _write(store, config, at, attempt_frames, difficulty_frames, counts)
+    with store.run("difficulty", config) as run:
+        pool = load_seeds(store, run.at)
+        seeds = with_proxy(store, run.at, load_seeds(store, run.at, config.where, config.limit))
+        verifiable = seeds.filter(pl.col("proxy_answer").is_not_null())
+        models = (
+            [b.config for b in backends] if backends else [resolve_model(w) for w in config.weak]
+        )
+        counts = Counter({"seeds": seeds.height, "unverifiable": seeds.height - verifiable.height})
+        for index, model in enumerate(models):
+            style = resolve_style(config.prompt_style, model)
+            prompt = prompting(style, config.temperature, config.max_tokens, config.seed)
+            setting = setting_key(model, prompt, config)
+            where = {"model": model.config_hash(), "setting": setting}
+            todo = run.todo(verifiable, DIFFICULTY, on="seed_id", where=where)
+            counts["done_before"] += verifiable.height - todo.height
+            if todo.height == 0:
+                continue
+            with model_session(store, backends[index] if backends else model) as models_:
+                shots = (
+                    fewshot_prefixes(todo, pool, config.shots) if style == "completion" else None
+                )
+                result = estimate(
+                    Sampler(models_, prompt),
+                    todo["problem"].to_list(),
+                    shots or [None] * todo.height,
+                    todo["proxy_answer"].to_list(),
+                    todo["proxy_type"].to_list(),
+                    config,
+                )
+                counts.update({**result.stats, **models_.stats})
+            ids = todo["seed_id"]
+            tag = {"model": model.config_hash(), "model_name": model.model}
+            run.insert(
+                ATTEMPTS, _attempt_rows(result.attempts, ids, tag, prompt.key()),
+                unique_on=["attempt_id"],
+            )  # fmt: skip
+            bands = _difficulty_rows(result.seeds, ids, tag, setting, config.samples)
+            run.insert(DIFFICULTY, bands, unique_on=["seed_id", "model", "setting"])
+            counts.update(dict(bands.group_by("band").len().iter_rows()))
+            counts["decided_early"] += int(bands["decided_early"].sum())
+        return run.count_all(counts)
 
 
 def _attempt_rows(
@@ -245,42 +232,3 @@ def _difficulty_rows(
         .with_columns((1 - pl.col("pass_rate")).alias("difficulty"))
         .drop("item")
     )
-
-
-def _write(
-    store: Store,
-    config: DifficultyConfig,
-    at: int,
-    attempt_frames: list[pl.DataFrame],
-    difficulty_frames: list[pl.DataFrame],
-    counts: dict[str, int],
-) -> dict[str, int]:
-    with store.run("difficulty", config.model_copy(update={"at": at})) as run:
-        for frame in attempt_frames:
-            run.insert(
-                ATTEMPTS, frame.with_columns(run_id=pl.lit(run.id)), unique_on=["attempt_id"]
-            )
-        for frame in difficulty_frames:
-            run.insert(
-                DIFFICULTY,
-                frame.with_columns(run_id=pl.lit(run.id)),
-                unique_on=["seed_id", "model", "setting"],
-            )
-            for band, n in frame.group_by("band").len().iter_rows():
-                counts[band] = counts.get(band, 0) + n
-            counts["decided_early"] = counts.get("decided_early", 0) + int(
-                frame["decided_early"].sum()
-            )
-        for name, value in counts.items():
-            run.count(name, value)
-    return counts
-
-
-def _without_rows(store: Store, seeds: pl.DataFrame, model: str, setting: str) -> pl.DataFrame:
-    if seeds.height == 0 or not store.has_table(DIFFICULTY.name):
-        return seeds
-    done = store.sql(
-        f"SELECT seed_id FROM {store.ref(DIFFICULTY.name)} WHERE model = ? AND setting = ?",
-        [model, setting],
-    )["seed_id"]
-    return seeds.filter(~pl.col("seed_id").is_in(done.implode()))

@@ -30,11 +30,15 @@ def proxy_view(store: Store, at: int) -> pl.DataFrame:
             f"SELECT seed_id, answer, answer_type, 'reference' AS method "
             f"FROM {store.ref('seeds', at=at)} WHERE answer IS NOT NULL AND answer <> ''"
         )
+    # ties between strong models' votes go to the one from the latest run (by start time)
     return store.sql(
-        f"""SELECT seed_id, answer, answer_type, method FROM {store.ref(PROXY_ANSWERS.name, at=at)}
+        f"""SELECT p.seed_id, p.answer, p.answer_type, p.method
+        FROM (SELECT * FROM {store.ref(PROXY_ANSWERS.name, at=at)}) p
+        LEFT JOIN (SELECT run_id, started_at FROM {store.ref("runs", at=at)}) r USING (run_id)
         QUALIFY row_number() OVER (
-            PARTITION BY seed_id
-            ORDER BY method = 'reference' DESC, answer IS NOT NULL DESC, agreement DESC, run_id DESC
+            PARTITION BY p.seed_id
+            ORDER BY p.method = 'reference' DESC, p.answer IS NOT NULL DESC, p.agreement DESC,
+                     r.started_at DESC NULLS LAST, p.run_id DESC
         ) = 1"""
     )
 

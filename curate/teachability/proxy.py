@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import polars as pl
 import xxhash
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from curate.teachability.attempts import (
-    PromptStyle,
     Sampler,
+    SeedPromptConfig,
     fewshot_prefixes,
-    model_from,
     prompting,
     resolve_style,
 )
@@ -28,28 +27,20 @@ from curate.teachability.tables import PROXY_ANSWERS
 from curate.teachability.vote import majority_vote
 from quality.answers import extract_answer
 from store import Store
-from synth.backends import Backend, get_backend
-from synth.cache import RequestCache
-from synth.models import ModelConfig
+from synth.backends import Backend
+from synth.models import ModelConfig, resolve_model
+from synth.session import model_session
 
 
-class ProxyConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProxyConfig(SeedPromptConfig):
     model: str | ModelConfig | None = None
     """Strong model: config YAML, embedded name, inline config; None is SmolLM2."""
     samples: int = Field(default=5, ge=1)
+    """Samples per seed without a reference answer."""
     min_agreement: float = Field(default=0.5, gt=0, le=1)
-    temperature: float = Field(default=0.7, ge=0)
+    """Below this share of samples in the winning answer: unverifiable."""
     max_tokens: int = Field(default=256, ge=1)
-    seed: int = 0
-    prompt_style: PromptStyle = "auto"
-    shots: int = Field(default=4, ge=0)
-    where: str | None = None
-    """SQL condition on seeds, e.g. "source = 'gsm8k'"."""
-    limit: int | None = Field(default=None, ge=1)
-    at: int | None = None
-    progress: bool = False
+    """Max tokens per sample."""
 
 
 def proxy_key(model: ModelConfig, prompt_key: str, config: ProxyConfig) -> str:
@@ -61,67 +52,59 @@ def run_proxy(
     store: Store, config: ProxyConfig, *, backend: Backend | None = None
 ) -> dict[str, int]:
     """`backend` replaces the configured model (tests plant votes with it)."""
-    at = config.at if config.at is not None else store.snapshot()
-    model = backend.config if backend is not None else model_from(config.model)
-    style = resolve_style(config.prompt_style, model)
-    prompt = prompting(style, config.temperature, config.max_tokens, config.seed, "solve_chat.txt")
-    key = proxy_key(model, prompt.key(), config)
-    seeds = load_seeds(store, at, config.where, config.limit)
-    has_ref = seeds["answer"].is_not_null() & (seeds["answer"].str.strip_chars() != "")
-    reference, open_seeds = seeds.filter(has_ref), seeds.filter(~has_ref)
-    todo = _without_rows(store, open_seeds, key)
-    votes = pl.DataFrame(schema={"seed_id": pl.String, "method": pl.String})
-    stats: dict[str, int] = {}
-    if todo.height:
-        sampler = Sampler(backend or get_backend(model), None, prompt, config.progress)
-        shots = fewshot_prefixes(todo, seeds, config.shots) if style == "completion" else None
-        votes = _vote(store, sampler, todo, shots, config).with_columns(
-            proxy=pl.lit(key), model=pl.lit(model.model)
+    with store.run("proxy", config) as run:
+        seeds = load_seeds(store, run.at, config.where, config.limit)
+        has_ref = seeds["answer"].is_not_null() & (seeds["answer"].str.strip_chars() != "")
+        reference, open_seeds = seeds.filter(has_ref), seeds.filter(~has_ref)
+        votes = pl.DataFrame(schema={"seed_id": pl.String, "method": pl.String})
+        model = backend.config if backend is not None else resolve_model(config.model)
+        style = resolve_style(config.prompt_style, model)
+        prompt = prompting(
+            style, config.temperature, config.max_tokens, config.seed, "solve_chat.txt"
         )
-        votes = votes.with_columns(answer_type=_types(todo, votes))
-        stats = sampler.stats
-    with store.run("proxy", config.model_copy(update={"at": at})) as run:
+        key = proxy_key(model, prompt.key(), config)
+        todo = run.todo(open_seeds, PROXY_ANSWERS, on="seed_id", where={"proxy": key})
+        counts = {"seeds": seeds.height, "done_before": open_seeds.height - todo.height}
+        counts |= {"calls": 0, "cached": 0}
+        if todo.height:
+            with model_session(store, backend or model) as models:
+                shots = (
+                    fewshot_prefixes(todo, seeds, config.shots) if style == "completion" else None
+                )
+                votes = _vote(Sampler(models, prompt), todo, shots, config)
+            votes = votes.with_columns(
+                proxy=pl.lit(key), model=pl.lit(model.model), answer_type=_types(todo, votes)
+            )
+            counts |= {"calls": models.stats["sent"], "cached": models.stats["cached"]}
         n_ref = run.insert(
-            PROXY_ANSWERS,
-            _reference_rows(reference).with_columns(run_id=pl.lit(run.id)),
-            unique_on=["seed_id", "proxy"],
+            PROXY_ANSWERS, _reference_rows(reference), unique_on=["seed_id", "proxy"]
         )
-        n_vote = 0
-        if votes.height:
-            votes = votes.with_columns(run_id=pl.lit(run.id))
-            n_vote = run.insert(PROXY_ANSWERS, votes, unique_on=["seed_id", "proxy"])
-        counts = {
-            "seeds": seeds.height,
-            "reference": n_ref,
-            "voted": n_vote,
-            "majority": int((votes["method"] == "majority").sum()),
-            "unverifiable": int((votes["method"] == "unverifiable").sum()),
-            "done_before": open_seeds.height - todo.height,
-            "calls": stats.get("sent", 0),
-            "cached": stats.get("cached", 0),
-        }
-        for name, value in counts.items():
-            run.count(name, value)
-    return counts
+        n_vote = (
+            run.insert(PROXY_ANSWERS, votes, unique_on=["seed_id", "proxy"]) if votes.height else 0
+        )
+        return run.count_all(
+            {
+                **counts,
+                "reference": n_ref,
+                "voted": n_vote,
+                "majority": int((votes["method"] == "majority").sum()),
+                "unverifiable": int((votes["method"] == "unverifiable").sum()),
+            }
+        )
 
 
 def _vote(
-    store: Store,
     sampler: Sampler,
     todo: pl.DataFrame,
     shots: list[str | None] | None,
     config: ProxyConfig,
 ) -> pl.DataFrame:
     """K samples per seed through the request cache, extracted and put to the vote."""
-    sampler.cache = RequestCache.for_store(store)
-    try:
-        drawn = sampler.draw(
-            todo["problem"].to_list(),
-            shots or [None] * todo.height,
-            [(i, j) for i in range(todo.height) for j in range(config.samples)],
-        )
-    finally:
-        sampler.cache.close()
+    drawn = sampler.draw(
+        todo["problem"].to_list(),
+        shots or [None] * todo.height,
+        [(i, j) for i in range(todo.height) for j in range(config.samples)],
+    )
     types = todo["answer_type"].to_list()
     answers = [
         extract_answer(text or "", types[i])
@@ -164,12 +147,3 @@ def _types(todo: pl.DataFrame, votes: pl.DataFrame) -> pl.Series:
         ],
         dtype=pl.String,
     )
-
-
-def _without_rows(store: Store, seeds: pl.DataFrame, key: str) -> pl.DataFrame:
-    if seeds.height == 0 or not store.has_table(PROXY_ANSWERS.name):
-        return seeds
-    done = store.sql(f"SELECT seed_id FROM {store.ref(PROXY_ANSWERS.name)} WHERE proxy = ?", [key])[
-        "seed_id"
-    ]
-    return seeds.filter(~pl.col("seed_id").is_in(done.implode()))

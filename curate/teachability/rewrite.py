@@ -19,17 +19,17 @@ import re
 
 import polars as pl
 import xxhash
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from curate.teachability.attempts import Sampler, model_from, prompting, resolve_style
+from curate.teachability.attempts import Sampler, prompting, resolve_style
 from curate.teachability.inputs import load_seeds, with_proxy
 from curate.teachability.select import read_selection
 from curate.teachability.tables import QUESTIONS
 from quality.answers import check_batch, extract_answer, infer_answer_type
-from store import Store
-from synth.backends import Backend, get_backend
-from synth.cache import RequestCache
-from synth.models import ModelConfig
+from store import StageConfig, Store
+from synth.backends import Backend
+from synth.models import ModelConfig, resolve_model
+from synth.session import model_session
 
 _OPEN_ENDED = re.compile(
     r"\b(prove|show that|demonstrate|justify|explain (why|how)|describe|discuss)\b", re.I
@@ -39,14 +39,13 @@ _REPLY = re.compile(r"Question:\s*(?P<q>[\s\S]+?)\s*\n\s*Answer:\s*(?P<a>[^\n]+)
 MAX_ANSWER_CHARS = 40
 
 
-class RewriteConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RewriteConfig(StageConfig):
     model: str | ModelConfig | None = None
     """Rewriter: config YAML, embedded name or inline config; None is SmolLM2."""
     solver: str | ModelConfig | None = None
     """Independent solver; None: the rewriter model (a separate call)."""
     solve_samples: int = Field(default=1, ge=1)
+    """Solver samples per rewritten question."""
     min_solve_agreement: float = Field(default=0.5, gt=0, le=1)
     temperature: float = Field(default=0.3, ge=0)
     max_tokens: int = Field(default=256, ge=1)
@@ -55,9 +54,9 @@ class RewriteConfig(BaseModel):
     selection: str | None = None
     """Rewrite only the seeds of this named selection."""
     where: str | None = None
+    """SQL condition on seeds."""
     limit: int | None = Field(default=None, ge=1)
-    at: int | None = None
-    progress: bool = False
+    """Only the first N seeds (by id)."""
 
 
 def needs_rewrite(problem: str, answer: str | None) -> str | None:
@@ -93,33 +92,33 @@ def run_rewrite(
     solver: Backend | None = None,
 ) -> dict[str, int]:
     """`rewriter` / `solver` replace the configured models (tests inject faults with them)."""
-    at = config.at if config.at is not None else store.snapshot()
-    seeds = with_proxy(store, at, load_seeds(store, at, config.where, config.limit))
-    if config.selection:
-        chosen = read_selection(store, config.selection, at)["seed_id"]
-        seeds = seeds.filter(pl.col("seed_id").is_in(chosen.implode()))
-    why = [needs_rewrite(p, a) for p, a in seeds.select("problem", "proxy_answer").iter_rows()]
-    seeds = seeds.with_columns(pl.Series("why", why, dtype=pl.String))
-    passthrough = seeds.filter(pl.col("why").is_null()).select(
-        "seed_id",
-        pl.col("problem").alias("question"),
-        pl.col("proxy_answer").alias("answer"),
-        pl.col("proxy_type").alias("answer_type"),
-        pl.lit("passthrough").alias("status"),
-        pl.lit("already short-answer").alias("reason"),
-    )
-    todo = seeds.filter(pl.col("why").is_not_null())
-    rewritten = _rewrite(store, config, todo, rewriter, solver) if todo.height else None
-    with store.run("rewrite", config.model_copy(update={"at": at})) as run:
-        frames = [passthrough] + ([rewritten] if rewritten is not None else [])
+    with store.run("rewrite", config) as run:
+        seeds = with_proxy(store, run.at, load_seeds(store, run.at, config.where, config.limit))
+        if config.selection:
+            chosen = read_selection(store, config.selection, run.at)["seed_id"]
+            seeds = seeds.filter(pl.col("seed_id").is_in(chosen.implode()))
+        why = [needs_rewrite(p, a) for p, a in seeds.select("problem", "proxy_answer").iter_rows()]
+        seeds = seeds.with_columns(pl.Series("why", why, dtype=pl.String))
+        passthrough = seeds.filter(pl.col("why").is_null()).select(
+            "seed_id",
+            pl.col("problem").alias("question"),
+            pl.col("proxy_answer").alias("answer"),
+            pl.col("proxy_type").alias("answer_type"),
+            pl.lit("passthrough").alias("status"),
+            pl.lit("already short-answer").alias("reason"),
+        )
+        todo = seeds.filter(pl.col("why").is_not_null())
+        frames = [passthrough]
+        if todo.height:
+            frames.append(_rewrite(store, config, todo, rewriter, solver))
         rows = pl.concat(frames, how="diagonal_relaxed")
         ids = [question_id(s, q) for s, q in rows.select("seed_id", "question").iter_rows()]
-        rows = rows.with_columns(pl.Series("question_id", ids), run_id=pl.lit(run.id))
-        run.insert(QUESTIONS, rows, unique_on=["question_id"])
-        counts = {"seeds": seeds.height, **dict(rows.group_by("status").len().iter_rows())}
-        for key, value in counts.items():
-            run.count(key, value)
-    return counts
+        run.insert(
+            QUESTIONS, rows.with_columns(pl.Series("question_id", ids)), unique_on=["question_id"]
+        )
+        return run.count_all(
+            {"seeds": seeds.height, **dict(rows.group_by("status").len().iter_rows())}
+        )
 
 
 def _rewrite(
@@ -129,25 +128,21 @@ def _rewrite(
     rewriter: Backend | None,
     solver: Backend | None,
 ) -> pl.DataFrame:
-    model = rewriter.config if rewriter else model_from(config.model)
+    model = rewriter.config if rewriter else resolve_model(config.model)
     prompt = prompting("chat", config.temperature, config.max_tokens, config.seed, "rewrite.txt")
-    cache = RequestCache.for_store(store)
-    try:
-        rewriter = rewriter or get_backend(model)
-        drawn = Sampler(rewriter, cache, prompt, config.progress).draw(
+    with model_session(store, rewriter or model) as models:
+        drawn = Sampler(models, prompt).draw(
             todo["problem"].to_list(), [None] * todo.height, [(i, 0) for i in range(todo.height)]
         )
-        replies = dict(zip(drawn["item"], drawn["response"], strict=True))
-        parsed = [parse_rewrite(replies.get(i, "")) for i in range(todo.height)]
-        solves = _solve(config, cache, solver, model, parsed)
-    finally:
-        cache.close()
+    replies = dict(zip(drawn["item"], drawn["response"], strict=True))
+    parsed = [parse_rewrite(replies.get(i, "")) for i in range(todo.height)]
+    solves = _solve(store, config, solver, model, parsed)
     return _verdicts(todo, parsed, solves, config, model.model)
 
 
 def _solve(
+    store: Store,
     config: RewriteConfig,
-    cache: RequestCache,
     solver: Backend | None,
     rewriter_model: ModelConfig,
     parsed: list[tuple[str, str] | None],
@@ -156,18 +151,15 @@ def _solve(
     index = [i for i, p in enumerate(parsed) if p is not None]
     if not index:
         return {}
-    if solver is None:
-        spec = config.solver if config.solver is not None else rewriter_model
-        solver = get_backend(model_from(spec))
-    style = resolve_style("auto", solver.config)
-    prompt = prompting(
-        style, 0.7, config.solver_max_tokens, config.seed + 1_000_003, "solve_chat.txt"
-    )
-    questions = [parsed[i][0] for i in index]  # type: ignore[index]
-    pairs = [(k, j) for k in range(len(index)) for j in range(config.solve_samples)]
-    drawn = Sampler(solver, cache, prompt, config.progress).draw(
-        questions, [None] * len(index), pairs
-    )
+    spec = solver or (config.solver if config.solver is not None else rewriter_model)
+    with model_session(store, spec) as models:
+        style = resolve_style("auto", models.config)
+        prompt = prompting(
+            style, 0.7, config.solver_max_tokens, config.seed + 1_000_003, "solve_chat.txt"
+        )
+        questions = [parsed[i][0] for i in index]  # type: ignore[index]
+        pairs = [(k, j) for k in range(len(index)) for j in range(config.solve_samples)]
+        drawn = Sampler(models, prompt).draw(questions, [None] * len(index), pairs)
     out: dict[int, list[str | None]] = {i: [] for i in index}
     for k, text in drawn.select("item", "response").iter_rows():
         stated = parsed[index[k]][1]  # type: ignore[index]

@@ -4,7 +4,7 @@ A seed is selected when, for every weak model considered (all, or `models`), its
 difficulty row has a band in `bands`, and it matches the domain/source filters. `max_per_source`
 keeps, per source, the seeds whose pass rate is closest to the middle of the teachable range
 (ties by seed id, a content hash, so the pick is stable). Re-running a name records a new
-version; `read_selection` returns the latest.
+version; `read_selection` returns the current one (`Store.latest`: latest run by start time).
 
 Usage:
     run_select(store, SelectConfig(name="edge", bands=["teachable"], max_per_source=100))
@@ -16,23 +16,23 @@ from __future__ import annotations
 import json
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from curate.teachability.tables import BANDS, DIFFICULTY, SELECTIONS
-from store import Store
+from store import StageConfig, Store
 
 
-class SelectConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SelectConfig(StageConfig):
     name: str = Field(min_length=1)
+    """Selection name."""
     bands: list[str] = Field(default_factory=lambda: ["teachable"])
+    """Bands a seed must have (for every weak model considered)."""
     domains: list[str] | None = None
     sources: list[str] | None = None
     models: list[str] | None = None
     """Weak model names or config hashes to require the band for; None: every model measured."""
     max_per_source: int | None = Field(default=None, ge=1)
-    at: int | None = None
+    """Cap per source: the seeds whose pass rate is nearest the middle of the range."""
 
     @field_validator("bands")
     @classmethod
@@ -44,12 +44,8 @@ class SelectConfig(BaseModel):
 
 
 def latest_difficulty(store: Store, at: int | str | None = None) -> pl.DataFrame:
-    """One difficulty row per (seed, weak model): the one from the latest run."""
-    ref = store.ref(DIFFICULTY.name, at=at)
-    return store.sql(
-        f"SELECT * FROM {ref} QUALIFY row_number() OVER "
-        "(PARTITION BY seed_id, model ORDER BY run_id DESC) = 1"
-    )
+    """The difficulty rows of the latest run per (seed, weak model)."""
+    return store.latest(DIFFICULTY.name, key=["seed_id", "model"], at=at)
 
 
 def resolve(store: Store, config: SelectConfig, at: int) -> pl.DataFrame:
@@ -78,34 +74,34 @@ def resolve(store: Store, config: SelectConfig, at: int) -> pl.DataFrame:
 
 
 def run_select(store: Store, config: SelectConfig) -> dict[str, int]:
-    at = config.at if config.at is not None else store.snapshot()
-    picked = resolve(store, config, at)
-    criteria = json.dumps(config.model_dump(exclude={"at"}), sort_keys=True)
-    with store.run("select", config.model_copy(update={"at": at})) as run:
+    with store.run("select", config) as run:
+        picked = resolve(store, config, run.at)
+        criteria = json.dumps(config.model_dump(exclude={"at"}), sort_keys=True)
         rows = picked.select(
             pl.lit(config.name).alias("name"),
             "seed_id",
-            pl.lit(at, dtype=pl.Int64).alias("snapshot_id"),
+            pl.lit(run.at, dtype=pl.Int64).alias("snapshot_id"),
             pl.lit(criteria).alias("criteria"),
-            pl.lit(run.id).alias("run_id"),
         )
         run.insert(SELECTIONS, rows)
-        counts = {"selected": picked.height, "sources": picked["source"].n_unique()}
-        for key, value in counts.items():
-            run.count(key, value)
-    return counts
+        return run.count_all({"selected": picked.height, "sources": picked["source"].n_unique()})
+
+
+def selection_rows(store: Store, name: str, at: int | str | None = None) -> pl.DataFrame:
+    """The rows (name, seed_id, snapshot_id, criteria, run_id) of the current version of
+    selection `name`: the one written by its latest `select` run."""
+    if not store.has_table(SELECTIONS.name, at):
+        raise ValueError(f"no selection named {name!r} in store {store.root} (no selections yet)")
+    rows = store.latest(SELECTIONS.name, key="name", at=at, where="name = ?", params=[name])
+    if rows.height == 0:
+        raise ValueError(f"no selection named {name!r} in store {store.root}")
+    return rows
 
 
 def read_selection(store: Store, name: str, at: int | str | None = None) -> pl.DataFrame:
-    """The seeds (with their seed rows at the selection's snapshot) of the latest version of
+    """The seeds (with their seed rows at the selection's snapshot) of the current version of
     selection `name`."""
-    rows = store.sql(
-        f"SELECT * FROM {store.ref(SELECTIONS.name, at=at)} WHERE name = ? "
-        "QUALIFY run_id = max(run_id) OVER ()",
-        [name],
-    )
-    if rows.height == 0:
-        raise ValueError(f"no selection named {name!r} in store {store.root}")
+    rows = selection_rows(store, name, at)
     snapshot = int(rows["snapshot_id"][0])
     seeds = store.table("seeds", at=snapshot)
     return seeds.join(rows.select("seed_id", "snapshot_id"), on="seed_id", how="inner")

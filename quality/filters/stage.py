@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from quality.filters.base import TraceFilter, judge_all
 from quality.filters.traces import (
@@ -15,14 +15,12 @@ from quality.filters.traces import (
     Repetition,
 )
 from quality.tables import VERDICTS, VERDICTS_KEY
-from store import Store
+from store import StageConfig, Store
 
 FILTER_NAMES = ["delimiters", "not_truncated", "length", "repetition", "answer_verified", "garbage"]
 
 
-class FilterConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FilterConfig(StageConfig):
     filters: list[str] = Field(default_factory=lambda: list(FILTER_NAMES))
     min_tokens: int = 1
     max_tokens: int = 32_768
@@ -53,12 +51,12 @@ def build_filters(config: FilterConfig) -> list[TraceFilter]:
 def run_filter(store: Store, config: FilterConfig) -> dict[str, int]:
     filters = build_filters(config)
     with store.run("filter", config) as run:
-        if not store.has_table("traces", at=run.input_snapshot):
+        if not store.has_table("traces", at=run.at):
             raise ValueError("no `traces` table yet: generate traces first")
-        traces = store.table("traces", at=run.input_snapshot)
+        traces = store.table("traces", at=run.at)
         judged = None
-        if not config.rejudge and store.has_table("verdicts", at=run.input_snapshot):
-            judged = store.table("verdicts", at=run.input_snapshot).filter(item_table="traces")
+        if not config.rejudge and store.has_table("verdicts", at=run.at):
+            judged = store.table("verdicts", at=run.at).filter(item_table="traces")
         for f in filters:
             todo = traces
             if judged is not None:

@@ -1,7 +1,12 @@
-"""Model backends behind one interface (see base.py). Heavy imports happen only when chosen."""
+"""Model backends behind one interface (see base.py), found by name in `BACKENDS`.
+
+Adding a backend: write a `Backend` subclass in its own module and add one line here. Modules
+are imported only when their backend is chosen, so the CLI starts without torch or vLLM.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from synth.backends.base import Backend, ChatRequest, Completion, SampleTask, Sampling, Sink
@@ -9,24 +14,30 @@ from synth.backends.base import Backend, ChatRequest, Completion, SampleTask, Sa
 if TYPE_CHECKING:
     from synth.models import ModelConfig
 
-__all__ = ["Backend", "ChatRequest", "Completion", "SampleTask", "Sampling", "Sink", "get_backend"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "ChatRequest",
+    "Completion",
+    "SampleTask",
+    "Sampling",
+    "Sink",
+    "get_backend",
+]
+
+# backend name (ModelConfig.backend; "openai-batch" is `openai` with batch_api) -> class
+BACKENDS: dict[str, str] = {
+    "llamacpp": "synth.backends.llamacpp:LlamaCppBackend",
+    "openai": "synth.backends.openai_backend:OpenAIBackend",
+    "openai-batch": "synth.backends.batch_api:BatchAPIBackend",
+    "vllm": "synth.backends.vllm_backend:VLLMBackend",
+}
 
 
 def get_backend(config: ModelConfig) -> Backend:
-    if config.backend == "llamacpp":
-        from synth.backends.llamacpp import LlamaCppBackend
-
-        return LlamaCppBackend(config)
-    if config.backend == "openai":
-        if config.batch_api:
-            from synth.backends.batch_api import BatchAPIBackend
-
-            return BatchAPIBackend(config)
-        from synth.backends.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(config)
-    if config.backend == "vllm":
-        from synth.backends.vllm_backend import VLLMBackend
-
-        return VLLMBackend(config)
-    raise ValueError(f"unknown backend {config.backend!r}")
+    name = "openai-batch" if config.backend == "openai" and config.batch_api else config.backend
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {config.backend!r} (known: {', '.join(BACKENDS)})")
+    module, _, cls = BACKENDS[name].partition(":")
+    backend: type[Backend] = getattr(importlib.import_module(module), cls)
+    return backend(config)

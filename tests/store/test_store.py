@@ -176,4 +176,25 @@ def test_second_writer_gets_a_clear_error_and_nothing_is_corrupted(tmp_path: Pat
         assert store.table("items")["item_id"].to_list() == ["child"]
         assert _insert(store, ["parent"]) == 1  # the loser can simply retry
         assert sorted(store.table("items")["item_id"]) == ["child", "parent"]
-        assert set(store.runs()["status"]) == {"succeeded"}
+        # the loser's attempt is journaled as failed, with the reason (nothing reached the lake)
+        runs = store.runs()
+        assert set(runs["status"]) == {"succeeded", "failed"}
+        failed = runs.filter(pl.col("status") == "failed")
+        assert failed.height == 1 and "being written by another process" in failed["error"][0]
+
+
+def test_latest_orders_runs_by_start_time_not_by_run_id(store: Store) -> None:
+    spec = TableSpec("marks", {"key": "VARCHAR", "value": "INTEGER", "run_id": "VARCHAR"})
+    # run ids start with the stage name: "zzz-..." sorts after "aaa-..." although it ran first
+    for stage, value in (("zzz", 1), ("aaa", 2)):
+        with store.run(stage) as run:
+            run.insert(spec, pl.DataFrame({"key": ["a", "b"], "value": [value, value]}))
+    assert sorted(store.latest("marks", key="key")["value"]) == [2, 2]
+    # per key: a later run that touched only "a" supersedes "a" alone
+    with store.run("mmm") as run:
+        run.insert(spec, pl.DataFrame({"key": ["a"], "value": [3]}))
+    current = dict(store.latest("marks", key="key").select("key", "value").iter_rows())
+    assert current == {"a": 3, "b": 2}
+    # without a key: every row of the latest run; at an earlier snapshot, that one's latest
+    assert store.latest("marks")["value"].to_list() == [3]
+    assert sorted(store.latest("marks", at=store.snapshot() - 1)["value"]) == [2, 2]

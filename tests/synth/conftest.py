@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from store import Store
-from synth.loopback import LoopbackServer, serve_in_thread
 from synth.models import ModelConfig, resolve_gguf
+from synth.testing.loopback import LoopbackServer, serve_in_thread
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from synth import ChatRequest, RequestCache, generate
-from synth.loopback import LoopbackServer
+from synth.testing.loopback import LoopbackServer
 
 SCRIPT = Path(__file__).with_name("batch_proc.py")
 sys.path.insert(0, str(SCRIPT.parent))

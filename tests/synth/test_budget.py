@@ -14,7 +14,7 @@ from curate.cli.synth import BUDGET_EXIT_CODE, traces
 from store import Store
 from synth import ChatRequest, generate
 from synth.generate import Budget
-from synth.loopback import LoopbackServer
+from synth.testing.loopback import LoopbackServer
 from synth.traces import TracesConfig, run_traces
 
 

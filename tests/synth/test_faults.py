@@ -7,7 +7,7 @@ import time
 
 from synth import ChatRequest, RequestCache, generate, get_backend
 from synth.generate import sample_tasks
-from synth.loopback import LoopbackServer
+from synth.testing.loopback import LoopbackServer
 
 PLANS = {
     "ok": "",

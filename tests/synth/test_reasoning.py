@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from synth import ChatRequest, generate
-from synth.loopback import serve_in_thread
 from synth.reasoning import normalize, split_think
+from synth.testing.loopback import serve_in_thread
 
 
 @pytest.mark.parametrize(

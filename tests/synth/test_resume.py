@@ -11,7 +11,7 @@ from pathlib import Path
 
 from store import Store
 from synth.cache import CACHE_FILE
-from synth.loopback import serve_in_thread
+from synth.testing.loopback import serve_in_thread
 
 SCRIPT = Path(__file__).with_name("stage_proc.py")
 

@@ -11,8 +11,8 @@ import polars as pl
 from curate.seeds.tables import SEEDS
 from curate.teachability.tables import QUESTIONS, SELECTIONS
 from store import Store
-from synth.loopback import LoopbackServer
 from synth.tables import TRACES
+from synth.testing.loopback import LoopbackServer
 from synth.traces import TracesConfig, run_traces
 
 COLUMNS = [
@@ -41,7 +41,7 @@ def test_traces_rows_checks_and_reruns(
 ) -> None:
     _seed_store(store)
     teacher = loopback_config(loopback, price_input_per_mtok=1.0, price_output_per_mtok=2.0)
-    counts = run_traces(store, TracesConfig(teacher=teacher, samples=2, progress=False))
+    counts = run_traces(store, TracesConfig(teacher=teacher, samples=2))
     assert counts["traces_inserted"] == 6 and counts["sent"] == 6
     traces = store.table("traces").sort("item_id", "sample_index")
     assert traces.columns == COLUMNS == list(TRACES.columns)
@@ -51,10 +51,10 @@ def test_traces_rows_checks_and_reruns(
     assert (traces["cost_usd"] > 0).all() and traces["teacher"].n_unique() == 1
     assert traces["trace_id"].n_unique() == 6
 
-    again = run_traces(store, TracesConfig(teacher=teacher, samples=2, progress=False))
+    again = run_traces(store, TracesConfig(teacher=teacher, samples=2))
     assert again["traces_inserted"] == 0 and again["items_done_before"] == 3
     assert again["sent"] == again["cached"] == 0
-    more = run_traces(store, TracesConfig(teacher=teacher, samples=3, progress=False))
+    more = run_traces(store, TracesConfig(teacher=teacher, samples=3))
     assert more["traces_inserted"] == 3 and more["sent"] == 3 and more["cached"] == 6
     assert set(loopback.served.values()) == {1}
 
@@ -113,11 +113,11 @@ def test_failed_samples_are_reported_and_retried(
     with store.run("test.seeds") as run:
         run.insert(SEEDS, rows.with_columns(run_id=pl.lit(run.id)))
     teacher = loopback_config(loopback)
-    counts = run_traces(store, TracesConfig(teacher=teacher, progress=False))
+    counts = run_traces(store, TracesConfig(teacher=teacher))
     assert counts["failed"] == 1 and counts["traces_inserted"] == 1
     assert "1 samples failed" in caplog.text and "HTTP 400" in caplog.text
-    counts = run_traces(store, TracesConfig(teacher=teacher, progress=False))
+    counts = run_traces(store, TracesConfig(teacher=teacher))
     assert counts["failed"] == 1 and counts["cached"] == 0 and counts["items_done_before"] == 1
-    counts = run_traces(store, TracesConfig(teacher=teacher, progress=False))  # 3rd attempt: ok
+    counts = run_traces(store, TracesConfig(teacher=teacher))  # 3rd attempt: ok
     assert counts["failed"] == 0 and counts["traces_inserted"] == 1
     assert store.table("traces").height == 2

@@ -8,7 +8,7 @@ badjson (200 with a broken body), always500 (every attempt). The server counts a
 successes per request body, so tests can check that nothing was lost or sent twice.
 
 Usage:
-    python -m synth.loopback --port 8123          # serve until killed (prints the port)
+    python -m synth.testing.loopback --port 8123          # serve until killed (prints the port)
     with serve_in_thread(delay_s=0.05) as srv:    # in tests; srv.base_url, srv.served
 """
 

@@ -1,0 +1,2 @@
+"""Test and benchmark helpers, never used by a stage: a fault-injecting OpenAI-compatible
+server on loopback (`synth.testing.loopback`)."""
