@@ -30,6 +30,9 @@ for _name in ("math_verify.parser", "math_verify.grader"):
     logging.getLogger(_name).addFilter(_DropTimeoutDisabled())
 
 
+_REFIRE_S = 0.05
+
+
 def _wrap(answer: str) -> str:
     return f"${answer}$"
 
@@ -67,7 +70,10 @@ def mv_equal_timed(predicted: str, reference: str, timeout_s: float) -> bool:
     """mv_equal under an interval timer; False on timeout or any error. Main thread only."""
     old_handler = signal.signal(signal.SIGALRM, _raise_timeout)
     started = time.monotonic()
-    outer_delay, _ = signal.setitimer(signal.ITIMER_REAL, max(timeout_s, 1e-3))
+    # the timer keeps firing every 50 ms after the deadline: a CheckTimeout that lands inside a
+    # bare `except:` of the parser (antlr/sympy have some) is swallowed, and a one-shot timer
+    # then let one check run for minutes (seen in the test suite, depending on timing)
+    outer_delay, _ = signal.setitimer(signal.ITIMER_REAL, max(timeout_s, 1e-3), _REFIRE_S)
     result = False
     try:
         try:
@@ -75,7 +81,7 @@ def mv_equal_timed(predicted: str, reference: str, timeout_s: float) -> bool:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     except CheckTimeout:
-        pass  # result stays False unless the timer fired after mv_equal returned
+        _reset_parser_caches()  # result stays False unless the timer fired after mv_equal returned
     except Exception:
         result = False
     finally:
@@ -84,6 +90,22 @@ def mv_equal_timed(predicted: str, reference: str, timeout_s: float) -> bool:
             left = outer_delay - (time.monotonic() - started)
             signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
     return result
+
+
+def _reset_parser_caches() -> None:
+    """Rebuild the LaTeX grammar's shared prediction caches after an interrupted parse.
+
+    The ANTLR runtime keeps one DFA cache per grammar class and fills it during prediction; a
+    timeout landing mid-update can leave it half-built, after which every later parse in the
+    process crawls through the ATN. Rebuilding costs a few ms and only happens on a timeout.
+    """
+    from antlr4.dfa.DFA import DFA
+    from antlr4.PredictionContext import PredictionContextCache
+    from latex2sympy2_extended.antlr_parser import PSLexer, PSParser
+
+    for grammar in (PSParser, PSLexer):
+        grammar.decisionsToDFA = [DFA(s, i) for i, s in enumerate(grammar.atn.decisionToState)]
+    PSParser.sharedContextCache = PredictionContextCache()
 
 
 def mv_equal_many(pairs: list[tuple[str, str]], timeout_s: float) -> list[bool]:
