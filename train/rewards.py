@@ -11,20 +11,33 @@ is a small extra term.
   `incorrect_min` at L=0, rising towards `incorrect_max` at `neg_control_length` and beyond
   (a long wrong attempt is penalized less than a short guess).
 - format: `truncated_penalty` when the completion ran out of tokens (no EOS), `broken_penalty`
-  when the `<think>...</think>` block is missing, repeated or out of order; else 0.
-- repetition: minus the share of word n-grams that belong to n-grams repeated more than
-  `min_repeats` times.
+  when it is not one well-formed `<think>...</think>` block then the answer; else 0.
+- repetition: minus `repetition_scale` times the share of repeated word n-grams.
+
+The think-block, repetition and truncation rules are quality.scorers', the ones the trace
+filters apply to the stored traces, so a trace the filters keep is one these rewards do not
+penalize for its form. trl.rewards ships rewards of the same names, not of the same meaning:
+- `think_format_reward` accepts empty reasoning, a second `</think>` in the answer and no
+  leading whitespace, and pays 1/0 instead of a penalty;
+- `get_repetition_penalty_reward` is our formula (1 - distinct / total n-grams) over token ids;
+  we count words, which stored traces have and ids they lack, and a test holds TRL's function
+  fed word ids equal to ours;
+- `get_cosine_scaled_reward` has one length scale and no plateau: the report's schedule keeps
+  the full reward up to `pos_control_length` and ramps wrong answers over `neg_control_length`,
+  and it checks the whole completion with math-verify alone, not the answer after `</think>`
+  with quality's typed checker;
+- `get_soft_overlong_punishment` (DAPO) penalizes length, not a cut-off completion.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from train.tokens import THINK_END, THINK_START
+from quality.scorers import repetition_batch, think_problems, truncated_ids
+from train.tokens import THINK_END
 
 RewardFn = Callable[..., list[float]]
 
@@ -42,6 +55,8 @@ class RewardConstants:
     truncated_penalty: float = -0.5
     broken_penalty: float = -1.0
     ngram: int = 5
+    # Unused since the repetition reward took the filters' formula (quality.scorers.repetition);
+    # kept while GRPORunConfig still passes `reward_min_repeats`.
     min_repeats: int = 5
     repetition_scale: float = 1.0
     check_timeout_s: float = 5.0
@@ -108,24 +123,13 @@ def length_aware_accuracy(constants: RewardConstants | None = None) -> RewardFn:
     return accuracy_reward
 
 
-def think_block_ok(text: str) -> bool:
-    """Exactly one `<think>` opening the text and one `</think>` after it."""
-    body = text.lstrip()
-    return (
-        body.startswith(THINK_START)
-        and body.count(THINK_START) == 1
-        and body.count(THINK_END) == 1
-        and body.index(THINK_END) > body.index(THINK_START)
-    )
-
-
 def format_penalty(
     eos_token_ids: Sequence[int] = (), constants: RewardConstants | None = None
 ) -> RewardFn:
     """Truncation is read from `completion_ids` (TRL keeps the EOS id at the end of a finished
     completion) or from a boolean `truncated` column when one is passed."""
     c = constants or RewardConstants()
-    eos = frozenset(eos_token_ids)
+    eos = tuple(eos_token_ids)
 
     def format_reward(
         completions: list[Any],
@@ -136,42 +140,25 @@ def format_penalty(
         texts = [completion_text(x) for x in completions]
         if truncated is None:
             truncated = (
-                [bool(eos) and (not ids or ids[-1] not in eos) for ids in completion_ids]
+                truncated_ids(completion_ids, eos)
                 if completion_ids is not None
                 else [False] * len(texts)
             )
-        rewards = []
-        for text, cut in zip(texts, truncated, strict=True):
-            if cut:
-                rewards.append(c.truncated_penalty)
-            elif not think_block_ok(text):
-                rewards.append(c.broken_penalty)
-            else:
-                rewards.append(0.0)
-        return rewards
+        problems = think_problems(texts)
+        return [
+            c.truncated_penalty if cut else c.broken_penalty if problem is not None else 0.0
+            for cut, problem in zip(truncated, problems, strict=True)
+        ]
 
     return format_reward
-
-
-def repetition_score(text: str, ngram: int = 5, min_repeats: int = 5) -> float:
-    """Share (0..1) of the text's word n-grams taken up by n-grams seen more than `min_repeats`
-    times: 0 for ordinary prose, near 1 for a completion stuck in a loop."""
-    words = text.split()
-    total = len(words) - ngram + 1
-    if total <= 0:
-        return 0.0
-    counts = Counter(tuple(words[i : i + ngram]) for i in range(total))
-    return sum(n for n in counts.values() if n > min_repeats) / total
 
 
 def repetition_penalty(constants: RewardConstants | None = None) -> RewardFn:
     c = constants or RewardConstants()
 
     def repetition_reward(completions: list[Any], **_: Any) -> list[float]:
-        return [
-            -c.repetition_scale * repetition_score(completion_text(x), c.ngram, c.min_repeats)
-            for x in completions
-        ]
+        ratios = repetition_batch([completion_text(x) for x in completions], c.ngram)
+        return [-c.repetition_scale * float(r) for r in ratios]
 
     return repetition_reward
 

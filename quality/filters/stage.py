@@ -5,47 +5,45 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from quality.filters.base import TraceFilter, judge_all
-from quality.filters.traces import (
-    AnswerVerified,
-    Delimiters,
-    Garbage,
-    LengthBounds,
-    NotTruncated,
-    Repetition,
-)
+import quality.filters.traces  # noqa: F401  (defining the built-in filters registers them)
+from quality.filters.base import FILTERS, TraceFilter, judge_all
 from quality.tables import VERDICTS, VERDICTS_KEY
 from store import StageConfig, Store
 
-FILTER_NAMES = ["delimiters", "not_truncated", "length", "repetition", "answer_verified", "garbage"]
+FILTER_NAMES = list(FILTERS)  # the built-in filters, in definition order
 
 
 class FilterConfig(StageConfig):
-    filters: list[str] = Field(default_factory=lambda: list(FILTER_NAMES))
+    """A filter's constructor parameter takes the value of the field of the same name."""
+
+    filters: list[str] = Field(default_factory=lambda: list(FILTERS))
+    """Filters to run, by name (default: every registered filter)."""
     min_tokens: int = 1
+    """Shortest completion kept, in completion tokens (words when the backend gave no count)."""
     max_tokens: int = 32_768
+    """Longest completion kept."""
     repetition_n: int = 10
+    """Words per n-gram of the repetition ratio."""
     max_repetition: float = 0.3
+    """Highest repeated n-gram ratio (1 - distinct / total) kept."""
     max_control: float = 0.01
+    """Highest share of control or replacement characters kept."""
     max_non_ascii_letters: float = 0.3
+    """Highest share of letters outside ASCII kept (the corpus language is English)."""
     min_word_chars: float = 0.5
-    rejudge: bool = False  # judge traces that already have a verdict from the same filter
+    """Lowest share of letters and digits among visible characters kept."""
+    rejudge: bool = False
+    """Judge traces that already have a verdict from the same filter."""
     batch_size: int = Field(50_000, ge=1)
+    """Traces judged per batch."""
 
 
 def build_filters(config: FilterConfig) -> list[TraceFilter]:
-    made: dict[str, TraceFilter] = {
-        "delimiters": Delimiters(),
-        "not_truncated": NotTruncated(),
-        "length": LengthBounds(config.min_tokens, config.max_tokens),
-        "repetition": Repetition(config.repetition_n, config.max_repetition),
-        "answer_verified": AnswerVerified(),
-        "garbage": Garbage(config.max_control, config.max_non_ascii_letters, config.min_word_chars),
-    }
-    unknown = [f for f in config.filters if f not in made]
+    """The configured filters, in the configured order, from the registry."""
+    unknown = [f for f in config.filters if f not in FILTERS]
     if unknown:
-        raise ValueError(f"unknown filter(s) {unknown} (known: {', '.join(FILTER_NAMES)})")
-    return [made[f] for f in config.filters]
+        raise ValueError(f"unknown filter(s) {unknown} (known: {', '.join(FILTERS)})")
+    return [FILTERS[f].from_config(config) for f in config.filters]
 
 
 def run_filter(store: Store, config: FilterConfig) -> dict[str, int]:

@@ -1,15 +1,20 @@
-"""The trace filters, one small class each, all vectorized over a batch of traces."""
+"""The trace filters, one small class each, all vectorized over a batch of traces.
+
+Defining a class registers it (quality.filters.base). The think-block, repetition and truncation
+rules are quality.scorers', the same the GRPO rewards apply to a policy's completions.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from quality.filters.base import TraceFilter
-from quality.ngrams import ngram_hashes
-from quality.text import tokenize_batch
+from quality.scorers import render_trace, repetition_batch, think_problem, truncated_finish
 
-_THINK = r"</?think>"
+if TYPE_CHECKING:
+    from quality.filters.stage import FilterConfig
 
 
 def _verdict(passed: pl.Expr, value: pl.Expr, reason: pl.Expr) -> list[pl.Expr]:
@@ -24,18 +29,8 @@ class Delimiters(TraceFilter):
     reads = ("reasoning", "answer_text")
 
     def judge(self, traces: pl.DataFrame) -> pl.DataFrame:
-        empty = pl.col("reasoning").fill_null("").str.strip_chars() == ""
-        in_answer = pl.col("answer_text").fill_null("").str.contains(_THINK)
-        in_reasoning = pl.col("reasoning").fill_null("").str.contains(_THINK)
-        reason = (
-            pl.when(empty)
-            .then(pl.lit("empty or missing reasoning"))
-            .when(in_answer)
-            .then(pl.lit("stray <think>/</think> in answer"))
-            .when(in_reasoning)
-            .then(pl.lit("nested <think>/</think> in reasoning"))
-        )
-        return traces.select(_verdict(~(empty | in_answer | in_reasoning), pl.lit(None), reason))
+        problem = think_problem(pl.col("reasoning"), pl.col("answer_text"))
+        return traces.select(_verdict(problem.is_null(), pl.lit(None), problem))
 
 
 class NotTruncated(TraceFilter):
@@ -43,7 +38,7 @@ class NotTruncated(TraceFilter):
     reads = ("finish_reason",)
 
     def judge(self, traces: pl.DataFrame) -> pl.DataFrame:
-        cut = pl.col("finish_reason").fill_null("") == "length"
+        cut = truncated_finish(pl.col("finish_reason"))
         reason = pl.lit("finish_reason=length (hit the token limit)")
         return traces.select(_verdict(~cut, pl.lit(None), reason))
 
@@ -72,25 +67,22 @@ class LengthBounds(TraceFilter):
 
 
 class Repetition(TraceFilter):
-    """Share of repeated word n-grams in the reasoning (1 - distinct / total): loops score high."""
+    """Share of repeated word n-grams (quality.scorers.repetition) in the trace as the export
+    renders it, reasoning and answer: loops score high."""
 
     name = "repetition"
-    reads = ("reasoning",)
+    reads = ("reasoning", "answer_text")
 
     def __init__(self, n: int = 10, max_ratio: float = 0.3) -> None:
         self.n, self.max_ratio = n, max_ratio
 
+    @classmethod
+    def from_config(cls, config: FilterConfig) -> TraceFilter:
+        return cls(config.repetition_n, config.max_repetition)
+
     def judge(self, traces: pl.DataFrame) -> pl.DataFrame:
-        batch = tokenize_batch(traces["reasoning"].fill_null("").to_arrow())
-        h, docs = ngram_hashes(batch, self.n)
-        stats = (
-            pl.DataFrame({"doc": docs, "h": h})
-            .group_by("doc")
-            .agg(pl.len().alias("total"), pl.col("h").n_unique().alias("distinct"))
-        )
-        ratio = np.zeros(traces.height)
-        d = stats["doc"].to_numpy()
-        ratio[d] = 1 - stats["distinct"].to_numpy() / stats["total"].to_numpy()
+        text = traces.select(render_trace(pl.col("reasoning"), pl.col("answer_text")))
+        ratio = repetition_batch(text.to_series().to_arrow(), self.n)
         value = pl.Series("value", ratio)
         reason = pl.format(
             "repeated {}-gram ratio {} > {}", pl.lit(self.n), value.round(3), pl.lit(self.max_ratio)

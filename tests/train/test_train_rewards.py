@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
+from quality.filters import Delimiters, Repetition
+from quality.scorers import render_trace
+from quality.text import token_hash, words
 from train.rewards import (
     RewardConstants,
     cosine_length_reward,
@@ -11,8 +15,6 @@ from train.rewards import (
     length_aware_accuracy,
     phi4_rewards,
     repetition_penalty,
-    repetition_score,
-    think_block_ok,
 )
 
 C = RewardConstants(max_length=100, pos_control_length=60, neg_control_length=30)
@@ -73,23 +75,6 @@ def test_accuracy_needs_the_answer_column():
         length_aware_accuracy(C)(["<think>a</think>1"])
 
 
-@pytest.mark.parametrize(
-    ("text", "ok"),
-    [
-        ("<think>reasoning</think>42", True),
-        ("  \n<think>reasoning</think>42", True),
-        ("reasoning</think>42", False),
-        ("<think>reasoning 42", False),
-        ("42", False),
-        ("<think>a</think><think>b</think>42", False),
-        ("</think><think>42", False),
-        ("text before <think>a</think>42", False),
-    ],
-)
-def test_think_block_rules(text: str, ok: bool):
-    assert think_block_ok(text) is ok
-
-
 def test_format_penalty_for_truncation_and_broken_delimiters():
     reward = format_penalty([EOS], C)
     good = "<think>a</think>7"
@@ -118,8 +103,6 @@ def test_repetition_penalty_hits_a_looping_completion_only():
     prose_score, loop_score = reward([conv(prose), conv(loop)])
     assert prose_score == 0.0
     assert loop_score < -0.9
-    assert repetition_score("a b c d e " * 3) == 0.0  # below min_repeats occurrences
-    assert repetition_score("too short") == 0.0
 
 
 def test_phi4_rewards_have_trl_names_and_shapes():
@@ -135,3 +118,49 @@ def test_phi4_rewards_have_trl_names_and_shapes():
             trainer_state=None,
         )
         assert len(out) == 2 and all(isinstance(x, float) for x in out)
+
+
+# Stored traces of every think-block class, with loops and prose (quality/test_scorers.py holds
+# render_trace equal to the export's rendering and covers the edge classes of the rule itself).
+TRACES = pl.DataFrame(
+    {
+        "trace_id": [f"t{i}" for i in range(8)],
+        "reasoning": [
+            "Add 3 and 4 to get 7.",
+            "so the answer is maybe " * 30,
+            None,
+            "   ",
+            "a <think> b",
+            "a </think> b",
+            "Add 3 and 4. " * 12,
+            "Add 3 and 4 to get 7.",
+        ],
+        "answer_text": ["7", "7", "7", "7", "7", "7", "7 " * 20, "</think> 7"],
+    }
+)
+
+
+def _rendered() -> list[str]:
+    return TRACES.select(render_trace(pl.col("reasoning"), pl.col("answer_text"))).to_series()
+
+
+def test_format_reward_agrees_with_the_delimiters_filter():
+    kept = Delimiters()(TRACES)["passed"].to_list()
+    scores = format_penalty([EOS], C)(_rendered().to_list(), completion_ids=[ids(5)] * 8)
+    assert [s == 0.0 for s in scores] == kept
+    assert set(scores) == {0.0, C.broken_penalty}
+
+
+def test_repetition_reward_is_minus_the_repetition_filter_value():
+    value = Repetition(n=C.ngram)(TRACES)["value"].to_list()
+    scores = repetition_penalty(C)([conv(text) for text in _rendered()])
+    assert scores == [-v for v in value]
+    assert min(scores) < -0.5 and max(scores) == 0.0
+
+
+def test_repetition_reward_is_trls_formula_over_words():
+    rewards = pytest.importorskip("trl.rewards")
+    texts = _rendered().to_list() + ["a b c d e " * 3, "too short", ""]
+    trl_penalty = rewards.get_repetition_penalty_reward(ngram_size=C.ngram, max_penalty=-1.0)
+    word_ids = [[token_hash(w) for w in words(text)] for text in texts]
+    assert repetition_penalty(C)(texts) == trl_penalty(completion_ids=word_ids)
