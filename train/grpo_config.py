@@ -43,7 +43,6 @@ class GRPORunConfig(RunFields, GRPOConfig):
     reward_truncated_penalty: float = -0.5
     reward_broken_penalty: float = -1.0
     reward_ngram: int = 5
-    reward_min_repeats: int = 5
     reward_repetition_scale: float = 1.0
     reward_check_timeout_s: float = 5.0
 
@@ -66,7 +65,6 @@ class GRPORunConfig(RunFields, GRPOConfig):
             truncated_penalty=self.reward_truncated_penalty,
             broken_penalty=self.reward_broken_penalty,
             ngram=self.reward_ngram,
-            min_repeats=self.reward_min_repeats,
             repetition_scale=self.reward_repetition_scale,
             check_timeout_s=self.reward_check_timeout_s,
         )

@@ -55,9 +55,6 @@ class RewardConstants:
     truncated_penalty: float = -0.5
     broken_penalty: float = -1.0
     ngram: int = 5
-    # Unused since the repetition reward took the filters' formula (quality.scorers.repetition);
-    # kept while GRPORunConfig still passes `reward_min_repeats`.
-    min_repeats: int = 5
     repetition_scale: float = 1.0
     check_timeout_s: float = 5.0
 
