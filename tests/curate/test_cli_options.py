@@ -60,6 +60,15 @@ def test_every_config_field_is_an_option_with_its_default_and_help(stage: str) -
     assert command.help.startswith(spec.help) and "Example: teachable " in command.help
 
 
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_the_table_names_real_fields_and_no_stale_help(stage: str) -> None:
+    model, spec = config_class(stage), COMMANDS[stage]
+    named = {*spec.flags, *spec.arguments, *spec.exclude, *spec.helps}
+    assert named <= set(model.model_fields), f"{stage}: {named - set(model.model_fields)}"
+    for name in spec.helps:  # the docstring is the one source once it exists
+        assert model.model_fields[name].description is None, f"{stage}: drop helps[{name!r}]"
+
+
 def test_every_command_has_a_one_line_help_and_an_example() -> None:
     def walk(command: Any, path: str) -> None:
         subcommands = getattr(command, "commands", None)
