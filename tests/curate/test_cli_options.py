@@ -60,6 +60,10 @@ def test_every_config_field_is_an_option_with_its_default_and_help(stage: str) -
     assert command.help.startswith(spec.help) and "Example: teachable " in command.help
 
 
+def test_every_stage_has_a_row() -> None:
+    assert set(COMMANDS) == set(STAGES)
+
+
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_the_table_names_real_fields_and_no_stale_help(stage: str) -> None:
     model, spec = config_class(stage), COMMANDS[stage]
