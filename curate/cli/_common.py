@@ -1,15 +1,16 @@
-"""Shared CLI plumbing: the --store option, clean errors, table printing."""
+"""Shared CLI plumbing: the --store option, clean errors, table printing, shared groups."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import polars as pl
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from store import DEFAULT_PATH, Store, StoreError
@@ -25,13 +26,34 @@ StoreOption = typer.Option(
 )
 
 
+# the groups several modules add commands to: name -> help
+GROUPS = {
+    "seeds": "Ingest, generate and inspect seed prompts.",
+    "mix": "Build and inspect training mixtures.",
+    "report": "Reports over the store and training runs.",
+}
+
+
+def one_line(exc: ValidationError, label: Callable[[str], str] = str) -> str:
+    """`where: message; ...` (pydantic's own text spans lines and links to its docs);
+    `label` turns a field name into what the user typed (an option name)."""
+    parts = []
+    for error in exc.errors():
+        loc = [str(p) for p in error["loc"]]
+        where = ".".join([label(loc[0]), *loc[1:]]) if loc else ""
+        msg = error["msg"].removeprefix("Value error, ")  # a validator's own words
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn expected failures (bad input, busy store, invalid config) into one red line."""
     try:
         yield
     except (ValueError, StoreError, ValidationError, FileNotFoundError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        text = one_line(exc) if isinstance(exc, ValidationError) else str(exc)
+        err_console.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=1) from None
 
 
@@ -60,11 +82,11 @@ def print_counts(stage: str, counts: dict[str, int]) -> None:
     console.print(f"[green]{stage}[/green] {summary}")
 
 
-def report_group(app: typer.Typer) -> typer.Typer:
-    """The one `teachable report` group that every part adds its report command to."""
+def subgroup(app: typer.Typer, name: str) -> typer.Typer:
+    """The one `teachable NAME` group (of GROUPS) that several modules add commands to."""
     for group in app.registered_groups:
-        if group.name == "report" and group.typer_instance is not None:
+        if group.name == name and group.typer_instance is not None:
             return group.typer_instance
-    report = typer.Typer(help="Reports over the store and training runs.", no_args_is_help=True)
-    app.add_typer(report, name="report")
-    return report
+    created = typer.Typer(help=GROUPS[name], no_args_is_help=True)
+    app.add_typer(created, name=name)
+    return created

@@ -14,8 +14,7 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from curate.cli import mix, quality, seeds, teach
-from curate.cli import synth as synth_cli
+from curate.cli import mix, quality, seeds, stages, teach
 from curate.cli import train as train_cli
 from curate.cli._common import (
     StoreOption,
@@ -31,12 +30,14 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(seeds.app, name="seeds")
 
 
 @app.command()
 def init(path: str = typer.Argument("teachable-data", help="Store directory.")) -> None:
-    """Create (or open) a store. Example: teachable init ./teachable-data"""
+    """Create (or open) a store.
+
+    Example: teachable init ./teachable-data
+    """
     with open_store(path) as store:
         console.print(f"store ready at {store.root} (snapshot {store.snapshot()})")
 
@@ -47,7 +48,10 @@ def log(
     runs: bool = typer.Option(False, "--runs", help="Show every run attempt, failed ones too."),
     store: str = StoreOption,
 ) -> None:
-    """Snapshots with the runs that made them. Example: teachable log --runs"""
+    """Snapshots with the runs that made them.
+
+    Example: teachable log --runs
+    """
     with open_store(store, create=False) as opened:
         if runs:
             frame = opened.runs().select(
@@ -79,7 +83,10 @@ def tag(
     note: str = typer.Option("", help="Free-text note."),
     store: str = StoreOption,
 ) -> None:
-    """Name a snapshot. Example: teachable tag v1 --snapshot 12"""
+    """Name a snapshot.
+
+    Example: teachable tag v1 --snapshot 12
+    """
     with open_store(store, create=False) as opened:
         target = opened.tag(name, snapshot, note=note)
         console.print(f"tagged snapshot {target} as {name!r}")
@@ -90,7 +97,10 @@ def run(
     recipe: Path = typer.Argument(..., help="Recipe YAML.", exists=True, dir_okay=False),
     store: str | None = typer.Option(None, "--store", "-s", help="Overrides the recipe's store."),
 ) -> None:
-    """Run every stage of a recipe in order. Example: teachable run recipes/quickstart.yaml"""
+    """Run every stage of a recipe in order.
+
+    Example: teachable run recipes/quickstart.yaml
+    """
     from curate.pipeline import load_recipe, run_stage
 
     with user_errors():
@@ -104,10 +114,6 @@ def run(
         console.print(f"[green]done[/green] at snapshot {opened.snapshot()}")
 
 
-# Sub-commands of later stages register below (one line each).
-app.add_typer(mix.app, name="mix")
-app.command("export")(mix.export)
-quality.register(app)
-teach.register(app)
-app.command("traces")(synth_cli.traces)
-train_cli.register(app)
+# every stage of curate.pipeline.STAGES (derived from its config), then the hand-written commands
+for part in (stages, seeds, teach, quality, mix, train_cli):
+    part.register(app)

@@ -1,54 +1,20 @@
-"""`teachable traces`: sample reasoning traces from a teacher model."""
+"""What `teachable traces` does after its counts: a budget stop is a clear message and exit
+code 3. The command itself is derived from TracesConfig (curate/cli/stages.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import typer
 
-from curate.cli._common import StoreOption, err_console, open_store, print_counts
+from curate.cli._common import err_console
+from store import Store
 
 BUDGET_EXIT_CODE = 3
 
 
-def traces(
-    teacher: str | None = typer.Option(
-        None, "--teacher", "-t", help="Model config YAML or embedded model name (default smollm2)."
-    ),
-    samples: int = typer.Option(1, "--samples", "-n", help="Samples per item."),
-    source: str = typer.Option("seeds", "--from", help="Item table: seeds | questions."),
-    selection: str | None = typer.Option(None, help="Only items of this named selection."),
-    where: str | None = typer.Option(None, help="SQL condition on the item table."),
-    limit: int | None = typer.Option(None, help="Only the first N items (by id)."),
-    system_prompt: str | None = typer.Option(
-        None, "--system-prompt", help="File replacing the built-in reasoning system prompt."
-    ),
-    max_new: int | None = typer.Option(None, "--max-tokens", help="Max tokens per sample."),
-    temperature: float | None = typer.Option(None, help="Override the teacher's temperature."),
-    seed: int | None = typer.Option(None, help="Base seed (sample i uses seed + i)."),
-    budget_total: int | None = typer.Option(
-        None, "--token-budget", help="Stop sending after this many prompt+completion tokens."
-    ),
-    budget_usd: float | None = typer.Option(None, "--cost-budget", help="Stop at this USD."),
-    progress: bool = typer.Option(True, help="Show a progress bar."),
-    store: str = StoreOption,
-) -> None:
-    """Sample teacher traces and check their answers. Exit code 3 when a budget stopped the run.
-
-    Example: teachable traces --teacher models/o3-mini.yaml --samples 4 --where "level >= 3"
-    """
-    from synth.session import set_progress
-    from synth.traces import TracesConfig, run_traces
-
-    set_progress(progress)
-
-    with open_store(store) as opened:
-        config = TracesConfig(
-            teacher=teacher, samples=samples, source=source,  # type: ignore[arg-type]
-            selection=selection, where=where, limit=limit,
-            system_prompt_file=system_prompt, max_new=max_new, temperature=temperature,
-            seed=seed, budget_total=budget_total, budget_usd=budget_usd,
-        )  # fmt: skip
-        counts = run_traces(opened, config)
-        print_counts("traces", counts)
+def stop_on_budget(store: Store, config: Any, counts: dict[str, int]) -> None:
     if counts.get("stopped_by_budget"):
         err_console.print(
             f"[yellow]budget reached:[/yellow] {counts['not_sent']} samples were not sent; "
@@ -57,3 +23,14 @@ def traces(
             highlight=False,
         )
         raise typer.Exit(code=BUDGET_EXIT_CODE)
+
+
+def __getattr__(name: str) -> Callable[..., None]:
+    """`traces`: the command function, built from TracesConfig on first use (so importing this
+    module does not import the stage)."""
+    if name == "traces":
+        from curate.cli._options import stage_callback
+        from curate.cli.stages import COMMANDS
+
+        return stage_callback("traces", COMMANDS["traces"])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

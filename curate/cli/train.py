@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from curate.cli._common import console, report_group, user_errors
+from curate.cli._common import console, subgroup, user_errors
 
 app = typer.Typer(help="SFT and GRPO on an exported mixture (TRL).", no_args_is_help=True)
 
@@ -28,7 +28,7 @@ IpOption = typer.Option(None, "--main-process-ip", help="With --launch: the firs
 def register(root: typer.Typer) -> None:
     """Add `train` to the root CLI, and `train` to the shared `report` group."""
     root.add_typer(app, name="train")
-    report_group(root).command("train")(report_train)
+    subgroup(root, "report").command("train")(report_train)
 
 
 def _launch(
@@ -100,8 +100,10 @@ def sft(
     machine_rank: int | None = RankOption,
     main_process_ip: str | None = IpOption,
 ) -> None:
-    """Supervised fine-tuning. Example: teachable train sft cpu_smoke_sft --dataset exports/mix
-    --output_dir runs/sft"""
+    """Supervised fine-tuning; flags after CONFIG override any field of the run config.
+
+    Example: teachable train sft cpu_smoke_sft --dataset exports/mix --output_dir runs/sft
+    """
     _train("sft", ctx, config, launch, num_processes, machine_rank, main_process_ip)
 
 
@@ -114,8 +116,10 @@ def grpo(
     machine_rank: int | None = RankOption,
     main_process_ip: str | None = IpOption,
 ) -> None:
-    """GRPO with the length-aware accuracy reward. Example: teachable train grpo cpu_smoke_grpo
-    --dataset exports/mix --model runs/sft"""
+    """GRPO with the length-aware accuracy reward; flags after CONFIG override the config.
+
+    Example: teachable train grpo cpu_smoke_grpo --dataset exports/mix --model runs/sft
+    """
     _train("grpo", ctx, config, launch, num_processes, machine_rank, main_process_ip)
 
 
@@ -123,7 +127,10 @@ def report_train(
     run: Path = typer.Argument(..., help="Run folder holding metrics.jsonl.", file_okay=False),
     out: Path | None = typer.Option(None, help="PNG path; default RUN/report.png."),
 ) -> None:
-    """Plot a training run's metrics. Example: teachable report train runs/sft"""
+    """Plot a training run's metrics.
+
+    Example: teachable report train runs/sft
+    """
     with user_errors():
         from train.report import plot_run
 

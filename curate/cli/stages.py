@@ -1,0 +1,171 @@
+"""The stage commands: one per entry of `curate.pipeline.STAGES`, derived from the stage's
+config, with everything the config does not say in the one table below.
+
+A stage named `group.command` (seeds.add, mix.build) is `teachable group command`; the others
+are top-level (`teachable proxy`).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from curate.cli import mix, teach
+from curate.cli import synth as synth_cli
+from curate.cli._common import subgroup
+from curate.cli._options import Extra, StageCommand, add_stage_command
+
+
+def _set_progress(on: bool | None) -> None:
+    if on is not None:
+        from synth.session import set_progress
+
+        set_progress(on)
+
+
+PROGRESS = Extra(
+    "progress",
+    bool | None,
+    typer.Option(
+        None,
+        "--progress/--no-progress",
+        help="Show model-call progress bars (default: on, unless TEACHABLE_PROGRESS=0).",
+        show_default=False,
+    ),
+    _set_progress,
+)
+
+_SAMPLING_TEMPERATURE = "Sampling temperature."
+
+# stage -> how it appears on the command line beyond its config; `helps` stand in for field
+# docstrings the config does not have yet
+COMMANDS: dict[str, StageCommand] = {
+    "seeds.add": StageCommand(
+        "Ingest seeds from a file, a dataset folder or the Hub.",
+        "teachable seeds add gsm8k_train.jsonl --name gsm8k",
+        arguments=("source",),
+        flags={"name": ("--name", "-n")},
+        creates_store=True,
+    ),
+    "seeds.synth": StageCommand(
+        "Generate math seeds with exact answers and levels.",
+        "teachable seeds synth --count 200 --family arithmetic --level 1",
+        flags={"families": ("--family",), "levels": ("--level",)},
+        creates_store=True,
+    ),
+    "proxy": StageCommand(
+        "Proxy answers: the reference, else a strong model's majority vote.",
+        "teachable proxy --model models/o3-mini.yaml --samples 5",
+        helps={"temperature": _SAMPLING_TEMPERATURE},
+        extras=(PROGRESS,),
+    ),
+    "difficulty": StageCommand(
+        "Weak-model pass rates and difficulty bands (adaptive K).",
+        "teachable difficulty --weak smollm2 --weak gemma3 --samples 8",
+        helps={"temperature": _SAMPLING_TEMPERATURE},
+        extras=(PROGRESS,),
+        after=teach.print_call_share,
+    ),
+    "rewrite": StageCommand(
+        "Rewrite proofs and open-ended seeds into checkable short-answer questions.",
+        "teachable rewrite --model models/o3-mini.yaml --selection edge",
+        helps={
+            "min_solve_agreement": "Share of solver samples that must reproduce the answer.",
+            "temperature": "Rewriter sampling temperature.",
+            "max_tokens": "Max tokens per rewrite.",
+            "solver_max_tokens": "Max tokens per solver sample.",
+            "seed": "Base sampling seed (the solver uses its own offset).",
+        },
+        extras=(PROGRESS,),
+    ),
+    "select": StageCommand(
+        "Record a named selection of seeds at this snapshot.",
+        "teachable select --name edge --band teachable --max-per-source 100",
+        flags={
+            "bands": ("--band",),
+            "domains": ("--domain",),
+            "sources": ("--source",),
+            "models": ("--model",),
+        },
+        helps={
+            "domains": "Only seeds of these domains; default every domain.",
+            "sources": "Only seeds of these sources; default every source.",
+        },
+    ),
+    "traces": StageCommand(
+        "Sample teacher traces and check their answers (exit code 3: a budget stopped the run).",
+        'teachable traces --teacher models/o3-mini.yaml --samples 4 --where "level >= 3"',
+        flags={
+            "teacher": ("--teacher", "-t"),
+            "samples": ("--samples", "-n"),
+            "source": ("--from",),
+            "system_prompt_file": ("--system-prompt",),
+            "max_new": ("--max-tokens",),
+            "budget_total": ("--token-budget",),
+            "budget_usd": ("--cost-budget",),
+        },
+        extras=(PROGRESS,),
+        after=synth_cli.stop_on_budget,
+    ),
+    "mix.build": StageCommand(
+        "Resolve a mixture recipe at one snapshot.",
+        "teachable mix build recipes/mixtures/example.yaml --at v1",
+        arguments=("recipe",),
+        after=mix.print_built,
+    ),
+    "export": StageCommand(
+        "Export a mixture as chat data with a dataset card.",
+        "teachable export example --format parquet --out exports/example",
+        arguments=("mixture",),
+        flags={
+            "format": ("--format", "-f"),
+            "out": ("--out", "-o"),
+            "system_prompt_file": ("--system-prompt",),
+        },
+        after=mix.print_exported,
+    ),
+    "decontam": StageCommand(
+        "Flag items that overlap benchmarks (n-grams and MinHash).",
+        "teachable decontam -b math500 -b aime24",
+        flags={
+            "registry": ("--registry", "-r"),
+            "benchmarks": ("--benchmark", "-b"),
+            "include_traces": ("--traces",),
+        },
+        helps={"num_perm": "MinHash permutations per signature.", "seed": "MinHash seed."},
+    ),
+    "dedup": StageCommand(
+        "Cluster near-duplicates and keep the earliest of each cluster.",
+        "teachable dedup --table seeds --threshold 0.85",
+        helps={"num_perm": "MinHash permutations per signature.", "seed": "MinHash seed."},
+    ),
+    "filter": StageCommand(
+        "Judge traces with the quality filters into `verdicts`.",
+        "teachable filter -f not_truncated -f repetition",
+        flags={"filters": ("--filter", "-f")},
+        helps={
+            "filters": "Filters to run: delimiters, not_truncated, length, repetition, "
+            "answer_verified, garbage.",
+            "min_tokens": "length: shortest completion kept (tokens).",
+            "max_tokens": "length: longest completion kept (tokens).",
+            "repetition_n": "repetition: words per n-gram.",
+            "max_repetition": "repetition: highest repeated n-gram ratio kept.",
+            "max_control": "garbage: highest share of control or replacement characters kept.",
+            "max_non_ascii_letters": "garbage: highest share of non-ASCII letters kept.",
+            "min_word_chars": "garbage: lowest share of letters and digits among visible chars.",
+            "rejudge": "Judge traces that already have a verdict from the same filter.",
+            "batch_size": "Traces judged per batch (memory bound).",
+        },
+    ),
+}
+
+
+def register(app: typer.Typer) -> None:
+    """Add every stage of the pipeline registry, under its group when its name has one."""
+    from curate.pipeline import STAGES
+
+    for stage in STAGES:
+        group, _, name = stage.rpartition(".")
+        spec = COMMANDS.get(stage) or StageCommand(  # a new stage runs before it has a row
+            f"Run the {stage} stage.", f"teachable {stage.replace('.', ' ')}"
+        )
+        add_stage_command(subgroup(app, group) if group else app, name, stage, spec)
