@@ -34,8 +34,6 @@ PROGRESS = Extra(
     _set_progress,
 )
 
-_SAMPLING_TEMPERATURE = "Sampling temperature."
-
 # stage -> how it appears on the command line beyond its config; `helps` stand in for field
 # docstrings the config does not have yet
 COMMANDS: dict[str, StageCommand] = {
@@ -55,26 +53,17 @@ COMMANDS: dict[str, StageCommand] = {
     "proxy": StageCommand(
         "Proxy answers: the reference, else a strong model's majority vote.",
         "teachable proxy --model models/o3-mini.yaml --samples 5",
-        helps={"temperature": _SAMPLING_TEMPERATURE},
         extras=(PROGRESS,),
     ),
     "difficulty": StageCommand(
         "Weak-model pass rates and difficulty bands (adaptive K).",
         "teachable difficulty --weak smollm2 --weak gemma3 --samples 8",
-        helps={"temperature": _SAMPLING_TEMPERATURE},
         extras=(PROGRESS,),
         after=teach.print_call_share,
     ),
     "rewrite": StageCommand(
         "Rewrite proofs and open-ended seeds into checkable short-answer questions.",
         "teachable rewrite --model models/o3-mini.yaml --selection edge",
-        helps={
-            "min_solve_agreement": "Share of solver samples that must reproduce the answer.",
-            "temperature": "Rewriter sampling temperature.",
-            "max_tokens": "Max tokens per rewrite.",
-            "solver_max_tokens": "Max tokens per solver sample.",
-            "seed": "Base sampling seed (the solver uses its own offset).",
-        },
         extras=(PROGRESS,),
     ),
     "select": StageCommand(
@@ -85,10 +74,6 @@ COMMANDS: dict[str, StageCommand] = {
             "domains": ("--domain",),
             "sources": ("--source",),
             "models": ("--model",),
-        },
-        helps={
-            "domains": "Only seeds of these domains; default every domain.",
-            "sources": "Only seeds of these sources; default every source.",
         },
     ),
     "traces": StageCommand(
@@ -142,19 +127,6 @@ COMMANDS: dict[str, StageCommand] = {
         "Judge traces with the quality filters into `verdicts`.",
         "teachable filter -f not_truncated -f repetition",
         flags={"filters": ("--filter", "-f")},
-        helps={
-            "filters": "Filters to run: delimiters, not_truncated, length, repetition, "
-            "answer_verified, garbage.",
-            "min_tokens": "length: shortest completion kept (tokens).",
-            "max_tokens": "length: longest completion kept (tokens).",
-            "repetition_n": "repetition: words per n-gram.",
-            "max_repetition": "repetition: highest repeated n-gram ratio kept.",
-            "max_control": "garbage: highest share of control or replacement characters kept.",
-            "max_non_ascii_letters": "garbage: highest share of non-ASCII letters kept.",
-            "min_word_chars": "garbage: lowest share of letters and digits among visible chars.",
-            "rejudge": "Judge traces that already have a verdict from the same filter.",
-            "batch_size": "Traces judged per batch (memory bound).",
-        },
     ),
 }
 

@@ -35,6 +35,7 @@ class SeedPromptConfig(StageConfig):
     """Options shared by the stages that prompt a model with seeds (proxy, difficulty)."""
 
     temperature: float = Field(default=0.7, ge=0)
+    """Sampling temperature."""
     seed: int = 0
     """Base sampling seed (sample i uses seed + i)."""
     prompt_style: PromptStyle = "auto"

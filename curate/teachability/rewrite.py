@@ -47,10 +47,15 @@ class RewriteConfig(StageConfig):
     solve_samples: int = Field(default=1, ge=1)
     """Solver samples per rewritten question."""
     min_solve_agreement: float = Field(default=0.5, gt=0, le=1)
+    """Share of solver samples that must reproduce the stated answer."""
     temperature: float = Field(default=0.3, ge=0)
+    """Rewriter sampling temperature."""
     max_tokens: int = Field(default=256, ge=1)
+    """Max tokens per rewrite."""
     solver_max_tokens: int = Field(default=256, ge=1)
+    """Max tokens per solver sample."""
     seed: int = 0
+    """Base sampling seed (the solver uses its own offset)."""
     selection: str | None = None
     """Rewrite only the seeds of this named selection."""
     where: str | None = None

@@ -28,7 +28,9 @@ class SelectConfig(StageConfig):
     bands: list[str] = Field(default_factory=lambda: ["teachable"])
     """Bands a seed must have (for every weak model considered)."""
     domains: list[str] | None = None
+    """Only seeds of these domains; default every domain."""
     sources: list[str] | None = None
+    """Only seeds of these sources; default every source."""
     models: list[str] | None = None
     """Weak model names or config hashes to require the band for; None: every model measured."""
     max_per_source: int | None = Field(default=None, ge=1)
