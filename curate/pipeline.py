@@ -3,6 +3,9 @@
 A recipe is YAML: `store:` (optional path) and `stages:`, a list of `{stage: NAME, config:
 {...}}` (or `NAME: {...}`). Each stage name maps to "module:function" and "module:ConfigModel",
 imported only when a recipe uses it, so `teachable --help` never imports torch.
+
+`load_recipe` validates every stage's config and checks every stage's inputs (files, models,
+benchmarks: curate.preflight) before the first stage runs, and reports all problems at once.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from quality.benchmarks import HubProbe, Registry
-from quality.benchmarks import check as check_benchmarks
+from quality.benchmark_check import HubProbe, check_benchmarks
+from quality.benchmarks import Registry
 
 # backend -> (import name, how to get it); backends not listed need only core dependencies
 _BACKEND_PACKAGES = {

@@ -25,8 +25,9 @@ Registry file (the shipped one is quality/benchmarks.yaml, inside the package):
 
 Later entries (this file) override included ones. Which registry: an explicit path
 (`--registry`), else $TEACHABLE_BENCHMARKS, else the shipped one. Which benchmarks: the names
-asked for, else the registry's default set (`default: true`, the default for an entry; the
-shipped registry marks exactly the sets that have a mirror file in ../shared/data).
+asked for, else the registry's default set: entries without `default: false` (in the shipped
+registry, exactly the sets with a mirror file in ../shared/data). quality.benchmark_check says
+whether benchmarks are available without loading them (recipe preflight).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def mirror_path(spec: BenchmarkSpec) -> Path | None:
     return root / MIRROR_FOLDER / spec.mirror
 
 
-def _hub_label(
+def hub_label(
     repo: str, subset: str | None, split: str | None, data_files: str | list[str] | None
 ) -> str:
     parts = [repr(repo), *([repr(subset)] if subset else [])]
@@ -124,7 +125,7 @@ def _hub_label(
 
 
 def _spec_label(spec: BenchmarkSpec) -> str:
-    return _hub_label(spec.source[3:], spec.subset, spec.split, spec.data_files)
+    return hub_label(spec.source[3:], spec.subset, spec.split, spec.data_files)
 
 
 @dataclass
@@ -330,7 +331,7 @@ def load_items(name: str, spec: BenchmarkSpec) -> pl.DataFrame:
         try:
             df = _load_hub(spec)
         except Exception as exc:  # every hub failure means "not here"; its reason is kept
-            tried = [*found.tried, f"{_spec_label(spec)}: {_first_line(exc)}"]
+            tried = [*found.tried, f"{_spec_label(spec)}: {first_line(exc)}"]
             raise BenchmarkMissing(missing_message({name: (spec, tried)})) from exc
         origin = _spec_label(spec)
     else:
@@ -364,7 +365,8 @@ def _select(name: str, spec: BenchmarkSpec, df: pl.DataFrame, origin: str) -> pl
     )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An exception's type and first message line: enough to tell "offline" from "not found"."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"
 
@@ -386,70 +388,3 @@ def write_mirror(registry: Registry, folder: Path, names: list[str] | None = Non
         rows.write_ndjson(path)
         written.append(path)
     return written
-
-
-class HubProbe:
-    """Checks that hub datasets can be loaded without downloading their rows: the dataset's
-    builder resolves and names the split (and the fields, when its card declares features).
-    After one unreachable-hub error it stops asking, so an offline check costs one timeout."""
-
-    def __init__(self) -> None:
-        self.unreachable: str | None = None
-
-    def spec_problem(self, spec: BenchmarkSpec) -> str | None:
-        return self.problem(
-            spec.source[3:], spec.subset, spec.split, spec.data_files, spec.text_fields
-        )
-
-    def problem(
-        self,
-        repo: str,
-        subset: str | None = None,
-        split: str | None = None,
-        data_files: str | list[str] | None = None,
-        fields: list[str] | None = None,
-    ) -> str | None:
-        """Why `datasets.load_dataset(repo, subset, split=split)` would fail, or None."""
-        label = _hub_label(repo, subset, split, data_files)
-        if self.unreachable:
-            return f"{label}: not tried, the hub was unreachable (see above)"
-        import datasets
-
-        kwargs = {"data_files": data_files} if data_files else {}
-        try:
-            builder = datasets.load_dataset_builder(repo, subset, **kwargs)
-        except ConnectionError as exc:
-            self.unreachable = _first_line(exc)
-            return f"{label}: {self.unreachable}"
-        except Exception as exc:  # not found, gated, bad config name: all "not available"
-            return f"{label}: {_first_line(exc)}"
-        splits = builder.info.splits
-        if split and splits and split not in splits:
-            return f"{label}: no split '{split}' (splits: {', '.join(splits)})"
-        features = builder.info.features
-        missing = [f for f in fields or [] if features is not None and f not in features]
-        if missing:
-            return f"{label}: no field(s) {missing} (fields: {', '.join(features or [])})"
-        return None
-
-
-def check(registry: Registry, names: list[str] | None, hub: HubProbe) -> list[str]:
-    """Problems that would stop `items(names)`: unknown names, and one for the benchmarks found
-    nowhere. Reads no rows: local files by existence, the hub through `hub`."""
-    chosen = names or registry.default_names()
-    unknown = registry.unknown(chosen)
-    known = ", ".join(registry.names())
-    problems = [
-        f"unknown benchmark '{n}' in registry {registry.path} (known: {known})" for n in unknown
-    ]
-    missing = {}
-    for name in (n for n in chosen if n not in unknown):
-        spec = registry.specs[name]
-        found = locate(spec)
-        if found.path is not None:
-            continue
-        reason = hub.spec_problem(spec) if spec.hub else None
-        if spec.hub and reason is None:
-            continue
-        missing[name] = (spec, [*found.tried, *([reason] if reason else [])])
-    return problems + ([missing_message(missing)] if missing else [])

@@ -13,14 +13,13 @@ import polars as pl
 import pytest
 import yaml
 
+from quality.benchmark_check import HubProbe, check_benchmarks
 from quality.benchmarks import (
     BUILTIN_REGISTRY,
     DATA_DIR_ENV,
     REGISTRY_ENV,
     BenchmarkMissing,
-    HubProbe,
     Registry,
-    check,
     locate,
     write_mirror,
 )
@@ -256,7 +255,7 @@ def test_check_lists_unknown_and_missing_benchmarks_without_reading_rows(tmp_pat
         },
     )
     registry = Registry.load(reg)
-    problems = check(registry, ["math500", "nope", "gone", "gone_hf"], HubProbe())
+    problems = check_benchmarks(registry, ["math500", "nope", "gone", "gone_hf"], HubProbe())
     assert len(problems) == 2
     assert problems[0].startswith("unknown benchmark 'nope' in registry")
     missing = problems[1]
@@ -266,4 +265,6 @@ def test_check_lists_unknown_and_missing_benchmarks_without_reading_rows(tmp_pat
         f"datasets.load_dataset('json', split='train', data_files='{tmp_path / 'nope.jsonl'}')"
     )
     assert f"gone_hf: {hub_call}: " in missing
-    assert check(Registry.load(), None, HubProbe()) == []  # the shipped default set: mirrored
+    assert (
+        check_benchmarks(Registry.load(), None, HubProbe()) == []
+    )  # the shipped default set: mirrored
