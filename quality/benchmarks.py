@@ -49,7 +49,12 @@ MIRROR_ID, MIRROR_TEXT, MIRROR_ANSWER = "id", "problem", "answer"
 
 
 class BenchmarkMissing(FileNotFoundError):
-    """A benchmark that is in no place looked; the message says where it looked and how to fix."""
+    """Benchmarks in no place looked; the message says which, where it looked and how to fix.
+    `missing` maps each name to (spec, places tried), so several misses can be merged."""
+
+    def __init__(self, missing: dict[str, tuple[BenchmarkSpec, list[str]]]) -> None:
+        super().__init__(missing_message(missing))
+        self.missing = missing
 
 
 class BenchmarkSpec(BaseModel):
@@ -269,8 +274,16 @@ class Registry:
         return pl.DataFrame(rows)
 
     def items(self, names: list[str] | None = None) -> pl.DataFrame:
-        """(benchmark, item_id, text, answer) for the named benchmarks (default: default set)."""
-        frames = [load_items(name, self.specs[name]) for name in self._known(names)]
+        """(benchmark, item_id, text, answer) for the named benchmarks (default: default set).
+        Every missing benchmark is tried before raising, and all are named in one error."""
+        frames, missing = [], {}
+        for name in self._known(names):
+            try:
+                frames.append(load_items(name, self.specs[name]))
+            except BenchmarkMissing as exc:
+                missing |= exc.missing
+        if missing:
+            raise BenchmarkMissing(missing)
         schema = {
             "benchmark": pl.String,
             "item_id": pl.String,
@@ -332,10 +345,10 @@ def load_items(name: str, spec: BenchmarkSpec) -> pl.DataFrame:
             df = _load_hub(spec)
         except Exception as exc:  # every hub failure means "not here"; its reason is kept
             tried = [*found.tried, f"{_spec_label(spec)}: {first_line(exc)}"]
-            raise BenchmarkMissing(missing_message({name: (spec, tried)})) from exc
+            raise BenchmarkMissing({name: (spec, tried)}) from exc
         origin = _spec_label(spec)
     else:
-        raise BenchmarkMissing(missing_message({name: (spec, found.tried)}))
+        raise BenchmarkMissing({name: (spec, found.tried)})
     return _select(name, found.spec, df, origin)
 
 

@@ -108,7 +108,12 @@ def test_mirror_is_tried_before_the_source(tmp_path, monkeypatch):
 def test_missing_local_benchmark_names_itself_every_place_and_the_fixes(tmp_path, monkeypatch):
     reg = _registry(
         tmp_path / "benchmarks.yaml",
-        {"benchmarks": {"mine": {"source": "gone.jsonl", "mirror": "mine.jsonl"}}},
+        {
+            "benchmarks": {
+                "mine": {"source": "gone.jsonl", "mirror": "mine.jsonl"},
+                "other": {"source": "also-gone.jsonl"},
+            }
+        },
     )
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "empty"))
     with pytest.raises(BenchmarkMissing) as caught:
@@ -121,6 +126,11 @@ def test_missing_local_benchmark_names_itself_every_place_and_the_fixes(tmp_path
     assert f"--registry or {REGISTRY_ENV}" in message
     assert "Hugging Face" not in message  # not a hub source: no hub advice
     assert isinstance(caught.value, FileNotFoundError)  # the CLI's clean-error path
+    with pytest.raises(BenchmarkMissing) as both:  # every miss is named in one error
+        Registry.load(reg).items(["mine", "other"])
+    assert set(both.value.missing) == {"mine", "other"}
+    assert str(both.value).startswith("benchmarks mine, other not found; looked in:")
+    assert f"other: {tmp_path / 'also-gone.jsonl'} (no such file)" in str(both.value)
 
 
 _OFFLINE_MISS = """
