@@ -71,8 +71,10 @@ def test_every_input_problem_is_listed_with_its_stage(tmp_path, monkeypatch):
 
 
 def _teachable(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # the console script, as a user runs it (`python -m` would put cwd, which holds a folder
+    # named `store`, first on sys.path)
     return subprocess.run(
-        [sys.executable, "-m", "curate.cli", *args],
+        [str(Path(sys.executable).with_name("teachable")), *args],
         cwd=cwd,
         env={**env, "COLUMNS": "200"},
         capture_output=True,
