@@ -69,7 +69,7 @@ class Store:
                 raise StoreError(f"no teachable store at {root} (run `teachable init {path}`)")
             root.mkdir(parents=True, exist_ok=True)
         if lock_timeout_s is None:
-            lock_timeout_s = float(os.environ.get("TEACHABLE_LOCK_TIMEOUT", "10"))
+            lock_timeout_s = float(os.environ.get("TEACHABLE_LOCK_TIMEOUT", "60"))
         store = cls(root, connect(root), lock_timeout_s)
         if not store.has_table(SCHEMA_VERSIONS.name):
             with store.run("init", {"path": str(root)}):
