@@ -22,6 +22,7 @@ import xxhash
 from pydantic import Field
 
 from store import Run, StageConfig, Store
+from store.sql import SqlCondition, bind_condition, user_sql_errors
 from synth.backends import ChatRequest, Completion
 from synth.generate import Budget, GenerateResult
 from synth.models import ModelConfig, resolve_model
@@ -43,7 +44,7 @@ class TracesConfig(StageConfig):
     """Item table: seeds | questions."""
     selection: str | None = None
     """Only items of this named selection (`teachable select --name ...`)."""
-    where: str | None = None
+    where: SqlCondition = None
     """SQL condition on the item table, e.g. "domain = 'math' AND level >= 3"."""
     limit: int | None = Field(default=None, ge=1)
     """Only the first N items (by id)."""
@@ -121,7 +122,8 @@ def _load_items(store: Store, config: TracesConfig, at: int) -> pl.DataFrame:
     id_col, text_col = _SOURCES[config.source]
     ref = store.ref(config.source, at=at)
     columns = store.sql(f"SELECT * FROM {ref} LIMIT 0").columns
-    conditions, params = [f"({config.where})"] if config.where else [], []
+    conditions: list[str] = [bind_condition(store, ref, config.where)] if config.where else []
+    params: list[object] = []
     if "status" in columns:  # questions: skip rewrites that failed their independent solve
         conditions.append("status <> 'rejected'")
     if config.selection:
@@ -135,11 +137,12 @@ def _load_items(store: Store, config: TracesConfig, at: int) -> pl.DataFrame:
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     limit = f"LIMIT {int(config.limit)}" if config.limit else ""
     atype = '"answer_type"' if "answer_type" in columns else "NULL"
-    return store.sql(
-        f'SELECT "{id_col}" AS item_id, "{text_col}" AS text, "answer" AS answer, '
-        f"{atype} AS answer_type FROM {ref} {where} ORDER BY item_id {limit}",
-        params,
-    )
+    with user_sql_errors(config.where):
+        return store.sql(
+            f'SELECT "{id_col}" AS item_id, "{text_col}" AS text, "answer" AS answer, '
+            f"{atype} AS answer_type FROM {ref} {where} ORDER BY item_id {limit}",
+            params,
+        )
 
 
 def trace_id(item_id: str, teacher_hash: str, sample_index: int) -> str:

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from quality.answers import check_batch, extract_answer
 from store import StageConfig
+from store.sql import SqlCondition
 from synth.backends import ChatRequest
 from synth.models import GEMMA3_270M, ModelConfig
 from synth.session import ModelSession
@@ -41,7 +42,7 @@ class SeedPromptConfig(StageConfig):
     """auto: few-shot completion for base models (gemma3), chat for instruct models."""
     shots: int = Field(default=4, ge=0)
     """Few-shot examples per prompt (completion style)."""
-    where: str | None = None
+    where: SqlCondition = None
     """SQL condition on seeds, e.g. "source = 'gsm8k'"."""
     limit: int | None = Field(default=None, ge=1)
     """Only the first N seeds (by id)."""

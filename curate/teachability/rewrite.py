@@ -27,6 +27,7 @@ from curate.teachability.select import read_selection
 from curate.teachability.tables import QUESTIONS
 from quality.answers import check_batch, extract_answer, infer_answer_type
 from store import StageConfig, Store
+from store.sql import SqlCondition
 from synth.backends import Backend
 from synth.models import ModelConfig, resolve_model
 from synth.session import model_session
@@ -53,7 +54,7 @@ class RewriteConfig(StageConfig):
     seed: int = 0
     selection: str | None = None
     """Rewrite only the seeds of this named selection."""
-    where: str | None = None
+    where: SqlCondition = None
     """SQL condition on seeds."""
     limit: int | None = Field(default=None, ge=1)
     """Only the first N seeds (by id)."""
