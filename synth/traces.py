@@ -26,7 +26,7 @@ from store.sql import SqlCondition, bind_condition, user_sql_errors
 from synth.backends import ChatRequest, Completion
 from synth.generate import Budget, GenerateResult
 from synth.models import ModelConfig, resolve_model
-from synth.session import model_session
+from synth.session import FailurePolicy, model_session
 from synth.tables import TRACES
 
 log = logging.getLogger("teachable.synth.traces")
@@ -35,7 +35,7 @@ DEFAULT_SYSTEM_PROMPT = Path(__file__).parent / "prompts" / "reasoning_system.tx
 _SOURCES = {"seeds": ("seed_id", "problem"), "questions": ("question_id", "question")}
 
 
-class TracesConfig(StageConfig):
+class TracesConfig(StageConfig, FailurePolicy):
     teacher: str | ModelConfig | None = None
     """Model config YAML, an embedded model name, an inline config, or None for SmolLM2."""
     samples: int = Field(default=1, ge=1)
@@ -86,7 +86,8 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
         result = GenerateResult([])
         if requests:
             budget = Budget(max_tokens=config.budget_total, max_cost_usd=config.budget_usd)
-            with model_session(store, teacher) as models:
+            share = config.max_failed_share
+            with model_session(store, teacher, max_failed_share=share) as models:
                 result = models.generate(requests, budget=budget, label="traces")
         rows = _rows(todo, result, config.source, teacher, teacher_hash)
         run.insert(TRACES, rows, unique_on=["trace_id"])

@@ -25,14 +25,14 @@ from store import StageConfig
 from store.sql import SqlCondition
 from synth.backends import ChatRequest
 from synth.models import GEMMA3_270M, ModelConfig
-from synth.session import ModelSession
+from synth.session import FailurePolicy, ModelSession
 
 PROMPTS = Path(__file__).parent / "prompts"
 PromptStyle = Literal["auto", "chat", "completion"]
 BASE_MODELS = {GEMMA3_270M}
 
 
-class SeedPromptConfig(StageConfig):
+class SeedPromptConfig(StageConfig, FailurePolicy):
     """Options shared by the stages that prompt a model with seeds (proxy, difficulty)."""
 
     temperature: float = Field(default=0.7, ge=0)
