@@ -13,8 +13,9 @@ Kinds:
   Authorization header: in a JSON body (401), plain text (500), upper-cased header text (502),
   URL-encoded in a query string (400), the bare key (403)), echook (a 200 completion whose
   text quotes the header).
-The server counts attempts and successes per request body, so tests can check that nothing was
-lost or sent twice.
+With `chaos` (fault kind -> probability), an attempt of a request that carries no plan draws
+its fault at random: the soak benchmark (bench/faults.py). The server counts attempts and
+successes per request body, so tests can check that nothing was lost or sent twice.
 
 Usage:
     python -m synth.testing.loopback --port 8123          # serve until killed (prints the port)
@@ -27,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import random
 import re
 import threading
 import urllib.parse
@@ -53,11 +55,16 @@ class LoopbackServer:
         retry_after: str = "1",
         completion_tokens: int = 10,
         drip_s: float = 0.5,
+        chaos: dict[str, float] | None = None,
+        chaos_seed: int = 0,
     ) -> None:
         self.delay_s, self.text, self.reasoning = delay_s, text, reasoning
         self.retry_after, self.completion_tokens = retry_after, completion_tokens
         self.drip_s = drip_s
         self.drips_cut = 0  # dripped responses the client hung up on before their end
+        self.chaos = dict(chaos or {})
+        self.faults: Counter[str] = Counter()  # chaos faults injected, by kind
+        self._rng = random.Random(chaos_seed)
         self.attempts: Counter[str] = Counter()  # body hash -> requests received
         self.served: Counter[str] = Counter()  # body hash -> 200 responses with a valid body
         self.auth_seen: set[str] = set()  # Authorization headers received (tests check keys)
@@ -90,6 +97,8 @@ class LoopbackServer:
         match = _FAULT.search(body.decode("utf-8", "replace"))
         plan = match.group(1).split(",") if match else []
         fault = plan[attempt - 1] if attempt <= len(plan) else ""
+        if not plan and self.chaos:
+            fault = self._draw()
         if "always500" in plan:
             fault = "always500"
         if fault == "stall":
@@ -123,6 +132,15 @@ class LoopbackServer:
             asyncio.get_running_loop().call_later(self.delay_s, self._serve, proto, key, payload)
         else:
             self._serve(proto, key, payload)
+
+    def _draw(self) -> str:
+        roll = self._rng.random()
+        for kind, p in self.chaos.items():
+            if roll < p:
+                self.faults[kind] += 1
+                return kind
+            roll -= p
+        return ""
 
     def _drip(self, proto: _Protocol, payload: bytes, fault: str) -> None:
         """Headers now, then the body one byte per `drip_s` (forever for dripforever, never
