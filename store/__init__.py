@@ -11,6 +11,9 @@ from store.errors import (
 )
 from store.run import Run
 from store.schema import TableSpec
+from store.secrets import install as _install_scrubber
+
+_install_scrubber()  # every log record, warning and traceback of a teachable process is scrubbed
 
 __all__ = [
     "DEFAULT_PATH",

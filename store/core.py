@@ -21,6 +21,7 @@ from store.journal import Journal
 from store.run import Run, new_run_id, now
 from store.schema import RUNS, SCHEMA_VERSIONS, TAGS
 from store.secrets import redact, scrub
+from store.sql import where_expression
 from store.version import code_version
 
 DEFAULT_PATH = "teachable-data"
@@ -272,8 +273,9 @@ class Store:
         """Rows of the latest run per `key` (see `latest_sql`), optionally filtered first by
         an SQL condition on the table (with `params`)."""
         source = None
-        if where:
-            source = f"(SELECT * FROM {self.ref(table, at)} WHERE {where})"
+        if where:  # user SQL: one checked expression (store.sql), parenthesized
+            condition = where_expression(where, allow_params=True)
+            source = f"(SELECT * FROM {self.ref(table, at)} WHERE {condition})"
         return self.sql(f"SELECT * FROM {self.latest_sql(table, key, at, source)}", params)
 
 
