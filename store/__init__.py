@@ -5,6 +5,7 @@ from store.core import DEFAULT_PATH, Store
 from store.errors import (
     SchemaError,
     SnapshotNotFoundError,
+    StageFailedError,
     StoreBusyError,
     StoreError,
     UnknownTableError,
@@ -21,6 +22,7 @@ __all__ = [
     "SchemaError",
     "SnapshotNotFoundError",
     "StageConfig",
+    "StageFailedError",
     "Store",
     "StoreBusyError",
     "StoreError",

@@ -31,6 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from store.errors import StageFailedError
 from synth.backends import Backend, ChatRequest, get_backend
 from synth.cache import RequestCache
 from synth.generate import Budget, GenerateResult, generate
@@ -41,7 +42,7 @@ _PROGRESS: bool | None = None
 _SUMMED = ("sent", "cached", "failed", "retries", "tokens", "not_sent")
 
 
-class SamplesFailedError(RuntimeError):
+class SamplesFailedError(StageFailedError):
     """Too many of a stage's samples failed for its run to count as done."""
 
 

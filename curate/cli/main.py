@@ -28,7 +28,8 @@ from curate.cli._common import (
 app = typer.Typer(
     help="Curate teachable seeds and build verified reasoning datasets.",
     no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
+    # a crash prints through sys.excepthook, which `store` wraps with the secrets scrubber
+    pretty_exceptions_enable=False,
 )
 
 

@@ -176,7 +176,7 @@ def test_cli_refuses_without_a_traceback(seeds: Store, tmp_path: Path) -> None:
     seeds.close()
     env = {**os.environ, "COLUMNS": "200"}
     result = subprocess.run(
-        [sys.executable, "-m", "curate.cli", "proxy", "--where", DROP, "-s", root],
+        [str(Path(sys.executable).with_name("teachable")), "proxy", "--where", DROP, "-s", root],
         capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
     )  # fmt: skip
     assert result.returncode == 1

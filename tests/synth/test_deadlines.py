@@ -28,6 +28,8 @@ from synth.session import SamplesFailedError
 from synth.testing.loopback import LoopbackServer, serve_in_thread
 from synth.traces import TracesConfig, run_traces
 
+TEACHABLE = str(Path(sys.executable).with_name("teachable"))  # as users run it
+
 
 def _finishes(fn: Callable[[], Any], within_s: float = 120) -> Any:
     """Run fn on a thread; a hang (the bug this file is about) fails instead of blocking CI."""
@@ -182,7 +184,7 @@ def test_cli_exits_non_zero_when_every_sample_failed(
     root = str(store.root)
     store.close()
     result = subprocess.run(
-        [sys.executable, "-m", "curate.cli", "traces", "--teacher", str(model), "-s", root],
+        [TEACHABLE, "traces", "--teacher", str(model), "-s", root],
         capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     assert result.returncode != 0, result.stdout
