@@ -84,7 +84,7 @@ def _check_placement(given: Path, target: Path, protected: list[Path]) -> None:
             f"export folder {given} ({target}) is {relation} {guarded}; an export never "
             "writes there: choose a new folder outside it"
         )
-    for name, folder in (("the home folder", Path.home()), ("the filesystem root", Path("/"))):
+    for name, folder in (("the filesystem root", Path("/")), ("the home folder", Path.home())):
         folder = folder.resolve()
         if _same(target, folder) or _contains(target, folder):
             raise ExportTargetError(
