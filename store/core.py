@@ -180,6 +180,8 @@ class Store:
         `succeeded` with its snapshot; a run whose process on this host is gone is `crashed`.
         Runs of live processes, and of other hosts that did not commit, stay `running`.
         Returns how many rows were settled per status. Runs on every open."""
+        if self._active_run is not None:
+            return {}  # its open transaction may not see the latest commits: settle later
         pending = self._journal.running()
         if not pending:
             return {}

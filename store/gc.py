@@ -29,7 +29,7 @@ import duckdb
 
 from store._connection import LAKE
 from store._lock import WriterLock
-from store.errors import StoreError
+from store.errors import StoreBusyError, StoreError
 
 DEFAULT_MIN_AGE_S = 300.0
 
@@ -53,7 +53,10 @@ def collect(
     """Remove unreferenced data files older than `min_age_s` (list them with `dry_run`)."""
     if min_age_s < 0:
         raise ValueError(f"min_age_s must be >= 0, got {min_age_s}")
-    lock.acquire({"stage": "gc", "run_id": "gc"}, lock_timeout_s)
+    try:
+        lock.acquire({"stage": "gc", "run_id": "gc"}, lock_timeout_s)
+    except StoreBusyError as exc:
+        raise StoreBusyError(f"store gc needs the writer lock, which a run holds: {exc}") from None
     try:
         report = GcReport(dry_run=dry_run)
         _remove_orphans(con, report, time.time() - min_age_s)
