@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -28,6 +29,7 @@ from store.secrets import redact, scrub
 from store.version import code_version
 
 DEFAULT_PATH = "teachable-data"
+log = logging.getLogger("teachable.store")
 Snapshot = int | str | None
 
 
@@ -80,7 +82,13 @@ class Store:
                 pass
         # a reader must still open a store whose journal it cannot write (read-only, busy)
         with contextlib.suppress(sqlite3.OperationalError):
-            store.reconcile()
+            crashed = store.reconcile().get("crashed", 0)
+            if crashed:
+                log.warning(
+                    "%d run(s) in store %s crashed before finishing: `teachable log --runs` "
+                    "shows them, `teachable store gc` removes the files they left",
+                    crashed, root,
+                )  # fmt: skip
         return store
 
     def close(self) -> None:

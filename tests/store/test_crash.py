@@ -218,7 +218,7 @@ def test_traces_killed_at_many_points(fork: ForkServerContext, tmp_path: Path) -
 
 
 def test_kill_points_are_settled_when_the_store_is_reopened(
-    fork: ForkServerContext, tmp_path: Path
+    fork: ForkServerContext, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Exact kill points; each is judged by a fresh open (the journal row it persists)."""
     root = tmp_path / "store"
@@ -234,11 +234,13 @@ def test_kill_points_are_settled_when_the_store_is_reopened(
         run_id, _, code = _child(fork, crash_proc.seeds_add, root, source, point, kill_after_s=60)
         assert code == -9 and run_id
         assert _journal_row(root, run_id)["status"] == "running"
-        with Store.open(root) as store:
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="teachable.store"), Store.open(root) as store:
             row = _journal_row(root, run_id)  # settled (and persisted) by the open itself
             assert row["status"] == status, point
             if status == "crashed":
                 assert f"process {row['pid']}" in str(row["error"])
+                assert "1 run(s) in store" in caplog.text  # the open says so
                 if point in ("mid_insert", "before_commit"):  # its files are in data/, unreferenced
                     assert _on_disk(root) > _referenced(store)
                     assert store.gc(min_age_s=0).removed
