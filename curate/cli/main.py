@@ -15,6 +15,7 @@ import polars as pl
 import typer
 
 from curate.cli import mix, quality, seeds, stages, teach
+from curate.cli import store as store_cli
 from curate.cli import train as train_cli
 from curate.cli._common import (
     StoreOption,
@@ -116,5 +117,5 @@ def run(
 
 
 # every stage of curate.pipeline.STAGES (derived from its config), then the hand-written commands
-for part in (stages, seeds, teach, quality, mix, train_cli):
+for part in (stages, seeds, teach, quality, mix, train_cli, store_cli):
     part.register(app)
