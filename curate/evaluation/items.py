@@ -52,7 +52,7 @@ def registry_benchmark(name: str, registry: str | None, limit: int | None) -> Be
         path = Path(name).expanduser().resolve()
         if not path.is_file():
             raise FileNotFoundError(f"benchmark file {path} does not exist")
-        frame = load_items(path.stem, BenchmarkSpec(source=str(path)))
+        frame = _read_file(path)
         label, source = path.stem, str(path)
     else:
         loaded = Registry.load(registry)
@@ -65,6 +65,18 @@ def registry_benchmark(name: str, registry: str | None, limit: int | None) -> Be
         label, source = name, f"{Path(str(loaded.path)).resolve()}#{name}"
     frame = frame.with_columns(answer_type=pl.lit(None, pl.String))
     return _prepared(label, source, frame, limit)
+
+
+def _read_file(path: Path) -> pl.DataFrame:
+    """A benchmark file's items; an empty file has none (polars refuses to read one)."""
+    if not path.read_bytes().strip():
+        return pl.DataFrame(
+            schema={k: ITEM_SCHEMA[k] for k in ("benchmark", "item_id", "text", "answer")}
+        )
+    try:
+        return load_items(path.stem, BenchmarkSpec(source=str(path)))
+    except pl.exceptions.PolarsError as exc:
+        raise ValueError(f"benchmark file {path} cannot be read: {exc}") from exc
 
 
 def store_benchmark(

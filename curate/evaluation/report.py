@@ -58,7 +58,7 @@ def eval_table(summaries: pl.DataFrame) -> pl.DataFrame:
         pl.Series("pass@N", pass_n, dtype=pl.Float64),
         "avg_sample_std_dev",
         "no_answer",
-    ).with_columns(pl.selectors.float().round(4))
+    )
 
 
 def _filtered(
@@ -184,7 +184,7 @@ def compare(
         )
     if not rows:
         raise ValueError(f"{a!r} and {b!r} were scored on no common item")
-    return pl.DataFrame(rows).with_columns(pl.selectors.float().round(4))
+    return pl.DataFrame(rows)
 
 
 def _item_accuracy(

@@ -29,7 +29,7 @@ from curate.evaluation.items import Benchmark, registry_benchmark, store_benchma
 from curate.evaluation.lineage import EvalModel, eval_model, export_run
 from curate.evaluation.tables import EVAL_SUMMARIES, EVALS
 from store import Run, StageConfig, Store
-from synth.backends import ChatRequest
+from synth.backends import Backend, ChatRequest
 from synth.generate import Budget
 from synth.models import ModelConfig
 from synth.session import model_session
@@ -94,13 +94,14 @@ def resolve(config: EvalConfig) -> EvalModel:
     )
 
 
-def run_eval(store: Store, config: EvalConfig) -> dict[str, int]:
+def run_eval(store: Store, config: EvalConfig, backend: Backend | None = None) -> dict[str, int]:
+    """Run the eval; `backend` replaces the configured model's (tests inject faults with it)."""
     model = resolve(config)
     with store.run("eval", config) as run:
         benchmarks = load_benchmarks(store, config, run.at)
         expected = expected_rows(benchmarks, model, config.samples)
         todo = run.todo(expected, EVALS, on="eval_id")
-        new, stats = sample(store, model, todo, config)
+        new, stats = sample(store, model, todo, config, backend)
         # read before the first write: inside the write transaction DuckLake shows this run's
         # own rows even in a read pinned at run.at
         stored = stored_rows(run, model, expected)
@@ -155,7 +156,11 @@ def expected_rows(benchmarks: list[Benchmark], model: EvalModel, samples: int) -
 
 
 def sample(
-    store: Store, model: EvalModel, todo: pl.DataFrame, config: EvalConfig
+    store: Store,
+    model: EvalModel,
+    todo: pl.DataFrame,
+    config: EvalConfig,
+    backend: Backend | None = None,
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Graded rows for the samples still to do, and the call statistics."""
     if todo.height == 0:
@@ -167,7 +172,7 @@ def sample(
         for text, i in todo.select("text", "sample").iter_rows()
     ]
     budget = Budget(max_tokens=config.budget_total, max_cost_usd=config.budget_usd)
-    with model_session(store, model.config) as models:
+    with model_session(store, backend or model.config) as models:
         result = models.generate(requests, budget=budget, label=f"eval {model.label}")
     completions = [row[0] for row in result.completions]
     _refuse_nothing(model, completions)
