@@ -37,7 +37,22 @@ from synth.backends.base import Backend, Completion, SampleTask, Sink
 from synth.models import GEMMA3_270M, SMOLLM2, ModelConfig, resolve_gguf
 from synth.reasoning import normalize
 
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".json", ".model", ".jinja")
+# the files that decide what a folder's model answers (not trainer state, metrics, markers)
+_MODEL_FILES = frozenset(
+    {
+        "config.json",
+        "generation_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        "added_tokens.json",
+        "chat_template.jinja",
+        "chat_template.json",
+        "tokenizer.model",
+        "vocab.json",
+        "merges.txt",
+    }
+)
 
 
 def local_folder(config: ModelConfig) -> Path | None:
@@ -48,16 +63,22 @@ def local_folder(config: ModelConfig) -> Path | None:
 
 def weights_fingerprint(folder: Path) -> str:
     """xxh3 of (name, size, mtime) of the folder's weight, config and tokenizer files: cheap
-    on a 100 GB checkpoint, and any rewrite of a file (a retrain into the same folder) changes
-    it. Checkpoint subfolders (checkpoint-N/) are not part of the model and are left out."""
+    on a 100 GB checkpoint, and any rewrite of one (a retrain into the same folder) changes it.
+    Trainer state, metrics, markers and checkpoint-N/ subfolders are not the model: left out."""
     parts = []
     for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix in _WEIGHT_SUFFIXES:
+        if path.is_file() and (_is_weights(path.name) or path.name in _MODEL_FILES):
             stat = path.stat()
             parts.append((path.name, stat.st_size, stat.st_mtime_ns))
-    if not any(name.endswith((".safetensors", ".bin", ".pt")) for name, _, _ in parts):
+    if not any(_is_weights(name) for name, _, _ in parts):
         raise FileNotFoundError(f"{folder} holds no model weights (*.safetensors or *.bin)")
     return xxhash.xxh3_64_hexdigest(json.dumps(parts).encode())
+
+
+def _is_weights(name: str) -> bool:
+    return name.endswith((".safetensors", ".safetensors.index.json", ".bin.index.json")) or (
+        name.endswith(".bin") and name != "training_args.bin"
+    )
 
 
 def with_weights_identity(config: ModelConfig) -> ModelConfig:

@@ -26,6 +26,7 @@ def _folder(tmp_path: Path) -> Path:
     (folder / "config.json").write_text("{}")
     (folder / "model.safetensors").write_bytes(b"weights")
     (folder / "checkpoint-2").mkdir()  # a resumable checkpoint inside: not the model
+    (folder / "trainer_state.json").write_text("{}")  # nor the trainer's state
     return folder
 
 
@@ -34,6 +35,8 @@ def test_fingerprint_follows_the_weight_files(tmp_path: Path) -> None:
     first = weights_fingerprint(folder)
     assert weights_fingerprint(folder) == first
     (folder / "checkpoint-2" / "model.safetensors").write_bytes(b"other")
+    (folder / "trainer_state.json").write_text('{"global_step": 3}')
+    (folder / "training_args.bin").write_bytes(b"args")
     assert weights_fingerprint(folder) == first
     stat = (folder / "model.safetensors").stat()
     os.utime(folder / "model.safetensors", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
@@ -110,3 +113,19 @@ def test_raw_prompts(backend) -> None:
     result = generate(backend, [ChatRequest(prompt="Question: 2 + 2 =\nAnswer:", max_tokens=4)])
     completion = result.completions[0][0]
     assert completion.ok and completion.completion_tokens >= 1 and completion.latency_s > 0
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+def test_on_a_gpu_seeded_rows_reproduce() -> None:
+    gpu = get_backend(ModelConfig(backend="transformers", concurrency=4))
+    try:
+        assert gpu.device == "cuda"
+        requests = [
+            ChatRequest(messages=QUESTION, seed=s, temperature=1.0, max_tokens=12) for s in (1, 2)
+        ]
+        first = [row[0].text for row in generate(gpu, requests).completions]
+        again = [row[0].text for row in generate(gpu, requests).completions]
+        assert first == again and all(first)
+    finally:
+        gpu.close()
