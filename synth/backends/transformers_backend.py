@@ -125,6 +125,7 @@ class TransformersBackend(Backend):
         source = model_source(config)
         self.tokenizer = AutoTokenizer.from_pretrained(source)
         self.tokenizer.padding_side = "left"
+        self.tokenizer.truncation_side = "left"  # a prompt over max_model_len keeps its end
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(self.device)
@@ -138,11 +139,12 @@ class TransformersBackend(Backend):
                 break
             admitted.append(task)
         for batch in self._batches(admitted):
-            for task, completion in zip(batch, self._generate(batch), strict=True):
+            for (_, task), completion in zip(batch, self._generate(batch), strict=True):
                 sink.emit(task, completion)
 
-    def _batches(self, tasks: list[SampleTask]) -> list[list[SampleTask]]:
-        """Tasks sharing max_tokens and stop strings, by prompt length (less padding)."""
+    def _batches(self, tasks: list[SampleTask]) -> list[list[tuple[str, SampleTask]]]:
+        """(prompt text, task) batches of tasks sharing max_tokens and stop strings, each
+        batch of similar prompt lengths (less padding)."""
         groups: dict[tuple[Any, ...], list[tuple[str, SampleTask]]] = {}
         for task in tasks:
             key = (task.sampling.max_tokens, task.sampling.stop)
@@ -152,7 +154,7 @@ class TransformersBackend(Backend):
         for members in groups.values():
             members.sort(key=lambda m: len(m[0]))
             for start in range(0, len(members), size):
-                batches.append([task for _, task in members[start : start + size]])
+                batches.append(members[start : start + size])
         return batches
 
     def _prompt_text(self, task: SampleTask) -> str:
@@ -166,7 +168,7 @@ class TransformersBackend(Backend):
             task.messages, add_generation_prompt=True, tokenize=False
         )
 
-    def _generate(self, batch: list[SampleTask]) -> list[Completion]:
+    def _generate(self, batch: list[tuple[str, SampleTask]]) -> list[Completion]:
         start = time.perf_counter()
         try:
             texts, finish, prompt_tokens, new_tokens = self._decode_batch(batch)
@@ -190,15 +192,16 @@ class TransformersBackend(Backend):
         return out
 
     def _decode_batch(
-        self, batch: list[SampleTask]
+        self, batch: list[tuple[str, SampleTask]]
     ) -> tuple[list[str], list[str], list[int], list[int]]:
         import torch
         from transformers import GenerationConfig, LogitsProcessorList
 
-        s = batch[0].sampling
+        tasks = [task for _, task in batch]
+        s = tasks[0].sampling
         limit = self.config.max_model_len
         encoded = self.tokenizer(
-            [self._prompt_text(t) for t in batch],
+            [text for text, _ in batch],
             return_tensors="pt",
             padding=True,
             add_special_tokens=False,
@@ -206,9 +209,9 @@ class TransformersBackend(Backend):
             max_length=limit,
         ).to(self.device)
         sampler = RowSampler(
-            [t.sampling.temperature for t in batch],
-            [t.sampling.top_p for t in batch],
-            [t.sampling.seed for t in batch],
+            [t.sampling.temperature for t in tasks],
+            [t.sampling.top_p for t in tasks],
+            [t.sampling.seed for t in tasks],
             self.device,
         )
         generation = GenerationConfig(
