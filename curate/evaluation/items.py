@@ -46,6 +46,27 @@ def is_file_benchmark(name: str) -> bool:
     return name.lower().endswith(_FILE_SUFFIXES)
 
 
+def benchmark_problems(names: list[str], registry: str | None) -> list[str]:
+    """Names that are in no registry and files that do not exist (nothing is loaded)."""
+    files = [n for n in names if is_file_benchmark(n)]
+    problems = [
+        f"benchmark file {n} not found" for n in files if not Path(n).expanduser().is_file()
+    ]
+    named = [n for n in names if not is_file_benchmark(n)]
+    if named:
+        try:
+            loaded = Registry.load(registry)
+        except (OSError, ValueError) as exc:
+            return [*problems, str(exc)]
+        problems += [_unknown(n, loaded) for n in named if n not in loaded.specs]
+    return problems
+
+
+def _unknown(name: str, registry: Registry) -> str:
+    known = ", ".join(registry.names())
+    return f"unknown benchmark '{name}' in registry {registry.path} (known: {known})"
+
+
 def registry_benchmark(name: str, registry: str | None, limit: int | None) -> Benchmark:
     """A registry name, or a benchmark file (id, problem, answer columns) given by its path."""
     if is_file_benchmark(name):
@@ -57,10 +78,7 @@ def registry_benchmark(name: str, registry: str | None, limit: int | None) -> Be
     else:
         loaded = Registry.load(registry)
         if name not in loaded.specs:
-            raise ValueError(
-                f"unknown benchmark '{name}' in registry {loaded.path} "
-                f"(known: {', '.join(loaded.names())})"
-            )
+            raise ValueError(_unknown(name, loaded))
         frame = loaded.items([name])
         label, source = name, f"{Path(str(loaded.path)).resolve()}#{name}"
     frame = frame.with_columns(answer_type=pl.lit(None, pl.String))

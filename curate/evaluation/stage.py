@@ -25,7 +25,12 @@ import xxhash
 from pydantic import Field, model_validator
 
 from curate.evaluation.grading import graded_rows, summary_figures
-from curate.evaluation.items import Benchmark, registry_benchmark, store_benchmark
+from curate.evaluation.items import (
+    Benchmark,
+    benchmark_problems,
+    registry_benchmark,
+    store_benchmark,
+)
 from curate.evaluation.lineage import EvalModel, eval_model, export_run
 from curate.evaluation.tables import EVAL_SUMMARIES, EVALS
 from store import Run, StageConfig, Store
@@ -75,6 +80,22 @@ class EvalConfig(StageConfig):
         if not (self.benchmarks or self.selection or self.where):
             raise ValueError("name something to evaluate on: benchmarks, selection or where")
         return self
+
+    def check_inputs(self) -> list[str]:
+        """Recipe preflight: benchmarks, files and model configs that cannot be found. A model
+        folder that does not exist yet is not a problem: an earlier stage may train it."""
+        problems = []
+        if self.benchmarks:
+            problems += benchmark_problems(self.benchmarks, self.registry)
+        if self.system_prompt_file and not Path(self.system_prompt_file).is_file():
+            problems.append(f"system prompt file {self.system_prompt_file} not found")
+        model = self.model if isinstance(self.model, str) else ""
+        if model.endswith((".yaml", ".yml")) and not Path(model).is_file():
+            problems.append(f"model config file {model} not found")
+        folder = Path(model) if model else None
+        if folder is not None and folder.is_dir() and not (folder / "config.json").is_file():
+            problems.append(f"model {model}: not a checkpoint (no config.json)")
+        return problems
 
 
 def system_prompt(path: str | None) -> str | None:
@@ -174,8 +195,8 @@ def sample(
     budget = Budget(max_tokens=config.budget_total, max_cost_usd=config.budget_usd)
     with model_session(store, backend or model.config) as models:
         result = models.generate(requests, budget=budget, label=f"eval {model.label}")
-    completions = [row[0] for row in result.completions]
-    _refuse_nothing(model, completions)
+        completions = [row[0] for row in result.completions]
+        _refuse_nothing(model, completions)
     if result.stopped:
         log.warning("eval: %s", result.stopped)
     stats = {k: int(result.stats.get(k, 0)) for k in ("sent", "cached", "failed", "not_sent")}

@@ -271,6 +271,21 @@ def test_recipe_validates_an_eval_stage(tmp_path: Path, bench: Path) -> None:
         load_recipe(recipe)
 
 
+def test_recipe_preflight_hook(tmp_path: Path, bench: Path) -> None:
+    (tmp_path / "empty-folder").mkdir()
+    config = EvalConfig(
+        model=str(tmp_path / "empty-folder"),
+        benchmarks=[str(bench), "no_such_benchmark", str(tmp_path / "gone.jsonl")],
+        system_prompt_file=str(tmp_path / "gone.txt"),
+    )
+    problems = config.check_inputs()
+    assert len(problems) == 4, problems
+    assert "unknown benchmark 'no_such_benchmark'" in " ".join(problems)
+    # a checkpoint an earlier stage of the recipe will train is not a problem yet
+    later = EvalConfig(model=str(tmp_path / "runs" / "sft"), benchmarks=["gsm8k_test"])
+    assert later.check_inputs() == []
+
+
 def test_model_hash_changes_with_the_system_prompt(tmp_path: Path, bench: Path) -> None:
     prompt = tmp_path / "p.txt"
     prompt.write_text("Answer tersely.")
