@@ -104,13 +104,11 @@ def store_benchmark(
     on `seeds`, read at the run's snapshot."""
     from curate.teachability.select import read_selection
 
+    ref = store.ref("seeds", at)
+    seeds = store.sql(f"SELECT * FROM {ref} WHERE ({where or 'true'})")
     if selection:
-        seeds = read_selection(store, selection, at)
-        if where:
-            keep = store.sql(f"SELECT seed_id FROM {store.ref('seeds', at)} WHERE {where}")
-            seeds = seeds.join(keep, on="seed_id", how="semi")
-    else:
-        seeds = store.sql(f"SELECT * FROM {store.ref('seeds', at)} WHERE {where}")
+        picked = read_selection(store, selection, at).select("seed_id")
+        seeds = seeds.join(picked, on="seed_id", how="semi")
     label = f"selection:{selection}" if selection else "seeds"
     if where:
         label += f"[{where}]"
