@@ -19,6 +19,7 @@ from curate.cli.main import app
 from curate.evaluation.report import compare, current, eval_plot, eval_table
 from curate.evaluation.stage import EvalConfig, eval_summary, resolve, run_eval
 from curate.pipeline import load_recipe
+from curate.teachability.tables import SELECTIONS
 from store import Store
 from synth.backends.base import Backend, Completion, SampleTask, Sink
 from synth.cache import RequestCache
@@ -167,6 +168,17 @@ def test_store_seeds_as_items(store: Store) -> None:
     assert summary["benchmark"] == f"seeds[{where}]" and summary["avg"] == 1.0
     assert summary["items"] == seeds.filter(pl.col("level") <= 2).height == planted.calls
     assert summary["benchmark_source"] == f"store@{summary['snapshot_id']}"
+    picked = seeds.sort("seed_id").head(3)
+    with store.run("select", {"name": "three"}) as run:  # a selection as `select` records one
+        run.insert(
+            SELECTIONS,
+            picked.select(
+                "seed_id", pl.lit("three").alias("name"), pl.lit(run.at).alias("snapshot_id")
+            ),
+        )
+    run_eval(store, EvalConfig(selection="three", samples=1), backend=planted)
+    latest = current(store).filter(pl.col("benchmark") == "selection:three").row(0, named=True)
+    assert latest["items"] == 3 and latest["avg"] == 1.0
 
 
 def _unchanged(store: Store, snapshot: int) -> None:
