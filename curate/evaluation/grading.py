@@ -11,12 +11,11 @@ from __future__ import annotations
 import polars as pl
 
 from curate.evaluation import metrics
-from curate.evaluation.tables import EVALS
+from curate.evaluation.tables import EVALS, frame_schema
 from quality.answers import check_batch, extract_answer
 from synth.backends import Completion
 
-_POLARS = {"VARCHAR": pl.String, "INTEGER": pl.Int32, "BOOLEAN": pl.Boolean, "DOUBLE": pl.Float64}
-EVAL_SCHEMA = {name: _POLARS[sql] for name, sql in EVALS.columns.items() if name != "run_id"}
+EVAL_SCHEMA = frame_schema(EVALS)
 _CORRECT_CLASS = 1 << 40  # the reference's class, above any id the vote classes give
 
 

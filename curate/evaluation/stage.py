@@ -32,7 +32,7 @@ from curate.evaluation.items import (
     store_benchmark,
 )
 from curate.evaluation.lineage import EvalModel, eval_model, export_run
-from curate.evaluation.tables import EVAL_SUMMARIES, EVALS
+from curate.evaluation.tables import EVAL_SUMMARIES, EVALS, frame_schema
 from store import Run, StageConfig, Store
 from synth.backends import Backend, ChatRequest
 from synth.generate import Budget
@@ -265,20 +265,11 @@ def summary_rows(
                 "benchmark_hash": bench.identity,
             }
         )
-    schema = {c: _SUMMARY_TYPES[t] for c, t in EVAL_SUMMARIES.columns.items() if c != "run_id"}
-    return pl.DataFrame(records, schema=schema)
+    return pl.DataFrame(records, schema=frame_schema(EVAL_SUMMARIES))
 
 
 def _json(value: object) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True)
-
-
-_SUMMARY_TYPES = {
-    "VARCHAR": pl.String,
-    "INTEGER": pl.Int32,
-    "DOUBLE": pl.Float64,
-    "BIGINT": pl.Int64,
-}
 
 
 def latest_summaries(store: Store, at: int | str | None = None) -> pl.DataFrame:
@@ -291,9 +282,15 @@ def latest_summaries(store: Store, at: int | str | None = None) -> pl.DataFrame:
 
 
 def eval_summary(store: Store, config: EvalConfig, at: int | str | None = None) -> pl.DataFrame:
-    """The current summaries of the model and benchmarks `config` names (after `run_eval`)."""
+    """The summaries of the model, benchmarks and N that `config` names (after `run_eval`),
+    even when a later eval of the same model used another N."""
+    if not store.has_table(EVAL_SUMMARIES.name, at):
+        return pl.DataFrame(schema=frame_schema(EVAL_SUMMARIES, run_id=True))
     model = resolve(config)
-    rows = latest_summaries(store, at).filter(
-        (pl.col("model") == model.hash) & (pl.col("samples") == config.samples)
-    )
-    return rows
+    return store.latest(
+        EVAL_SUMMARIES.name,
+        key=["model", "benchmark", "samples"],
+        at=at,
+        where="model = ? AND samples = ?",
+        params=[model.hash, config.samples],
+    ).sort("benchmark")

@@ -1,7 +1,17 @@
 """Tables written by `eval`: one row per sample (`evals`) and one per (model, benchmark, N)
 summary (`eval_summaries`)."""
 
+import polars as pl
+
 from store import TableSpec
+
+_POLARS = {
+    "VARCHAR": pl.String,
+    "INTEGER": pl.Int32,
+    "BIGINT": pl.Int64,
+    "BOOLEAN": pl.Boolean,
+    "DOUBLE": pl.Float64,
+}
 
 EVALS = TableSpec(
     "evals",
@@ -59,3 +69,8 @@ EVAL_SUMMARIES = TableSpec(
         "run_id": "VARCHAR",
     },
 )
+
+
+def frame_schema(spec: TableSpec, run_id: bool = False) -> dict[str, pl.DataType]:
+    """The Polars schema of `spec`'s rows (without `run_id`, which `run.insert` fills)."""
+    return {c: _POLARS[t] for c, t in spec.columns.items() if run_id or c != "run_id"}

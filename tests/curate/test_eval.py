@@ -112,6 +112,7 @@ def test_rerun_pays_nothing_and_more_samples_pay_only_the_new_ones(
     assert more.calls == 6 and counts["samples_done_before"] == 6
     latest = current(store)
     assert latest["samples"].to_list() == [4] and latest["avg"].to_list() == [0.5]
+    assert eval_summary(store, _config(bench, samples=2))["samples"].to_list() == [2]
 
 
 def test_a_crash_after_sampling_resumes_from_the_request_cache(store: Store, bench: Path) -> None:
