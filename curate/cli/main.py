@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from curate.cli import mix, quality, seeds, stages, teach
+from curate.cli import evaluation, mix, quality, seeds, stages, teach
 from curate.cli import store as store_cli
 from curate.cli import train as train_cli
 from curate.cli._common import (
@@ -117,5 +117,5 @@ def run(
 
 
 # every stage of curate.pipeline.STAGES (derived from its config), then the hand-written commands
-for part in (stages, seeds, teach, quality, mix, train_cli, store_cli):
+for part in (stages, seeds, teach, quality, mix, train_cli, evaluation, store_cli):
     part.register(app)

@@ -31,6 +31,7 @@ BACKENDS: dict[str, str] = {
     "openai": "synth.backends.openai_backend:OpenAIBackend",
     "openai-batch": "synth.backends.batch_api:BatchAPIBackend",
     "vllm": "synth.backends.vllm_backend:VLLMBackend",
+    "transformers": "synth.backends.transformers_backend:TransformersBackend",
 }
 
 
