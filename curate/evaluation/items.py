@@ -17,6 +17,7 @@ import xxhash
 from quality.answers import infer_answer_type
 from quality.benchmarks import BenchmarkSpec, Registry, load_items
 from store import Store
+from store.sql import bind_condition, user_sql_errors
 
 ITEM_SCHEMA = {
     "benchmark": pl.String,
@@ -105,7 +106,9 @@ def store_benchmark(
     from curate.teachability.select import read_selection
 
     ref = store.ref("seeds", at)
-    seeds = store.sql(f"SELECT * FROM {ref} WHERE ({where or 'true'})")
+    condition = bind_condition(store, ref, where) if where else "true"
+    with user_sql_errors(where):
+        seeds = store.sql(f"SELECT * FROM {ref} WHERE {condition}")
     if selection:
         picked = read_selection(store, selection, at).select("seed_id")
         seeds = seeds.join(picked, on="seed_id", how="semi")

@@ -34,16 +34,17 @@ from curate.evaluation.items import (
 from curate.evaluation.lineage import EvalModel, eval_model, export_run
 from curate.evaluation.tables import EVAL_SUMMARIES, EVALS, frame_schema
 from store import Run, StageConfig, Store
+from store.sql import SqlCondition
 from synth.backends import Backend, ChatRequest
 from synth.generate import Budget
 from synth.models import ModelConfig
-from synth.session import model_session
+from synth.session import FailurePolicy, model_session
 from synth.traces import DEFAULT_SYSTEM_PROMPT
 
 log = logging.getLogger("teachable.eval")
 
 
-class EvalConfig(StageConfig):
+class EvalConfig(StageConfig, FailurePolicy):
     model: str | ModelConfig | None = None
     """A `teachable train` output folder or other HF model folder (transformers backend), a
     model config YAML, an embedded model name, a .gguf file, an inline config; None: SmolLM2."""
@@ -53,7 +54,7 @@ class EvalConfig(StageConfig):
     """Benchmark registry YAML (default: $TEACHABLE_BENCHMARKS, else the shipped one)."""
     selection: str | None = None
     """Also evaluate on the seeds of this named selection (`teachable select --name`)."""
-    where: str | None = None
+    where: SqlCondition = None
     """Also evaluate on the seeds matching this SQL condition (with --selection: narrows it)."""
     samples: int = Field(default=4, ge=1)
     """N samples per item; raising N later pays only for the new samples."""
@@ -193,7 +194,8 @@ def sample(
         for text, i in todo.select("text", "sample").iter_rows()
     ]
     budget = Budget(max_tokens=config.budget_total, max_cost_usd=config.budget_usd)
-    with model_session(store, backend or model.config) as models:
+    share = config.max_failed_share
+    with model_session(store, backend or model.config, max_failed_share=share) as models:
         result = models.generate(requests, budget=budget, label=f"eval {model.label}")
         completions = [row[0] for row in result.completions]
         _refuse_nothing(model, completions)
