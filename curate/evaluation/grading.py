@@ -52,7 +52,7 @@ def graded_rows(todo: pl.DataFrame, completions: list[Completion | None]) -> pl.
 
 def answer_classes(rows: pl.DataFrame) -> pl.Series:
     """Vote class of each row (-1: no answer); equal within an item means equivalent."""
-    from curate.teachability.vote import _classes  # the checker-equivalence classes of votes
+    from curate.teachability.vote import equivalence_classes
 
     given = pl.col("extracted_answer").is_not_null() & (
         pl.col("extracted_answer").str.strip_chars() != ""
@@ -68,7 +68,9 @@ def answer_classes(rows: pl.DataFrame) -> pl.Series:
         .with_row_index("idx")
     )
     if spellings.height:
-        spellings = spellings.with_columns(pl.Series("cls", _classes(spellings), dtype=pl.Int64))
+        spellings = spellings.with_columns(
+            pl.Series("cls", equivalence_classes(spellings), dtype=pl.Int64)
+        )
     else:
         spellings = spellings.with_columns(pl.lit(None, pl.Int64).alias("cls"))
     classed = keyed.join(
