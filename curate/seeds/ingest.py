@@ -100,7 +100,7 @@ def _map_fields(records: SourceRecords, config: IngestConfig) -> tuple[pl.DataFr
     if frame.height == 0:  # every record was set aside by the reader
         return pl.DataFrame(schema=dict.fromkeys([LOC, *_MAPPED], pl.String)), []
     columns = [c for c in frame.columns if c != LOC and not c.startswith(KIND)]
-    first = frame[LOC][0] if frame.height else config.source
+    first = frame[LOC][0]
     problem = _pick(columns, config.problem_field, PROBLEM_FIELDS, "problem", first)
     if problem is None:
         raise IngestError(
@@ -116,13 +116,14 @@ def _map_fields(records: SourceRecords, config: IngestConfig) -> tuple[pl.DataFr
     ]
     mapped = frame.select(LOC, *_mapped(frame, fields)).with_row_index("_row")
     out = validate.check(mapped, fields[:3], config.max_chars)
-    rejects = _describe(out.filter(pl.col("_code").is_not_null()), frame, fields, config.max_chars)
-    if rejects and config.on_error == "fail":
-        bad = rejects[0]
+    broken = out.filter(pl.col("_code").is_not_null())
+    if broken.height and config.on_error == "fail":
+        bad = _describe(broken.head(1), frame, fields, config.max_chars)[0]
         raise IngestError(
-            f"{bad.location}: field '{bad.field}' {bad.reason} ({len(rejects)} bad "
-            f"row{'s' * (len(rejects) > 1)}; --on-error skip sets them aside in `rejects`)"
+            f"{bad.location}: field '{bad.field}' {bad.reason} ({broken.height} bad "
+            f"row{'s' * (broken.height > 1)}; --on-error skip sets them aside in `rejects`)"
         )
+    rejects = _describe(broken, frame, fields, config.max_chars)
     good = out.filter(pl.col("_code").is_null())
     return good.select(LOC, *_MAPPED), rejects
 
@@ -145,24 +146,24 @@ def _mapped(frame: pl.DataFrame, fields: list[Field]) -> list[pl.Expr]:
 def _describe(
     broken: pl.DataFrame, frame: pl.DataFrame, fields: list[Field], max_chars: int
 ) -> list[Reject]:
-    """One reject per failing row, in row order, described from the source value (the rows are
-    few, or all of a wrongly typed column: either way not the hot path)."""
-    rejects = []
+    """One reject per failing row, in row order, described from the source value and record
+    (the rows are few, or all of a wrongly typed column: either way not the hot path)."""
     by_source = {spec.source: spec for spec in fields if spec.source is not None}
-    for row in broken.select("_row", LOC, "_bad_field", "_code").iter_rows():
-        index, loc, name, code = row
-        spec = by_source[name]
-        value = frame[name].slice(index, 1).to_list()[0]  # a list cell as a list
-        reason = validate.describe(code, value, spec, max_chars)
-        rejects.append(Reject(loc, name, reason, _record(frame, index)))
+    kinds = [c for c in frame.columns if c.startswith(KIND)]
+    records = frame.drop(LOC).gather(broken["_row"]).to_dicts()
+    for record in records:  # a mixed-kind field holds JSON text: show the value as written
+        for column in kinds:
+            name, kind = column.removeprefix(KIND), record.pop(column)
+            if kind not in (None, "text"):
+                record[name] = json.loads(record[name])
+    rejects = []
+    for (loc, name, code), record in zip(
+        broken.select(LOC, "_bad_field", "_code").iter_rows(), records, strict=True
+    ):
+        reason = validate.describe(code, record[name], by_source[name], max_chars)
+        raw = json.dumps(record, default=str, ensure_ascii=False)[: 4 * EXCERPT]
+        rejects.append(Reject(loc, name, reason, excerpt(raw)))
     return rejects
-
-
-def _record(frame: pl.DataFrame, index: int) -> str:
-    """The source record of a rejected row as JSON, truncated."""
-    row = frame.slice(index, 1).drop(LOC, *[c for c in frame.columns if c.startswith(KIND)])
-    text = json.dumps(row.to_dicts()[0], default=str, ensure_ascii=False)
-    return excerpt(text[: 4 * EXCERPT])
 
 
 def _build_seeds(

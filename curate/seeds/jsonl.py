@@ -14,6 +14,7 @@ import re
 import zlib
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.json as pa_json
@@ -21,11 +22,13 @@ import pyarrow.json as pa_json
 from curate.seeds.errors import IngestError
 from curate.seeds.records import (
     LOC,
+    MAX_DEPTH,
     Reject,
     SourceRecords,
     excerpt,
     frame_from_records,
     reject,
+    too_deep,
 )
 
 _BLOCK = 8 << 20  # Arrow JSON block: a row longer than this takes the line-by-line parse
@@ -38,13 +41,13 @@ def read_jsonl(path: Path, skip_bad: bool) -> SourceRecords:
     data = data.removeprefix(_BOM)
     if not data.strip() and damage is None:
         raise IngestError(f"{path}: empty file, no records")
-    if damage is None:
+    lines, deep = _scan_lines(data)
+    blank = b"\n\n" in data or data.startswith(b"\n")  # Arrow skips blank lines: no line numbers
+    if damage is None and not blank and not deep:
         fast = _read_arrow(data)
-        if fast is not None:
-            lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-            if fast.height == lines:
-                locs = pl.int_range(1, fast.height + 1, eager=True).cast(pl.String)
-                return SourceRecords(fast.with_columns((pl.lit(f"{path}:") + locs).alias(LOC)))
+        if fast is not None and fast.height == lines:
+            locs = pl.int_range(1, fast.height + 1, eager=True).cast(pl.String)
+            return SourceRecords(fast.with_columns((pl.lit(f"{path}:") + locs).alias(LOC)))
     return _read_lines(path, data, damage, skip_bad)
 
 
@@ -94,6 +97,29 @@ def _gunzip(raw: bytes) -> tuple[list[bytes], zlib.error | None, bool]:
     return pieces, None, started and not inflate.eof
 
 
+def _scan_lines(data: bytes) -> tuple[int, bool]:
+    """(number of lines, whether one holds MAX_DEPTH - 1 or more openers that can be
+    structure: a [ or { right after [ { : , or whitespace). LaTeX braces inside strings follow
+    letters, backslashes, ^ or _; a line nesting D levels deep has at least D - 1 such openers,
+    so False keeps Arrow's recursive parser safe. One NumPy pass in cache-sized blocks."""
+    array = np.frombuffer(data, dtype=np.uint8)
+    none = np.empty(0, dtype=np.intp)
+    openers, newlines = [none], [none]
+    for start in range(0, array.size, 1 << 20):
+        block = array[start : start + (1 << 20)]
+        found = np.flatnonzero((block == 0x5B) | (block == 0x7B)) + start
+        found = found[found > 0]
+        openers.append(found[np.isin(array[found - 1], _BEFORE_STRUCTURE)])
+        newlines.append(np.flatnonzero(block == 0x0A) + start)
+    ends = np.concatenate(newlines)
+    per_line = np.bincount(np.searchsorted(ends, np.concatenate(openers)))
+    lines = ends.size + (0 if data.endswith(b"\n") else 1)
+    return lines, bool(per_line.size) and int(per_line.max()) >= MAX_DEPTH - 1
+
+
+_BEFORE_STRUCTURE = np.frombuffer(b"[{:, \t\r", dtype=np.uint8)
+
+
 def _read_arrow(data: bytes) -> pl.DataFrame | None:
     try:
         data.decode("utf-8")
@@ -121,11 +147,12 @@ def _read_lines(path: Path, data: bytes, damage: str | None, skip_bad: bool) -> 
     if damage is not None:  # the last, partial line belongs to the damaged part
         lines, tail = lines[:-1], lines[-1]
         lines.append(b"")
+    surrogates = _SURROGATE.search(data) is not None  # one scan, not one per line
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         loc = f"{path}:{number}"
-        record = _parse_line(raw)
+        record = _parse_line(raw, surrogates)
         if not isinstance(record, dict):
             rejects.append(reject(loc, *record, excerpt(raw), skip_bad))
             continue
@@ -139,7 +166,7 @@ def _read_lines(path: Path, data: bytes, damage: str | None, skip_bad: bool) -> 
     return SourceRecords(frame.with_columns(pl.Series(LOC, locs, dtype=pl.String)), rejects)
 
 
-def _parse_line(raw: bytes) -> dict[str, object] | tuple[str, str]:
+def _parse_line(raw: bytes, surrogates: bool) -> dict[str, object] | tuple[str, str]:
     """The record, or (field, what is wrong) for the line."""
     try:
         text = raw.decode("utf-8")
@@ -149,7 +176,11 @@ def _parse_line(raw: bytes) -> dict[str, object] | tuple[str, str]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         return "", f"malformed JSON: {exc.msg} at column {exc.colno}"
-    return _check_record(value, _SURROGATE.search(raw) is not None)
+    except ValueError as exc:  # e.g. an integer past Python's 4,300-digit limit
+        return "", f"malformed JSON: {exc}"
+    except RecursionError:
+        return "", f"nested deeper than {MAX_DEPTH} levels"
+    return _check_record(value, surrogates and _SURROGATE.search(raw) is not None)
 
 
 def _check_record(value: object, escapes_surrogates: bool) -> dict[str, object] | tuple[str, str]:
@@ -157,6 +188,8 @@ def _check_record(value: object, escapes_surrogates: bool) -> dict[str, object] 
     decodes to half a surrogate pair (text no UTF-8 store can hold)."""
     if not isinstance(value, dict):
         return "", f"expected a JSON object, got {_json_type(value)}"
+    if (deep := too_deep(value)) is not None:
+        return deep, f"nests deeper than {MAX_DEPTH} levels"
     if escapes_surrogates:
         for key, item in value.items():
             try:
@@ -184,6 +217,10 @@ def read_json(path: Path, skip_bad: bool) -> SourceRecords:
         raise IngestError(f"{path}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02x})") from exc
     except json.JSONDecodeError as exc:
         raise IngestError(f"{path}:{exc.lineno}: malformed JSON: {exc.msg}") from exc
+    except ValueError as exc:
+        raise IngestError(f"{path}: malformed JSON: {exc}") from exc
+    except RecursionError:
+        raise IngestError(f"{path}: nested deeper than {MAX_DEPTH} levels") from None
     if isinstance(value, dict):
         lists = [v for v in value.values() if isinstance(v, list)]
         if len(lists) != 1:

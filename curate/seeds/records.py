@@ -20,6 +20,9 @@ from curate.seeds.errors import IngestError
 LOC = "_loc"
 KIND = "_kind:"
 EXCERPT = 500  # characters of the offending record kept in `rejects.raw`
+# Seed records are flat. Far deeper nesting is broken data, and costly: Arrow's JSON parser
+# recurses (it crashes the process near 20,000 levels) and Polars' nested types crawl.
+MAX_DEPTH = 64
 
 
 @dataclass
@@ -41,6 +44,23 @@ def reject(loc: str, field: str, reason: str, raw: str, skip_bad: bool) -> Rejec
     if not skip_bad:
         raise IngestError(f"{loc}: field '{field}' {reason}" if field else f"{loc}: {reason}")
     return Reject(loc, field, reason, raw)
+
+
+def too_deep(record: dict[str, object]) -> str | None:
+    """The field whose value nests deeper than MAX_DEPTH levels, if any (iteratively: no
+    recursion limit to hit)."""
+    for key, value in record.items():
+        stack: list[tuple[object, int]] = [(value, 2)]  # the record itself is level 1
+        while stack:
+            item, depth = stack.pop()
+            if isinstance(item, dict):
+                item = list(item.values())
+            if not isinstance(item, list):
+                continue
+            if depth > MAX_DEPTH:
+                return key
+            stack.extend((child, depth + 1) for child in item)
+    return None
 
 
 def excerpt(raw: str | bytes) -> str:
@@ -77,8 +97,8 @@ def frame_from_records(records: list[dict[str, object]]) -> pl.DataFrame:
     columns: dict[str, pl.Series] = {}
     for name in names:
         values = [r.get(name) for r in records]
-        kinds = {json_kind(v) for v in values} - {None}
-        typed = _typed(name, values) if len(kinds) <= 1 and kinds != {"nonfinite"} else None
+        types = {type(v) for v in values} - {type(None)}  # cheaper than a kind per value
+        typed = _typed(name, values) if len(types) <= 1 else None
         if typed is not None:
             columns[name] = typed
             continue

@@ -32,6 +32,14 @@ def _jsonl(*rows: object) -> bytes:
     return b"".join((r if isinstance(r, bytes) else json.dumps(r).encode()) + b"\n" for r in rows)
 
 
+def _nested(depth: int) -> object:
+    """A list nested `depth` levels deep."""
+    value: object = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
 def _parquet(**columns: pl.Series) -> Callable[[Path], None]:
     return lambda path: pl.DataFrame(columns).write_parquet(path)
 
@@ -338,6 +346,30 @@ CASES = [
         [("[1]", "", r"expected a JSON object, got a number"), ("[2]", "", r"got a string")],
         ["What is 1+1?"],
     ),
+    Case(
+        "deep_field.jsonl",
+        _jsonl(GOOD, {"problem": "Q2?", "meta": _nested(70)}),
+        [(":2", "meta", r"nests deeper than 64 levels")],
+        ["What is 1+1?"],
+    ),
+    Case(  # Arrow's recursive parser crashes the process on this; Python's json raises
+        "very_deep_line.jsonl",
+        _jsonl(GOOD, b'{"problem": "Q2?", "meta": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"),
+        [(":2", "", r"nested deeper than 64 levels")],
+        ["What is 1+1?"],
+    ),
+    Case(
+        "deep_element.json",
+        json.dumps([GOOD, {"problem": {"a": _nested(80)}}]).encode(),
+        [("[1]", "problem", r"nests deeper than 64 levels")],
+        ["What is 1+1?"],
+    ),
+    Case(
+        "huge_integer.jsonl",
+        _jsonl(GOOD, b'{"problem": ' + b"7" * 5000 + b"}"),
+        [(":2", "", r"malformed JSON: Exceeds the limit \(4300 digits\)")],
+        ["What is 1+1?"],
+    ),
     # --- CSV: ragged rows, quoting, bytes -----------------------------------------------------
     Case(
         "long_row.csv",
@@ -475,6 +507,10 @@ FATAL = {
     ),
     "empty.jsonl.gz": (lambda p: p.write_bytes(gzip.compress(b"")), r": empty file, no records"),
     "scalar.json": (lambda p: p.write_bytes(b"42"), r": expected a list of records, got a number"),
+    "deep.json": (
+        lambda p: p.write_bytes(b"[" * 100_000 + b"]" * 100_000),
+        r": nested deeper than 64 levels",
+    ),
     "broken.json": (
         lambda p: p.write_bytes(b'[\n{"problem": "a"},\n{"problem": \n'),
         r":4: malformed JSON: Expecting value",
@@ -569,6 +605,15 @@ def test_a_bom_at_the_start_of_a_file_is_not_part_of_the_first_record(
     refs = dict(store.table("seeds").select("problem", "source_ref").iter_rows())
     assert set(refs) == {"Q1?", "Q2?", "Q3?", "What is 1+1?"}
     assert refs["What is 1+1?"] == f"{tmp_path / 'bom.jsonl'}:3"  # the blank line still counts
+
+
+def test_a_reject_keeps_the_record_as_written(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "r.jsonl").write_bytes(_jsonl(GOOD, {"problem": 42, "answer": "x"}))
+    (tmp_path / "r.csv").write_bytes(b"problem,answer\nQ1?,1\nQ2?\n")
+    for name in ("r.jsonl", "r.csv"):
+        run_ingest(store, IngestConfig(source=str(tmp_path / name), name=name, on_error="skip"))
+    raw = dict(store.table("rejects").select("source", "raw").iter_rows())
+    assert raw == {"r.jsonl": '{"problem": 42, "answer": "x"}', "r.csv": "Q2?\n"}
 
 
 def test_a_whole_column_of_the_wrong_type_is_one_line_with_its_count(
