@@ -111,7 +111,7 @@ def _map_fields(records: SourceRecords, config: IngestConfig) -> tuple[pl.DataFr
     fields = [
         Field("problem", problem, TEXT, required=True),
         Field("answer_raw", answer, NUMBER, required=config.answer_field is not None),
-        Field("ref", ref, ("text", "integer"), required=config.id_field is not None),
+        Field("ref", ref, NUMBER, required=config.id_field is not None),
         Field("level_raw", "level" if "level" in columns else None, NUMBER, required=False),
     ]
     mapped = frame.select(LOC, *_mapped(frame, fields)).with_row_index("_row")

@@ -1,14 +1,14 @@
 """The one rule for a mapped field's value, the same for every format, vectorized over a batch.
 
-A problem must be text. An answer may be text or a number (an integer or finite float answer is
-kept as its text, 42 -> "42"); a boolean, list, object, NaN or infinity is not an answer and is
-rejected. A reference (--id-field) may be text or an integer. Every text must hold at most
-`max_chars` characters, no control characters other than tab, newline and carriage return (NUL,
-a form feed from an unescaped `\\f` in JSON, C1 codes from mis-decoded bytes), and at least one
-visible character: text made only of whitespace and invisible code points (zero-width spaces and
-joiners, BOMs, other format characters Cf, default-ignorable fillers) counts as empty. An empty
-optional field is null; an empty required one is rejected. `level` is only a hint: a value that
-is not text or a number is ignored.
+A problem must be text. An answer, and a reference (--id-field), may be text or a number (a
+number is kept as its text: 42 -> "42", 42.0 -> "42"); a boolean, list, object, NaN or infinity
+is neither and is rejected. Every text must hold at most `max_chars` characters, no control
+characters other than tab, newline and carriage return (NUL, a form feed from an unescaped `\\f`
+in JSON, C1 codes from mis-decoded bytes), and at least one visible character: text made only of
+whitespace and invisible code points (zero-width spaces and joiners, BOMs, other format
+characters Cf, default-ignorable fillers) counts as empty. An empty optional field is null; an
+empty required one is rejected. `level` is only a hint: a value that is not text or a number is
+ignored.
 
 Polars computes a reason code per row and field; only the rows that fail are described in Python.
 """
@@ -30,7 +30,7 @@ CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
 _VISIBLE = r"[^\s\p{Cf}\p{Default_Ignorable_Code_Point}\x{2800}]"
 TEXT = ("text",)
 NUMBER = ("text", "integer", "float")
-_EXPECTED = {TEXT: "text", NUMBER: "text or a number", ("text", "integer"): "text or an integer"}
+_EXPECTED = {TEXT: "text", NUMBER: "text or a number"}
 
 
 @dataclass(frozen=True)

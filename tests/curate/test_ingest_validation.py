@@ -347,6 +347,13 @@ CASES = [
         ["What is 1+1?"],
     ),
     Case(
+        "id_bool.jsonl",
+        _jsonl({"problem": "What is 1+1?", "uid": 7.0}, {"problem": "Q2?", "uid": True}),
+        [(":2", "uid", r"is a boolean \(true\), expected text or a number")],
+        ["What is 1+1?"],
+        {"id_field": "uid"},
+    ),
+    Case(
         "deep_field.jsonl",
         _jsonl(GOOD, {"problem": "Q2?", "meta": _nested(70)}),
         [(":2", "meta", r"nests deeper than 64 levels")],
@@ -592,6 +599,13 @@ def test_number_answers_keep_their_text_and_good_text_survives(
     run_ingest(store, IngestConfig(source=str(numbers), name="numbers"))
     seeds = dict(store.table("seeds").select("problem", "answer").iter_rows())
     assert [seeds[f"N{a}?"] for a in (42, 2.5, 42.0, 1e300)] == ["42", "2.5", "42", "1e+300"]
+
+    ids = tmp_path / "ids.parquet"  # pandas-style ids: integers that became floats beside a null
+    pl.DataFrame({"problem": ["I1?", "I2?"], "uid": [7.0, None]}).write_parquet(ids)
+    config = IngestConfig(source=str(ids), name="ids", id_field="uid", on_error="skip")
+    assert run_ingest(store, config)["rejected"] == 1
+    refs = dict(store.table("seeds").select("problem", "source_ref").iter_rows())
+    assert refs["I1?"] == "7"
 
 
 def test_a_bom_at_the_start_of_a_file_is_not_part_of_the_first_record(
