@@ -718,3 +718,21 @@ def _saved_dict(path: Path, splits: list[str]) -> None:
     datasets.DatasetDict({s: datasets.Dataset.from_list(rows) for s in splits}).save_to_disk(
         str(path)
     )
+
+
+def test_a_clean_csv_reads_the_same_through_both_csv_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from curate.seeds import csv_reader
+
+    path = tmp_path / "clean.csv"
+    path.write_bytes(
+        b'\xef\xbb\xbfproblem,answer\r\n"Two\r\nlines, and a comma?",1\r\n'
+        b'"He said ""hi""",\r\nWhat is 1+1?,2\r\n"Three\nlines\nhere?",3'
+    )
+    fast = csv_reader.read_csv(path, skip_bad=False).frame
+    monkeypatch.setattr(csv_reader, "_read_clean", lambda path, data: None)
+    slow = csv_reader.read_csv(path, skip_bad=False).frame
+    assert fast.equals(slow)
+    assert fast["_loc"].to_list() == [f"{path}:{n}" for n in (2, 4, 5, 6)]
+    assert fast["answer"].to_list() == ["1", "", "2", "3"]
