@@ -146,7 +146,7 @@ def may_hold_control(values: pl.Series) -> bool:
     UTF-8 bytes in cache-sized blocks: several times faster than the per-row regex it spares,
     and never wrong in that direction (a C0 or DEL is a byte below 0x20 or 0x7F; a C1 is the
     pair 0xC2 0x80-0x9F)."""
-    array = values.to_arrow()
+    array = values.to_arrow(compat_level=pl.CompatLevel.oldest())  # offsets + one data buffer
     for chunk in array.chunks if isinstance(array, pa.ChunkedArray) else [array]:
         buffer = chunk.buffers()[-1]
         data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.empty(0)
