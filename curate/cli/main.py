@@ -15,6 +15,7 @@ import polars as pl
 import typer
 
 from curate.cli import mix, quality, seeds, teach
+from curate.cli import review as review_cli
 from curate.cli import synth as synth_cli
 from curate.cli import train as train_cli
 from curate.cli._common import (
@@ -111,3 +112,4 @@ quality.register(app)
 teach.register(app)
 app.command("traces")(synth_cli.traces)
 train_cli.register(app)
+review_cli.register(app)

@@ -38,7 +38,7 @@ def _runs(items: pl.DataFrame, column: str) -> list[str]:
 def resolve(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
     """The recipe's items at snapshot `at`; reads only, writes nothing."""
     candidates = inputs.candidates(store, at, recipe.seed, recipe.difficulty_model)
-    cleaned = apply_exclusions(candidates, inputs.marks(store, at))
+    cleaned = apply_exclusions(candidates, inputs.marks(store, at, recipe.review_rule))
     cache: dict[str, pl.Series] = {}
 
     def selection(name: str) -> pl.Series:
