@@ -57,6 +57,7 @@ REVIEWS = TableSpec(
         "review_id": "VARCHAR",  # xxh3-128 of (server, project id, annotation id, updated_at)
         "item_id": "VARCHAR",
         "item_table": "VARCHAR",  # seeds | questions | traces
+        "server": "VARCHAR",  # Label Studio base URL (never a credential)
         "project": "VARCHAR",  # Label Studio project title
         "project_id": "BIGINT",
         "task_id": "BIGINT",
@@ -90,9 +91,23 @@ REVIEW_TASKS = TableSpec(
 )
 REVIEW_TASKS_KEY = ["server", "project_id", "task_id"]
 
+REVIEW_PULLS = TableSpec(
+    "review_pulls",
+    {
+        "server": "VARCHAR",
+        "project": "VARCHAR",
+        "project_id": "BIGINT",
+        "exported_at": "TIMESTAMP",  # server time the export began: the next pull's watermark
+        "since": "TIMESTAMP",  # only tasks updated after this were exported; NULL: all
+        "tasks": "BIGINT",  # annotated tasks in the export
+        "run_id": "VARCHAR",
+    },
+)
+
 REVIEW_REJECTS = TableSpec(
     "review_rejects",
     {
+        "server": "VARCHAR",
         "project": "VARCHAR",
         "project_id": "BIGINT",
         "task_id": "BIGINT",

@@ -90,6 +90,7 @@ def push(
 def pull(
     project: str = typer.Option(..., "--project", "-p", help=_help("pull", "project")),
     timeout_s: float | None = typer.Option(None, help=_help("pull", "timeout_s")),
+    full: bool = typer.Option(False, "--full", help=_help("pull", "full")),
     store: str = StoreOption,
 ) -> None:
     """Read a project's annotations into `reviews` (only new or edited ones).
@@ -99,7 +100,7 @@ def pull(
     from quality.review.pull import PullConfig, run_review_pull
 
     with open_store(store, create=False) as opened:
-        config = PullConfig.model_validate(_given(project=project, timeout_s=timeout_s))
+        config = PullConfig.model_validate(_given(project=project, timeout_s=timeout_s, full=full))
         print_counts("review.pull", run_review_pull(opened, config))
 
 

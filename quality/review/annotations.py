@@ -156,7 +156,7 @@ def parse_export(
 ) -> Parsed:
     """Rows for `reviews` and `review_rejects` from an exported task list."""
     out = Parsed()
-    base = {"project": project, "project_id": project_id}
+    base = {"server": server, "project": project, "project_id": project_id}
     for task in tasks:
         annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict)]
         try:

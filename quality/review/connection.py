@@ -13,6 +13,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,11 @@ class Connection:
             yield
         except ApiError as exc:
             raise ReviewServerError(_hide(_api_message(self.url, doing, exc), self._key)) from None
+        except httpx.TimeoutException as exc:
+            raise ReviewServerError(
+                f"Label Studio at {self.url} did not answer in time while {doing} "
+                f"({type(exc).__name__}); a larger timeout_s may help"
+            ) from None
         except httpx.HTTPError as exc:
             raise ReviewServerError(
                 f"Label Studio at {self.url} is not reachable while {doing} "
@@ -139,15 +145,34 @@ def ensure_project(conn: Connection, title: str, description: str = "") -> tuple
     return found, False
 
 
-def download_export(conn: Connection, project_id: int, timeout_s: float, **options: Any) -> bytes:
+@dataclass
+class Exported:
+    raw: bytes  # Label Studio's JSON export: a list of tasks
+    started_at: datetime | None  # server time the export began (naive UTC)
+
+
+def _utc(stamp: datetime | None) -> datetime | None:
+    if stamp is None or stamp.tzinfo is None:
+        return stamp
+    return stamp.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def download_export(
+    conn: Connection, project_id: int, timeout_s: float, **options: Any
+) -> Exported:
     """The project's tasks as Label Studio's JSON export, through an export snapshot (the bulk
     path; paging through tasks.list is slow at tens of thousands of tasks). The snapshot is
     deleted on the server once read."""
     import time
 
     exports = conn.client.projects.exports
+    # Label Studio Community builds the snapshot inside the POST (Enterprise in the background):
+    # that request may take minutes, and retrying it would build a second snapshot
+    once = {"timeout": timeout_s, "max_retries": 0}
     with conn.errors(f"exporting project {project_id}"):
-        snapshot = exports.create(project_id, title="teachable review pull", **options)
+        snapshot = exports.create(
+            project_id, title="teachable review pull", request_options=once, **options
+        )
         deadline = time.monotonic() + timeout_s
         while snapshot.status not in ("completed", "failed"):
             if time.monotonic() > deadline:
@@ -162,7 +187,10 @@ def download_export(conn: Connection, project_id: int, timeout_s: float, **optio
                 f"export {snapshot.id} of project {project_id} failed on {conn.url}"
             )
         try:
-            return b"".join(exports.download(project_id, snapshot.id, export_type="JSON"))
+            chunks = exports.download(
+                project_id, snapshot.id, export_type="JSON", request_options={"timeout": timeout_s}
+            )
+            return Exported(b"".join(chunks), _utc(snapshot.created_at))
         finally:
             with contextlib.suppress(Exception):  # the export is read; cleanup is best effort
                 exports.delete(project_id, snapshot.id)

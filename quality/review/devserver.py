@@ -39,8 +39,17 @@ VERSION = "1.23.2"
 VENV_ENV = "TEACHABLE_LABEL_STUDIO_VENV"
 STATE_FILE = "teachable-server.json"  # pid, url; and the admin's PAT (the folder is 0700)
 _DB = "label_studio.sqlite3"
-# the server's own settings: no calls home, no version check against pypi.org
-_SERVER_ENV = {"LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false", "DEBUG": "false"}
+# the server's own settings: no calls home. Label Studio ships with a Sentry DSN and
+# send_default_pii on (errors, and traces of 2% of requests, would go to sentry.io; the
+# instrumentation alone was ~10% of an export's time here), checks pypi.org for a newer
+# version, and collects analytics; an empty DSN turns Sentry off.
+_SERVER_ENV = {
+    "LATEST_VERSION_CHECK": "false",
+    "COLLECT_ANALYTICS": "false",
+    "SENTRY_DSN": "",
+    "FRONTEND_SENTRY_DSN": "",
+    "DEBUG": "false",
+}
 
 
 class DevServerError(RuntimeError):

@@ -53,6 +53,8 @@ class PushConfig(StageConfig):
     """Benchmark registry for benchmark items' text (default $TEACHABLE_BENCHMARKS or shipped)."""
     batch_size: int = Field(default=5000, ge=1)
     """Tasks per import request."""
+    timeout_s: float = Field(default=600, gt=0)
+    """Seconds to wait for one import request (or the project's export, when reconciling)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> PushConfig:
@@ -99,7 +101,7 @@ def _recorded(run: Run, server: str, project_id: int) -> pl.DataFrame:
 def on_server(conn: Connection, project_id: int, timeout_s: float = 600) -> pl.DataFrame:
     """(item_table, item_id, task_id) of every task teachable pushed into the project, from the
     project's export (all tasks, annotated or not)."""
-    raw = download_export(conn, project_id, timeout_s)
+    raw = download_export(conn, project_id, timeout_s).raw
     rows = []
     for task in json.loads(raw):
         meta = task.get("meta") or {}
@@ -114,13 +116,16 @@ def _task_count(conn: Connection, project_id: int) -> int:
         return int(conn.client.projects.get(project_id).task_number or 0)
 
 
-def _import(conn: Connection, project_id: int, tasks: list[dict], batch_size: int) -> list[int]:
+def _import(conn: Connection, project_id: int, tasks: list[dict], config: PushConfig) -> list[int]:
     ids: list[int] = []
-    for start in range(0, len(tasks), batch_size):
-        batch = tasks[start : start + batch_size]
+    # never retried by the SDK: a retried import that had landed would duplicate its tasks
+    # (a push that fails part way is reconciled from the server on the next push instead)
+    once = {"timeout": config.timeout_s, "max_retries": 0}
+    for start in range(0, len(tasks), config.batch_size):
+        batch = tasks[start : start + config.batch_size]
         with conn.errors(f"importing {len(batch)} tasks into project {project_id}"):
             answer = conn.client.projects.import_tasks(
-                id=project_id, request=batch, return_task_ids=True
+                id=project_id, request=batch, return_task_ids=True, request_options=once
             )
         got = list(answer.task_ids or [])
         if len(got) != len(batch):
@@ -140,11 +145,11 @@ def run_review_push(store: Store, config: PushConfig) -> dict[str, int]:
         known = _recorded(run, conn.url, project_id)
         reconciled = pl.DataFrame(schema=known.schema)
         if _task_count(conn, project_id) != known.height:
-            reconciled = on_server(conn, project_id)
+            reconciled = on_server(conn, project_id, config.timeout_s)
             known = reconciled
         todo = chosen.join(known, on=["item_table", "item_id"], how="anti")
         tasks = gather(store, run.at, todo, config.registry)
-        task_ids = _import(conn, project_id, tasks, config.batch_size)
+        task_ids = _import(conn, project_id, tasks, config)
         record = pl.concat(
             [
                 reconciled,

@@ -159,10 +159,14 @@ def test_round_trip_two_annotators(store: Store, ls_env, second_user, tmp_path: 
     card = (tmp_path / "exp" / "README.md").read_text()
     assert "## Human review" in card and "| 999 |" in card and ls_env.email in card
 
-    assert run_review_pull(store, PullConfig(project="round-trip"))["new_reviews"] == 0
+    # re-pulls export only the tasks updated since the last export began
+    quick = PullConfig(project="round-trip", overlap_s=0)
+    assert run_review_pull(store, quick)["new_reviews"] == 0
     edited = first_ann[items[0]]
     admin.annotations.update(id=edited, result=_result("reject"))
-    assert run_review_pull(store, PullConfig(project="round-trip"))["new_reviews"] == 1
+    again = run_review_pull(store, quick)
+    assert again["new_reviews"] == 1 and again["tasks"] == 1
+    assert run_review_pull(store, PullConfig(project="round-trip", full=True))["tasks"] == 20
     latest = store.sql(
         "SELECT annotation_id, verdict FROM reviews ORDER BY updated_at DESC LIMIT 1"
     )
