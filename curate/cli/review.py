@@ -138,5 +138,34 @@ def report(
         console.print(f"plot: {path}")
 
 
+@app.command("recheck")
+def recheck(
+    rule: str = typer.Option("majority", help="Resolution rule: majority | any_reject | latest."),
+    at: str | None = typer.Option(None, "--at", help="Snapshot id or tag to read; default now."),
+    store: str = StoreOption,
+) -> None:
+    """Re-score stored traces and attempts against answers corrected in review (no model calls).
+
+    Example: teachable review recheck
+    """
+    import polars as pl
+
+    from curate.teachability.difficulty import DifficultyConfig
+    from quality.review.recheck import recheck as run_recheck
+
+    with open_store(store, create=False) as opened:
+        result = run_recheck(opened, opened.resolve(at), rule)  # type: ignore[arg-type]
+        flipped = result.traces.filter(pl.col("correct") != pl.col("correct_after"))
+        console.print(f"{result.traces.height} traces on corrected prompts, {flipped.height} flip")
+        if flipped.height:
+            print_frame(flipped, title="traces whose correctness changes")
+        rates = result.pass_rates
+        if rates.height:
+            bounds = DifficultyConfig().bounds()  # the difficulty stage's default band rule
+            after = bounds.band(rates["pass_rate_after"].fill_null(0.0).to_numpy())
+            rates = rates.with_columns(band_after=pl.Series(after, dtype=pl.String))
+            print_frame(rates, title="weak-model pass rates against the corrected answers")
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="review")

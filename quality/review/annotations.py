@@ -118,33 +118,46 @@ class Parsed:
 Item = tuple[str, str, int | None]  # item_table, item_id, snapshot_id
 
 
-def _item(task: dict[str, Any], recorded: dict[int, Item]) -> Item:
-    """The task's item from its meta; from `review_tasks` when the meta is gone or garbled."""
-    meta = task.get("meta")
+def _from_meta(meta: Any) -> Item | None:
+    """The item a task's meta names, None when the meta does not name one."""
+    if not isinstance(meta, dict) or meta.get("item_table") not in ITEM_TABLES:
+        return None
+    item_id, snapshot = meta.get("item_id"), meta.get("snapshot_id")
+    if not isinstance(item_id, str) or not item_id:
+        return None
+    return meta["item_table"], item_id, snapshot if isinstance(snapshot, int) else None
+
+
+def _item(task: dict[str, Any], recorded: dict[int, Item]) -> tuple[Item, bool]:
+    """(the task's item, whether `review_tasks` had to stand in for a garbled meta)."""
+    item = _from_meta(task.get("meta"))
     known = recorded.get(int(task["id"]))
-    ok = (
-        isinstance(meta, dict)
-        and meta.get("item_table") in ITEM_TABLES
-        and isinstance(meta.get("item_id"), str)
-        and meta["item_id"]
-    )
-    if ok:
-        snapshot = meta.get("snapshot_id")
-        item = (
-            meta["item_table"],
-            meta["item_id"],
-            snapshot if isinstance(snapshot, int) else None,
-        )
-        if known is not None and known[:2] != item[:2]:
-            raise Unusable(
-                "meta", f"task meta names {item[:2]} but teachable pushed {known[:2]}", meta
-            )
-        return item
+    if item is not None and known is not None and known[:2] != item[:2]:
+        reason = f"task meta names {item[:2]} but teachable pushed {known[:2]}"
+        raise Unusable("meta", reason, task.get("meta"))
+    if item is not None:
+        return item, False
     if known is not None:
-        return known
-    raise Unusable(
-        "meta", "task meta has no teachable item (edited, or not pushed by teachable)", meta
-    )
+        return known, True
+    reason = "task meta has no teachable item (edited, or not pushed by teachable)"
+    raise Unusable("meta", reason, task.get("meta"))
+
+
+def _reject(base: dict[str, Any], task: dict[str, Any], a: dict[str, Any], bad: Unusable) -> dict:
+    return {**base, "task_id": task["id"], "annotation_id": a.get("id"),
+            "updated_at": _time(a.get("updated_at")), "field": bad.field, "reason": bad.reason,
+            "raw": bad.raw}  # fmt: skip
+
+
+def _row(base: dict[str, Any], task: dict[str, Any], a: dict[str, Any], item: Item) -> dict:
+    said = read_result(a.get("result"))
+    updated = _time(a.get("updated_at"))
+    return {
+        "review_id": review_id(base["server"], base["project_id"], int(a["id"]), updated),
+        "item_table": item[0], "item_id": item[1], **base, "task_id": int(task["id"]),
+        "annotation_id": int(a["id"]), "annotator": _annotator(a.get("completed_by")), **said,
+        "snapshot_id": item[2], "created_at": _time(a.get("created_at")), "updated_at": updated,
+    }  # fmt: skip
 
 
 def parse_export(
@@ -160,55 +173,17 @@ def parse_export(
     for task in tasks:
         annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict)]
         try:
-            item = _item(task, recorded)
+            item, repaired = _item(task, recorded)
         except Unusable as bad:
-            for a in annotations:
-                out.rejects.append(
-                    {
-                        **base,
-                        "task_id": task["id"],
-                        "annotation_id": a.get("id"),
-                        "updated_at": _time(a.get("updated_at")),
-                        "field": bad.field,
-                        "reason": bad.reason,
-                        "raw": bad.raw,
-                    }
-                )
+            out.rejects += [_reject(base, task, a, bad) for a in annotations]
             continue
-        out.repaired += not (isinstance(task.get("meta"), dict) and task["meta"].get("item_id"))
+        out.repaired += repaired
         for a in annotations:
-            updated = _time(a.get("updated_at"))
             if a.get("was_cancelled"):
                 out.skipped += 1
                 continue
             try:
-                said = read_result(a.get("result"))
+                out.rows.append(_row(base, task, a, item))
             except Unusable as bad:
-                out.rejects.append(
-                    {
-                        **base,
-                        "task_id": task["id"],
-                        "annotation_id": a.get("id"),
-                        "updated_at": updated,
-                        "field": bad.field,
-                        "reason": bad.reason,
-                        "raw": bad.raw,
-                    }
-                )
-                continue
-            out.rows.append(
-                {
-                    "review_id": review_id(server, project_id, int(a["id"]), updated),
-                    "item_table": item[0],
-                    "item_id": item[1],
-                    **base,
-                    "task_id": int(task["id"]),
-                    "annotation_id": int(a["id"]),
-                    "annotator": _annotator(a.get("completed_by")),
-                    **said,
-                    "snapshot_id": item[2],
-                    "created_at": _time(a.get("created_at")),
-                    "updated_at": updated,
-                }
-            )
+                out.rejects.append(_reject(base, task, a, bad))
     return out

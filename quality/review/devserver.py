@@ -1,9 +1,9 @@
 """A real Label Studio server for development, tests and notebooks.
 
-    LABEL_STUDIO_USERNAME=me@example.com LABEL_STUDIO_PASSWORD=... \\
-        python -m quality.review.devserver start --data-dir ~/label-studio-data
-    # prints: export LABEL_STUDIO_URL=http://127.0.0.1:PORT  LABEL_STUDIO_API_KEY=<PAT>
-    python -m quality.review.devserver stop --data-dir ~/label-studio-data
+    export LABEL_STUDIO_USERNAME=me@example.com LABEL_STUDIO_PASSWORD=...
+    eval "$(python -m quality.review.devserver start)"   # or: bash scripts/labelstudio.sh start
+    # sets LABEL_STUDIO_URL=http://127.0.0.1:PORT and LABEL_STUDIO_API_KEY=<PAT>
+    python -m quality.review.devserver stop
 
 Label Studio is a Django app with its own pins, so it lives in a virtual environment of its
 own ($TEACHABLE_LABEL_STUDIO_VENV, default ~/.cache/teachable/label-studio-1.23.2), installed
@@ -37,6 +37,7 @@ import httpx
 
 VERSION = "1.23.2"
 VENV_ENV = "TEACHABLE_LABEL_STUDIO_VENV"
+DATA_DIR = Path.home() / ".cache" / "teachable" / "label-studio-data"  # the script's default
 STATE_FILE = "teachable-server.json"  # pid, url; and the admin's PAT (the folder is 0700)
 _DB = "label_studio.sqlite3"
 # the server's own settings: no calls home. Label Studio ships with a Sentry DSN and
@@ -264,6 +265,22 @@ class Server:
         (self.data_dir / STATE_FILE).unlink(missing_ok=True)
 
 
+def _saved(data_dir: Path) -> dict[str, object]:
+    state = data_dir / STATE_FILE
+    return json.loads(state.read_text()) if state.exists() else {}
+
+
+def _running(saved: dict[str, object]) -> bool:
+    """Whether the recorded server still answers (its process alive and healthy)."""
+    if not saved.get("pid") or not saved.get("url"):
+        return False
+    try:
+        os.kill(int(saved["pid"]), 0)  # type: ignore[call-overload]
+        return httpx.get(f"{saved['url']}/health", timeout=2).status_code == 200
+    except (OSError, httpx.HTTPError):
+        return False
+
+
 def start(
     data_dir: Path,
     email: str | None = None,
@@ -273,14 +290,19 @@ def start(
     timeout_s: float = 600,
 ) -> Server:
     """Start Label Studio on loopback with its data in `data_dir` (created from the migrated
-    template when new). `legacy_token` also enables legacy API tokens and gives the admin that
-    one, so both kinds of token can be tested against one server."""
+    template when new), or return the one already running there. `legacy_token` also enables
+    legacy API tokens and gives the admin that one, so both kinds of token can be tested
+    against one server."""
     email = email or os.environ.get("LABEL_STUDIO_USERNAME")
     password = password or os.environ.get("LABEL_STUDIO_PASSWORD")
     if not email or not password:
         raise DevServerError("set LABEL_STUDIO_USERNAME and LABEL_STUDIO_PASSWORD (the admin user)")
-    exe = ensure_installed()
     data_dir = Path(data_dir).resolve()
+    saved = _saved(data_dir)
+    if _running(saved) and saved.get("email") == email and saved.get("api_key"):
+        return Server(str(saved["url"]), str(saved["api_key"]), email, data_dir,
+                      int(saved["pid"]), legacy_token)  # type: ignore[call-overload]  # fmt: skip
+    exe = ensure_installed()
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
     if not (data_dir / _DB).exists():
@@ -294,25 +316,23 @@ def start(
         extra = ["--enable-legacy-api-token"]
     process = _launch(exe, data_dir, port, extra, admin)
     _wait_healthy(url, process, data_dir / "server.log", timeout_s)
-    state = data_dir / STATE_FILE
-    saved = json.loads(state.read_text()) if state.exists() else {}
     token = saved.get("api_key") if saved.get("email") == email else None
-    token = token or personal_access_token(url, email, password)
+    token = str(token or personal_access_token(url, email, password))
+    state = data_dir / STATE_FILE
     state.write_text(json.dumps({"pid": process.pid, "url": url, "email": email, "api_key": token}))
     state.chmod(0o600)
     return Server(url, token, email, data_dir, process.pid, legacy_token)
 
 
 def stop(data_dir: Path) -> bool:
-    """Stop the server started for `data_dir`; False when none was running."""
-    state = Path(data_dir) / STATE_FILE
-    if not state.exists():
+    """Stop the server started for `data_dir` (its PAT stays recorded for the next start);
+    False when none was running."""
+    saved = _saved(Path(data_dir))
+    if not saved.get("pid"):
         return False
-    pid = int(json.loads(state.read_text())["pid"])
-    _stop_process(pid)
-    saved = json.loads(state.read_text())
+    _stop_process(int(saved["pid"]))  # type: ignore[call-overload]
     saved["pid"] = None
-    state.write_text(json.dumps(saved))
+    (Path(data_dir) / STATE_FILE).write_text(json.dumps(saved))
     return True
 
 
@@ -323,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("action", choices=["start", "stop", "install"])
-    parser.add_argument("--data-dir", type=Path, default=Path("label-studio-data"))
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--port", type=int, default=None, help="default: a free loopback port")
     args = parser.parse_args(argv)
     try:

@@ -307,3 +307,29 @@ def test_token_never_reaches_the_store(store: Store, ls_env, tmp_path: Path) -> 
     assert json.loads((store.root / "exp" / "export.json").read_text())["meta"]["review"][
         "corrected"
     ]
+
+
+def test_cli_push_pull_report(tmp_path: Path, ls_env) -> None:
+    from typer.testing import CliRunner
+
+    from curate.cli.main import app
+
+    path = tmp_path / "s"
+    opened = Store.open(path)
+    data.fill_store(opened, marks=False)
+    opened.close()
+    runner = CliRunner()
+    pushed = runner.invoke(
+        app, ["review", "push", "-p", "cli", "--selection", "picked", "-s", str(path)]
+    )
+    assert pushed.exit_code == 0, pushed.output
+    assert "pushed=4" in pushed.output and f"{ls_env.url}/projects/" in pushed.output
+    with Store.open(path) as opened:
+        task_id = int(opened.sql("SELECT min(task_id) FROM review_tasks")[0, 0])
+    LabelStudio(base_url=ls_env.url, api_key=ls_env.api_key).annotations.create(
+        id=task_id, result=_result("reject")
+    )
+    pulled = runner.invoke(app, ["review", "pull", "-p", "cli", "-s", str(path)])
+    assert pulled.exit_code == 0 and "new_reviews=1" in pulled.output, pulled.output
+    reported = runner.invoke(app, ["review", "report", "-p", "cli", "-s", str(path)])
+    assert reported.exit_code == 0 and ls_env.email in reported.output, reported.output

@@ -19,6 +19,7 @@ from quality.review.connection import CONTROLS, labeling_config
 from quality.review.corrections import corrections
 from quality.review.kappa import cohen_kappa, fleiss_kappa, overall
 from quality.review.push import PushConfig
+from quality.review.recheck import recheck
 from quality.review.resolve import decide, resolve, resolved
 from quality.tables import REVIEWS
 from store import Store, TableSpec
@@ -344,6 +345,7 @@ def test_cli_report_table_and_png(tmp_path: Path) -> None:
             ("seeds", "s01", "bob", "accept", None, 1),
             ("seeds", "s02", "ann", "reject", None, 0),
             ("seeds", "s02", "bob", "accept", None, 1),
+            ("seeds", "s03", "ann", "fix", "-1", 0),
         ],
     )
     store.close()
@@ -353,3 +355,27 @@ def test_cli_report_table_and_png(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "Fleiss" in result.output and "ann" in result.output and png.stat().st_size > 0
+    rechecked = CliRunner().invoke(app, ["review", "recheck", "-s", str(tmp_path / "s")])
+    assert rechecked.exit_code == 0, rechecked.output
+    assert "3 traces on corrected prompts, 3 flip" in rechecked.output
+
+
+def test_recheck_rescores_stored_answers_against_corrections(store: Store) -> None:
+    data.fill_store(store, marks=False)  # s03's traces answer 6, 6, -1 (the first two correct)
+    attempts = TableSpec(
+        "attempts",
+        {"seed_id": "VARCHAR", "model": "VARCHAR", "model_name": "VARCHAR",
+         "extracted_answer": "VARCHAR", "correct": "BOOLEAN", "run_id": "VARCHAR"},
+    )  # fmt: skip
+    with store.run("test.attempts") as run:
+        run.insert(attempts, pl.DataFrame({
+            "seed_id": ["s03"] * 4 + ["s04"], "model": "weak", "model_name": "weak",
+            "extracted_answer": ["6", "6", "-1", "5", "8"],
+            "correct": [True, True, False, False, True],
+        }))  # fmt: skip
+    _insert_reviews(store, [("seeds", "s03", "ann", "fix", "-1", 0)])
+    result = recheck(store)
+    traces = result.traces.select("trace_id", "correct", "correct_after").rows()
+    assert traces == [("t-s03-0", True, False), ("t-s03-1", True, False), ("t-s03-2", False, True)]
+    rates = result.pass_rates.select("seed_id", "pass_rate", "pass_rate_after").rows()
+    assert rates == [("s03", 0.5, 0.25)]  # s04 was not corrected
