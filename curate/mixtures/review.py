@@ -13,7 +13,22 @@ import polars as pl
 
 from curate.mixtures.recipe import parse_recipe
 from quality.review.corrections import corrections
+from quality.review.recheck import recheck
+from quality.review.resolve import ReviewRule
 from store import Store
+
+
+def rescore(store: Store, at: int, rule: ReviewRule, candidates: pl.DataFrame) -> pl.DataFrame:
+    """`candidates` with `correct` re-derived against answers corrected in review (the traces
+    on corrected prompts; quality.review.recheck), so `verified_only` judges a trace by the
+    answer the export will carry."""
+    rescored = recheck(store, at, rule).traces.select("trace_id", "correct_after")
+    if rescored.height == 0:
+        return candidates
+    joined = candidates.join(rescored, on="trace_id", how="left", maintain_order="left")
+    return joined.with_columns(correct=pl.coalesce("correct_after", "correct")).drop(
+        "correct_after"
+    )
 
 
 def mixture_fixes(store: Store, record: dict[str, Any]) -> tuple[pl.DataFrame, dict[str, Any]]:

@@ -379,3 +379,12 @@ def test_recheck_rescores_stored_answers_against_corrections(store: Store) -> No
     assert traces == [("t-s03-0", True, False), ("t-s03-1", True, False), ("t-s03-2", False, True)]
     rates = result.pass_rates.select("seed_id", "pass_rate", "pass_rate_after").rows()
     assert rates == [("s03", 0.5, 0.25)]  # s04 was not corrected
+
+
+def test_verified_only_judges_traces_by_the_corrected_answer(store: Store, tmp_path: Path) -> None:
+    data.fill_store(store, marks=False)  # s03's traces answer 6, 6, -1 (the first two correct)
+    _insert_reviews(store, [("seeds", "s03", "ann", "fix", "-1", 0)])
+    recipe = "name: v\nsize: 500\nparts:\n  - {name: all, weight: 1, traces_per_question: 3}\n"
+    run_mix_build(store, MixBuildConfig(recipe=str(data.write_recipe(tmp_path / "v.yaml", recipe))))
+    picked = store.sql("SELECT trace_id FROM mixture_items WHERE seed_id = 's03'")["trace_id"]
+    assert picked.to_list() == ["t-s03-2"]
