@@ -162,11 +162,25 @@ def _launch(
     )
 
 
+def _gone(pid: int) -> bool:
+    """Whether `pid` has exited (reaping it when it is our child, so no zombie lingers)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:  # started by another process (`stop` from the command line)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+
 def _stop_process(pid: int) -> None:
+    """SIGTERM the server's process group (its own session), SIGKILL after 5 s."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
         for _ in range(50):
-            os.kill(pid, 0)
+            if _gone(pid):
+                return
             time.sleep(0.1)
         os.killpg(pid, signal.SIGKILL)
 
