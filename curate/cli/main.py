@@ -15,6 +15,7 @@ import polars as pl
 import typer
 
 from curate.cli import evaluation, mix, quality, seeds, stages, teach
+from curate.cli import review as review_cli
 from curate.cli import store as store_cli
 from curate.cli import train as train_cli
 from curate.cli._common import (
@@ -117,5 +118,5 @@ def run(
 
 
 # every stage of curate.pipeline.STAGES (derived from its config), then the hand-written commands
-for part in (stages, seeds, teach, quality, mix, train_cli, evaluation, store_cli):
+for part in (stages, seeds, teach, quality, mix, train_cli, evaluation, review_cli, store_cli):
     part.register(app)

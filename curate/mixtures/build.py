@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.mixtures import inputs
+from curate.mixtures import inputs, review
 from curate.mixtures.recipe import MixtureRecipe, MixtureRecipeError, load_recipe
 from curate.mixtures.sample import apply_exclusions, sample_parts
 from curate.mixtures.tables import MIXTURE_ITEMS, MIXTURES
@@ -38,7 +38,8 @@ def _runs(items: pl.DataFrame, column: str) -> list[str]:
 def resolve(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
     """The recipe's items at snapshot `at`; reads only, writes nothing."""
     candidates = inputs.candidates(store, at, recipe.seed, recipe.difficulty_model)
-    cleaned = apply_exclusions(candidates, inputs.marks(store, at))
+    candidates = review.rescore(store, at, recipe.review_rule, candidates)
+    cleaned = apply_exclusions(candidates, inputs.marks(store, at, recipe.review_rule))
     cache: dict[str, pl.Series] = {}
 
     def selection(name: str) -> pl.Series:

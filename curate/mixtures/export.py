@@ -16,7 +16,9 @@ import polars as pl
 from pydantic import Field
 
 from curate.mixtures.inputs import source
+from curate.mixtures.review import mixture_fixes
 from curate.mixtures.tables import EXPORTS, MIXTURES
+from quality.review.corrections import apply as apply_fixes
 from store import StageConfig, Store
 from store.export import ExportMeta, export_rows
 
@@ -74,8 +76,11 @@ def find_mixture(store: Store, mixture: str, at: int | None = None) -> dict[str,
     return rows.row(0, named=True)
 
 
-def iter_rows(store: Store, record: dict[str, Any], chunk_rows: int) -> Iterator[pl.DataFrame]:
-    """Export input rows (store.export.INPUT_COLUMNS) in position order, a chunk at a time."""
+def iter_rows(
+    store: Store, record: dict[str, Any], chunk_rows: int, fixes: pl.DataFrame | None = None
+) -> Iterator[pl.DataFrame]:
+    """Export input rows (store.export.INPUT_COLUMNS) in position order, a chunk at a time;
+    `fixes` (curate.mixtures.review) replace the answers of the prompts they correct."""
     at = int(record["snapshot_id"])
     query = f"""
         SELECT mi.trace_id AS id, mi.seed_id, mi.part, mi.domain, mi.band,
@@ -84,7 +89,8 @@ def iter_rows(store: Store, record: dict[str, Any], chunk_rows: int) -> Iterator
                t.reasoning, t.answer_text,
                CASE WHEN mi.item_table = 'questions' THEN q.answer ELSE s.answer END AS answer,
                CASE WHEN mi.item_table = 'questions' THEN q.answer_type ELSE s.answer_type END
-                 AS answer_type
+                 AS answer_type,
+               mi.item_table AS prompt_table, mi.item_id AS prompt_id
         FROM (SELECT * FROM mixture_items WHERE run_id = ? AND position >= ? AND position < ?) mi
         JOIN {source(store, "traces", at)} t ON t.trace_id = mi.trace_id
         LEFT JOIN {source(store, "seeds", at)} s ON s.seed_id = mi.seed_id
@@ -92,13 +98,17 @@ def iter_rows(store: Store, record: dict[str, Any], chunk_rows: int) -> Iterator
         ORDER BY mi.position
     """
     for start in range(0, int(record["items"]), chunk_rows):
-        yield store.sql(query, [record["run_id"], start, start + chunk_rows])
+        chunk = store.sql(query, [record["run_id"], start, start + chunk_rows])
+        if fixes is not None and fixes.height:
+            chunk = apply_fixes(chunk, fixes, "prompt_table", "prompt_id").drop("answer_corrected")
+        yield chunk.drop("prompt_table", "prompt_id")
 
 
 def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
     with store.run("export", config) as run:
         record = find_mixture(store, config.mixture, run.at)
         prompt, prompt_source = system_prompt(config.system_prompt_file)
+        fixes, review = mixture_fixes(store, record)
         runs = json.loads(record["input_runs"] or "{}")
         meta = ExportMeta(
             name=record["name"],
@@ -111,9 +121,10 @@ def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
             parts=json.loads(record["counts"] or "{}"),
             decontamination=json.loads(record["decontamination"] or "{}"),
             exclusions={k: v for k, v in json.loads(record["exclusions"] or "{}").items() if v},
+            review=review,
         )
         result = export_rows(
-            iter_rows(store, record, chunk_rows=4 * config.batch_rows),
+            iter_rows(store, record, chunk_rows=4 * config.batch_rows, fixes=fixes),
             meta,
             config.out,
             fmt=config.format,
@@ -133,4 +144,7 @@ def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
             "val_rows": result.rows["val"],
         }
         run.insert(EXPORTS, pl.DataFrame([row]))
-        return run.count_all({"train_rows": result.rows["train"], "val_rows": result.rows["val"]})
+        return run.count_all({
+            "train_rows": result.rows["train"], "val_rows": result.rows["val"],
+            "answers_corrected": len(review["corrected"]),
+        })  # fmt: skip

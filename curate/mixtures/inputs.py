@@ -11,6 +11,7 @@ import polars as pl
 from curate.seeds.tables import SEEDS
 from curate.teachability.select import selection_rows
 from curate.teachability.tables import DIFFICULTY, QUESTIONS, SELECTIONS
+from quality.review.resolve import ReviewRule, resolved
 from quality.tables import CONTAMINATION, NEAR_DUPS, REVIEWS, VERDICTS
 from store import Store, TableSpec
 from store.schema import RUNS
@@ -136,10 +137,11 @@ def candidates(store: Store, at: int, seed: int, difficulty_model: str | None) -
     return store.sql(query, [*band_params, str(seed)])
 
 
-def marks(store: Store, at: int) -> pl.DataFrame:
+def marks(store: Store, at: int, review_rule: ReviewRule = "majority") -> pl.DataFrame:
     """Ids to exclude, with the reason (and benchmark for contamination). Any contamination hit
-    or review rejection counts; near-dup assignments and filter verdicts count from their latest
-    run (a dedup run is a full assignment, so the latest one per item table wins)."""
+    counts; near-dup assignments and filter verdicts count from their latest run (a dedup run is
+    a full assignment, so the latest one per item table wins); a review counts when the item's
+    verdict resolves to reject under `review_rule` (quality.review.resolve)."""
     query = f"""
         SELECT item_id, 'contaminated' AS reason, benchmark
           FROM {source(store, "contamination", at)}
@@ -149,10 +151,12 @@ def marks(store: Store, at: int) -> pl.DataFrame:
         UNION ALL SELECT item_id, 'failed_filter', NULL
           FROM {latest(store, "verdicts", ["item_table", "item_id", "filter"], at)}
           WHERE passed = false
-        UNION ALL SELECT item_id, 'rejected_in_review', NULL
-          FROM {source(store, "reviews", at)} WHERE verdict = 'reject'
     """
-    return store.sql(query)
+    rejected = resolved(store, at, review_rule).filter(pl.col("verdict") == "reject")
+    reviewed = rejected.select(
+        "item_id", reason=pl.lit("rejected_in_review"), benchmark=pl.lit(None, pl.String)
+    )
+    return pl.concat([store.sql(query), reviewed], how="vertical_relaxed")
 
 
 def selection_seeds(store: Store, at: int, name: str) -> pl.Series:

@@ -12,6 +12,7 @@ from store.export.format import OUTPUT_COLUMNS, TOKEN_RULE
 from store.secrets import redact, scrub
 
 _GROUPS = ("part", "domain", "band")
+_REVIEW_ROWS = 50  # corrected answers listed in the card; export.json has them all
 
 
 @dataclass
@@ -28,6 +29,7 @@ class ExportMeta:
     parts: dict[str, dict[str, int]] = field(default_factory=dict)  # part -> target/selected/..
     decontamination: dict[str, int] = field(default_factory=dict)  # benchmark -> items excluded
     exclusions: dict[str, int] = field(default_factory=dict)  # reason -> items excluded
+    review: dict[str, Any] = field(default_factory=dict)  # rule, corrected: [{prompt, answers..}]
 
 
 class ExportStats:
@@ -145,6 +147,7 @@ def render_card(
         lines += [*_table(key, summary["by"][key]), ""]
     lines += _token_lines(summary)
     lines += _lineage_lines(meta)
+    lines += _review_lines(meta.review)
     lines += _format_lines(meta)
     return scrub("\n".join(lines) + "\n")
 
@@ -186,6 +189,37 @@ def _lineage_lines(meta: ExportMeta) -> list[str]:
     if meta.exclusions:
         lines += ["", "| exclusion | candidate traces excluded |", "|---|---:|"]
         lines += [f"| {reason} | {n} |" for reason, n in sorted(meta.exclusions.items())]
+    return [*lines, ""]
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _review_lines(review: dict[str, Any]) -> list[str]:
+    """The card's "Human review" section (empty when no review touched the mixture)."""
+    fixed = review.get("corrected") or []
+    if not fixed:
+        return []
+    lines = [
+        "## Human review",
+        "",
+        f"Verdicts resolved with rule `{review.get('rule')}`. {len(fixed)} prompts carry an answer "
+        "corrected in review: `answer` holds the correction (the GRPO answer too).",
+        "",
+        "| prompt | answer was | corrected answer | reviewed item | annotators | project "
+        "| decided |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in fixed[:_REVIEW_ROWS]:
+        cells = [
+            f"{row['prompt_table']} {row['prompt_id']}", row.get("answer_was"),
+            row["corrected_answer"], f"{row['reviewed_table']} {row['reviewed_id']}",
+            ", ".join(row["annotators"]), ", ".join(row["projects"]), row["decided_at"],
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    if len(fixed) > _REVIEW_ROWS:
+        lines.append(f"| ... {len(fixed) - _REVIEW_ROWS} more in export.json | | | | | | |")
     return [*lines, ""]
 
 
