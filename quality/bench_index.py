@@ -16,10 +16,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numba
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from quality.lsh import LSHIndex
+from quality.lsh import LSHIndex, pair_jaccard
 from quality.minhash import minhash_texts
 from quality.ngrams import NgramIndex
 from quality.text import tokenize_batch
@@ -42,8 +43,28 @@ CANDIDATE_SCHEMA = {
 }
 
 
+_COMMAND = r"\\[A-Za-z]+"
+_RUN = r"[A-Za-z]+|\d+"
+# the values hit_kinds compares: numbers, one-letter variables (not "a", "I"), runs of capitals
+_VALUE = r"^(?:\d+|[b-hj-zB-HJ-Z]|[A-Z]{2,})$"
+
+
+def value_signatures(texts: pl.Series) -> pl.Series:
+    """Hash of each text's values (numbers, variables, capitalised names such as triangle
+    PQR) as a sorted multiset; null for a text without values. Rewording keeps it; changing a
+    number changes it. The hash is Polars': compare signatures made in one process only."""
+    values = (
+        texts.str.replace_all(_COMMAND, " ")
+        .str.extract_all(_RUN)
+        .list.eval(pl.element().filter(pl.element().str.contains(_VALUE)).str.to_lowercase())
+    )
+    specific = values.list.len() > 0
+    signature = values.list.sort().list.join(" ").hash()
+    return pl.select(pl.when(specific).then(signature)).to_series()
+
+
 class BenchmarkIndex:
-    """Both indexes over the benchmark items, built once and probed batch by batch."""
+    """The indexes over the benchmark items, built once and probed batch by batch."""
 
     def __init__(self, bench: pl.DataFrame, config: DecontamConfig) -> None:
         self.bench = bench
@@ -53,9 +74,23 @@ class BenchmarkIndex:
             tokenize_batch(texts), config.n, config.min_short, config.max_df
         )
         self.lsh = None
+        self.sig = None
+        if config.minhash or config.values:
+            self.sig = minhash_texts(texts, config.num_perm, config.shingle, config.seed)
         if config.minhash:
-            sig = minhash_texts(texts, config.num_perm, config.shingle, config.seed)
-            self.lsh = LSHIndex(sig, config.threshold)
+            self.lsh = LSHIndex(self.sig, config.threshold)
+        self.values = None
+        if config.values:
+            cleaned = self.clean(bench["text"])
+            self.values = pl.DataFrame(
+                {
+                    "sig": value_signatures(cleaned),
+                    "bench_row": pl.int_range(bench.height, dtype=pl.Int64, eager=True),
+                    "bench_len": cleaned.str.len_bytes(),
+                }
+            ).drop_nulls("sig")
+            # only prompt-sized texts are compared: a trace never has a problem's exact values
+            self.values_max_len = 3 * int(self.values["bench_len"].max() or 0) + 200
 
     def clean(self, texts: pl.Series) -> pl.Series:
         for pattern in self.config.strip:
@@ -78,8 +113,10 @@ class BenchmarkIndex:
             )
         )
         frames = [ng.cast(HIT_SCHEMA)]  # type: ignore[arg-type]
-        if self.lsh is not None:
+        sig = None
+        if self.sig is not None:
             sig = minhash_texts(arrow, cfg.num_perm, cfg.shingle, cfg.seed)
+        if self.lsh is not None:
             mh = self.lsh.query(sig).select(
                 pl.col("query").alias("row"),
                 pl.col("ref").alias("bench_row"),
@@ -88,7 +125,37 @@ class BenchmarkIndex:
                 "jaccard",
             )
             frames.append(mh.cast(HIT_SCHEMA))  # type: ignore[arg-type]
+        if self.values is not None:  # a fallback: only pairs the other checks missed
+            seen = pl.concat(frames).select("row", "bench_row")
+            same = self._same_values(pl.Series(arrow), sig)
+            frames.append(same.join(seen, on=["row", "bench_row"], how="anti"))
         return pl.concat(frames)
+
+    def _same_values(self, cleaned: pl.Series, sig: np.ndarray) -> pl.DataFrame:
+        """Prompt-sized texts with exactly the values of a benchmark item and some wording in
+        common (estimated Jaccard >= values_jaccard, far below the MinHash threshold)."""
+        assert self.values is not None and self.sig is not None
+        docs = (
+            pl.DataFrame({"text": cleaned, "doc_len": cleaned.str.len_bytes()})
+            .with_row_index("row")
+            .filter(pl.col("doc_len") <= self.values_max_len)
+        )
+        docs = docs.with_columns(sig=value_signatures(docs["text"])).drop("text")
+        found = docs.drop_nulls("sig").join(self.values, on="sig")
+        found = found.filter(pl.col("doc_len") <= 3 * pl.col("bench_len") + 200)
+        rows, refs = found["row"].cast(pl.Int64).to_numpy(), found["bench_row"].to_numpy()
+        jaccard = pair_jaccard(sig, self.sig, rows, refs)
+        keep = jaccard >= self.config.values_jaccard
+        return pl.DataFrame(
+            {
+                "row": rows[keep],
+                "bench_row": refs[keep],
+                "method": "values",
+                "matched_ngrams": None,
+                "jaccard": jaccard[keep],
+            },
+            schema=HIT_SCHEMA,
+        )
 
     def candidates(
         self, items: pa.Table | pl.DataFrame, single_thread: bool = False

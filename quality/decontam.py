@@ -88,6 +88,12 @@ class DecontamConfig(StageConfig):
     """Words per MinHash shingle: short, so light paraphrases keep most shingles."""
     seed: int = 1
     """MinHash seed (datasketch's permutations)."""
+    values: bool = True
+    """Also match prompt-sized items whose values (numbers, variables, capitalised names) are
+    exactly a benchmark item's and whose MinHash Jaccard is at least values_jaccard: catches
+    paraphrases reworded past the n-gram and MinHash checks."""
+    values_jaccard: float = Field(0.2, ge=0, le=1)
+    """Least estimated Jaccard for a same-values candidate (far below `threshold`)."""
     min_coverage: float = Field(0.5, ge=0, le=1)
     """Share of a benchmark item's words an item must align with for a candidate to be a hit;
     below it the two share only boilerplate or a formula."""

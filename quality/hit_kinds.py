@@ -94,7 +94,20 @@ def _digits(values: Counter[str], seq: Sequence[str]) -> tuple[str, Counter[str]
 
 
 def _contains(item: Sequence[str], bench: Sequence[str]) -> bool:
-    return f" {' '.join(bench)} " in f" {' '.join(item)} "
+    """The benchmark's characters, in order and without spaces, start and end on word
+    boundaries of the item: removing `$` turns "$n$th" (words "n", "th") into "nth"."""
+    needle, hay = "".join(bench), "".join(item)
+    starts, ends, pos = set(), set(), 0
+    for w in item:
+        starts.add(pos)
+        pos += len(w)
+        ends.add(pos)
+    at = hay.find(needle)
+    while at >= 0:
+        if at in starts and at + len(needle) in ends:
+            return True
+        at = hay.find(needle, at + 1)
+    return False
 
 
 def _window(item: list[str], bench: list[str]) -> list[str]:

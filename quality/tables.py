@@ -10,7 +10,7 @@ CONTAMINATION = TableSpec(
         "field": "VARCHAR",  # the item's column that matched (problem, question, reasoning, ...)
         "benchmark": "VARCHAR",
         "benchmark_item_id": "VARCHAR",
-        "method": "VARCHAR",  # ngram | minhash
+        "method": "VARCHAR",  # ngram | minhash | values (see quality.decontam)
         "matched_ngrams": "INTEGER",  # ngram: distinct shared n-grams (or 1 for a short item)
         "jaccard": "DOUBLE",  # minhash: estimated Jaccard of the shingle sets
         "kind": "VARCHAR",  # copy | paraphrase | quote | sibling (quality.hit_kinds); NULL: v1 row
