@@ -3,19 +3,14 @@ probed one batch of corpus texts at a time on every core.
 
 Only the indexes live for the whole run. A corpus batch is tokenized, probed and dropped; of
 its rows only those with a candidate match keep their text (for `hit_kinds`), so memory does
-not grow with the corpus. Batches are cut into one slice per worker thread; the numba kernels
-release the GIL and each worker runs them single-threaded, so the slices use the cores side
-by side while the next batch is being read.
+not grow with the corpus. Batches run on every core through `quality.parallel`.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-import numba
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -23,6 +18,7 @@ import pyarrow as pa
 from quality.lsh import LSHIndex, pair_jaccard
 from quality.minhash import minhash_texts
 from quality.ngrams import NgramIndex
+from quality.parallel import map_slices
 from quality.text import tokenize_batch
 
 if TYPE_CHECKING:
@@ -157,12 +153,8 @@ class BenchmarkIndex:
             schema=HIT_SCHEMA,
         )
 
-    def candidates(
-        self, items: pa.Table | pl.DataFrame, single_thread: bool = False
-    ) -> pl.DataFrame:
+    def candidates(self, items: pa.Table | pl.DataFrame) -> pl.DataFrame:
         """Candidate matches of a table of (item_id, field, text), with the matching rows' text."""
-        if single_thread:
-            numba.set_num_threads(1)  # per thread: this worker uses one core
         frame = items if isinstance(items, pl.DataFrame) else pl.from_arrow(items)
         assert isinstance(frame, pl.DataFrame)
         hits = self.hits(frame["text"].cast(pl.String).fill_null(""))
@@ -180,22 +172,6 @@ class BenchmarkIndex:
 def scan(
     batches: Iterable[pa.Table | pl.DataFrame], index: BenchmarkIndex, workers: int = 1
 ) -> pl.DataFrame:
-    """Candidates of a stream of (item_id, field, text) tables, `workers` slices at a time."""
-    found: list[pl.DataFrame] = []
-    if workers <= 1:
-        found = [index.candidates(batch) for batch in batches]
-    else:
-        with ThreadPoolExecutor(workers, thread_name_prefix="decontam") as pool:
-            pending: deque[Future[pl.DataFrame]] = deque()
-            for batch in batches:
-                if len(batch) == 0:
-                    continue
-                step = -(-len(batch) // workers)
-                for start in range(0, len(batch), step):
-                    part = batch.slice(start, step)
-                    pending.append(pool.submit(index.candidates, part, True))
-                while len(pending) > 2 * workers:  # bounds the batches held in memory
-                    found.append(pending.popleft().result())
-            found += [f.result() for f in pending]
-    found = [f for f in found if f.height]
+    """Candidates of a stream of (item_id, field, text) tables, on `workers` threads."""
+    found = [f for f in map_slices(batches, index.candidates, workers) if f.height]
     return pl.concat(found) if found else pl.DataFrame(schema=CANDIDATE_SCHEMA)
