@@ -27,6 +27,7 @@ class Resolved:
     counts: dict[str, dict[str, int]]
     exclusions: dict[str, int]
     decontamination: dict[str, int]
+    decontamination_kinds: dict[str, dict[str, int]]
     input_runs: dict[str, list[str]]
     candidates: int
 
@@ -38,7 +39,7 @@ def _runs(items: pl.DataFrame, column: str) -> list[str]:
 def resolve(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
     """The recipe's items at snapshot `at`; reads only, writes nothing."""
     candidates = inputs.candidates(store, at, recipe.seed, recipe.difficulty_model)
-    cleaned = apply_exclusions(candidates, inputs.marks(store, at))
+    cleaned = apply_exclusions(candidates, inputs.marks(store, at), recipe.exclude_siblings)
     cache: dict[str, pl.Series] = {}
 
     def selection(name: str) -> pl.Series:
@@ -66,6 +67,7 @@ def resolve(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
         counts=counts,
         exclusions=cleaned.exclusions,
         decontamination=cleaned.decontamination,
+        decontamination_kinds=cleaned.decontamination_kinds,
         input_runs={k: v for k, v in runs.items() if v},
         candidates=candidates.height,
     )
@@ -85,6 +87,7 @@ def run_mix_build(store: Store, config: MixBuildConfig) -> dict[str, int]:
             "counts": json.dumps(resolved.counts, sort_keys=True),
             "exclusions": json.dumps(resolved.exclusions, sort_keys=True),
             "decontamination": json.dumps(resolved.decontamination, sort_keys=True),
+            "decontamination_kinds": json.dumps(resolved.decontamination_kinds, sort_keys=True),
             "input_runs": json.dumps(resolved.input_runs, sort_keys=True),
             "items": items.height,
             "run_id": run.id,

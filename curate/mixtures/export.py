@@ -16,6 +16,8 @@ import polars as pl
 from pydantic import Field
 
 from curate.mixtures.inputs import source
+from curate.mixtures.recipe import parse_recipe
+from curate.mixtures.sample import excluded_kinds
 from curate.mixtures.tables import EXPORTS, MIXTURES
 from store import StageConfig, Store
 from store.export import ExportMeta, export_rows
@@ -74,6 +76,12 @@ def find_mixture(store: Store, mixture: str, at: int | None = None) -> dict[str,
     return rows.row(0, named=True)
 
 
+def _excluded_kinds(record: dict[str, Any]) -> list[str]:
+    """The contamination kinds the build excluded (its recipe's `exclude_siblings`)."""
+    recipe = parse_recipe(record["recipe"], f"mixture '{record['name']}'")
+    return list(excluded_kinds(recipe.exclude_siblings))
+
+
 def iter_rows(store: Store, record: dict[str, Any], chunk_rows: int) -> Iterator[pl.DataFrame]:
     """Export input rows (store.export.INPUT_COLUMNS) in position order, a chunk at a time."""
     at = int(record["snapshot_id"])
@@ -110,6 +118,8 @@ def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
             sampling_seed=int(record["seed"]),
             parts=json.loads(record["counts"] or "{}"),
             decontamination=json.loads(record["decontamination"] or "{}"),
+            decontamination_kinds=json.loads(record.get("decontamination_kinds") or "{}"),
+            excluded_kinds=_excluded_kinds(record),
             exclusions={k: v for k, v in json.loads(record["exclusions"] or "{}").items() if v},
         )
         result = export_rows(
