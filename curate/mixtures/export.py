@@ -1,7 +1,8 @@
 """`export`: a built mixture -> chat-format dataset files, through store.export.
 
-Rows are read from the store in chunks of mixture positions (one query each, at the mixture's
-snapshot), so a large mixture streams through `export_rows` without being held whole.
+Rows are read from the store by one query at the mixture's snapshot, streamed in Arrow batches
+bounded by rows and bytes, so a large mixture passes through `export_rows` without being held
+whole.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from curate.mixtures.sample import excluded_kinds
 from curate.mixtures.tables import EXPORTS, MIXTURES
 from store import StageConfig, Store
 from store.export import ExportMeta, export_rows
+from store.stream import record_batches
 
 # used when synth's prompt file cannot be found (it ships as synth/prompts/reasoning_system.txt)
 FALLBACK_SYSTEM_PROMPT = (
@@ -43,6 +45,8 @@ class ExportConfig(StageConfig):
     """Replace an earlier export in `out`."""
     batch_rows: int = Field(default=100_000, ge=1)
     """Rows rendered and written per batch (memory bound)."""
+    batch_mb: int = Field(default=64, ge=1)
+    """Megabytes of text read per batch at most (long traces make few rows heavy)."""
     system_prompt_file: str | None = None
     """System prompt file (default synth's reasoning system prompt)."""
 
@@ -82,8 +86,13 @@ def _excluded_kinds(record: dict[str, Any]) -> list[str]:
     return list(excluded_kinds(recipe.exclude_siblings))
 
 
-def iter_rows(store: Store, record: dict[str, Any], chunk_rows: int) -> Iterator[pl.DataFrame]:
-    """Export input rows (store.export.INPUT_COLUMNS) in position order, a chunk at a time."""
+def iter_rows(
+    store: Store, record: dict[str, Any], batch_rows: int, batch_mb: int = 64
+) -> Iterator[pl.DataFrame]:
+    """Export input rows (store.export.INPUT_COLUMNS) in position order, streamed from one
+    query in Arrow batches of at most `batch_rows` rows and about `batch_mb` megabytes: the
+    process holds one batch of texts; DuckDB sorts by position and spills what does not fit
+    its memory limit to disk."""
     at = int(record["snapshot_id"])
     query = f"""
         SELECT mi.trace_id AS id, mi.seed_id, mi.part, mi.domain, mi.band,
@@ -93,14 +102,18 @@ def iter_rows(store: Store, record: dict[str, Any], chunk_rows: int) -> Iterator
                CASE WHEN mi.item_table = 'questions' THEN q.answer ELSE s.answer END AS answer,
                CASE WHEN mi.item_table = 'questions' THEN q.answer_type ELSE s.answer_type END
                  AS answer_type
-        FROM (SELECT * FROM mixture_items WHERE run_id = ? AND position >= ? AND position < ?) mi
+        FROM (SELECT * FROM mixture_items WHERE run_id = ?) mi
         JOIN {source(store, "traces", at)} t ON t.trace_id = mi.trace_id
         LEFT JOIN {source(store, "seeds", at)} s ON s.seed_id = mi.seed_id
         LEFT JOIN {source(store, "questions", at)} q ON q.question_id = mi.question_id
         ORDER BY mi.position
     """
-    for start in range(0, int(record["items"]), chunk_rows):
-        yield store.sql(query, [record["run_id"], start, start + chunk_rows])
+    for batch in record_batches(
+        store, query, [record["run_id"]], rows=batch_rows, max_bytes=batch_mb << 20
+    ):
+        frame = pl.from_arrow(batch)
+        assert isinstance(frame, pl.DataFrame)
+        yield frame
 
 
 def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
@@ -123,7 +136,7 @@ def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
             exclusions={k: v for k, v in json.loads(record["exclusions"] or "{}").items() if v},
         )
         result = export_rows(
-            iter_rows(store, record, chunk_rows=4 * config.batch_rows),
+            iter_rows(store, record, config.batch_rows, config.batch_mb),
             meta,
             config.out,
             fmt=config.format,
