@@ -1,167 +1,182 @@
-"""13-gram decontamination throughput vs a straightforward Python implementation, end to end.
+"""Decontamination at scale: the real stage over a seeds table in a real store, two sizes.
 
-Usage:  .venv/bin/python bench/decontam.py [--docs 20000] [--words 300]
+Usage:  python bench/decontam.py [--rows 2000000] [--words 300] [--store DIR]
 
-Corpus: synthetic Zipf-vocabulary documents (bench/_corpus.py); 1% of them get a real benchmark
-problem pasted in. Reference set: every item of the shipped registry (AIME 24/25, MATH-500,
-GPQA Diamond, GSM8K test). Both implementations start from raw text and must flag the same docs.
-Baseline: regex normalize, split, a set of hashed 13-gram tuples per doc, intersected with the
-benchmark set. Ours: numba tokenizer + rolling 13-gram hash + bitmap probe (BenchmarkIndex).
-One thread (numba, Polars) for the per-core figures.
+Builds (once; reused when DIR already holds it) a store whose `seeds` table grows in two runs
+to --rows rows of --words words: Zipf-distributed random words (sentences, capitals) generated
+by DuckDB, one row in 10,000 with a plain-prose benchmark problem pasted in. The first half is
+tagged `half`, the whole `full`. Then it runs `run_decontam` (every shipped benchmark, default
+settings: 13-grams, MinHash, same-values check, kinds) in a fresh process per measurement, so
+each peak RSS is the stage's own:
+
+  half, 1 core   full, 1 core   (RSS must stay flat as rows double)
+  full, 2 cores                 (1 -> 2 core scaling)
+
+"1 core" pins the process to one CPU (affinity), one worker thread, one Polars and one numba
+thread; DuckDB's readers share that core. Tokens are words / 0.75. The projection for 8.3B
+tokens on 16 cores is tokens / (per-core rate x 16 x the measured 2-core efficiency).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-os.environ.setdefault("POLARS_MAX_THREADS", "1")
-
-import argparse  # noqa: E402
-import re  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._corpus import make_corpus  # noqa: E402
-from quality.benchmarks import Registry  # noqa: E402
-from quality.decontam import BenchmarkIndex, DecontamConfig  # noqa: E402
-
-N = 13
+REPO = Path(__file__).resolve().parents[1]
 TOKENS_8B = 8.3e9
 WORDS_PER_TOKEN = 0.75
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+PLANT_EVERY = 10_000
+GEN_ROWS = 50_000  # rows generated and inserted per statement
 
 
-def _baseline_words(text: str) -> list[str]:
-    return _NON_WORD.sub(" ", text.lower()).split()
+def _generate(store_dir: Path, rows: int, words: int) -> None:
+    """Two runs of rows/2 each into `seeds`, tagged half and full."""
+    import polars as pl
+    import pyarrow as pa
 
+    from bench._corpus import _vocabulary
+    from quality.benchmarks import Registry
+    from store import Store, TableSpec
 
-def _baseline_index(texts: list[str]) -> set[int]:
-    out: set[int] = set()
-    for t in texts:
-        w = _baseline_words(t)
-        out.update(hash(tuple(w[i : i + N])) for i in range(len(w) - N + 1))
-    return out
+    import numpy as np
 
-
-def _baseline(texts: list[str], bench: set[int]) -> set[int]:
-    flagged = set()
-    for d, t in enumerate(texts):
-        w = _baseline_words(t)
-        grams = {hash(tuple(w[i : i + N])) for i in range(len(w) - N + 1)}
-        if grams & bench:
-            flagged.add(d)
-    return flagged
-
-
-def _plant(texts: list[str], problems: list[str], rate: float = 0.01) -> list[int]:
-    rng = np.random.default_rng(1)
-    docs = rng.choice(len(texts), int(len(texts) * rate), replace=False)
-    for d in docs:
-        words = texts[d].split(" ")
-        at = int(rng.integers(0, len(words)))
-        p = problems[int(rng.integers(0, len(problems)))]
-        texts[d] = " ".join(words[:at] + [p] + words[at:])
-    return sorted(int(d) for d in docs)
-
-
-def _best(fn, repeat: int = 3):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
-
-
-def _agreement(index, bench, series, planted, flagged, flagged_base) -> None:
-    """Both implementations must flag the planted docs; explain any doc only one flags."""
-    assert set(planted) <= flagged, "a planted doc was missed"
-    extra = sorted(flagged - flagged_base)
-    if extra:
-        hits = index.hits(series[extra]).join(
-            bench.with_row_index("bench_row").select(pl.col("bench_row").cast(pl.Int64), "text"),
-            on="bench_row",
-        )
-        short = [len(_baseline_words(t)) for t in hits["text"]]
-        print(
-            f"only ours: {len(extra)} docs, matched benchmark items of {short} words "
-            f"(< {N}: caught by short-item containment, which the baseline lacks)"
-        )
-    print(
-        f"\nflagged docs: ours {len(flagged)}, baseline {len(flagged_base)}, "
-        f"planted {len(planted)} (all caught by ours: yes); "
-        f"same set as baseline: {flagged == flagged_base}"
+    spec = TableSpec("seeds", {"seed_id": "VARCHAR", "problem": "VARCHAR", "source": "VARCHAR"})
+    bench = Registry.load().items()
+    plain = bench.filter(~pl.col("text").str.contains(r"[\\$\[]"))["text"].to_list()
+    vocab = _vocabulary(np.random.default_rng(0), 50_000).tolist()
+    store = Store.open(store_dir)
+    cursor = store._con.cursor()
+    cursor.register("vocab_src", pa.table({"v": [vocab]}))
+    cursor.register("bench_src", pa.table({"b": [plain]}))
+    n_vocab = len(vocab)
+    word = (
+        f"v.v[CAST(floor(pow({n_vocab}, (hash(i * {words} + x) % 1000003) / 1000003.0)) AS BIGINT)]"
     )
+    text = (
+        f"array_to_string(list_transform(range({words}), x -> CASE WHEN x % 12 = 0 "
+        f"THEN upper({word}[1]) || {word}[2:] WHEN x % 12 = 11 THEN {word} || '.' "
+        f"ELSE {word} END), ' ')"
+    )
+    planted = (
+        f"CASE WHEN hash(i) % {PLANT_EVERY} = 0 THEN b.b[CAST(1 + hash(i) % {len(plain)} AS BIGINT)] || ' ' || "
+        f"{text} ELSE {text} END"
+    )
+    half = rows // 2
+    for tag, (lo, hi) in (("half", (0, half)), ("full", (half, rows))):
+        start = time.perf_counter()
+        with store.run("bench.generate", {"rows": [lo, hi], "words": words}) as run:
+            for s in range(lo, hi, GEN_ROWS):
+                query = (
+                    f"SELECT 'd' || i AS seed_id, {planted} AS problem, 'bench' AS source "
+                    f"FROM range({s}, {min(hi, s + GEN_ROWS)}) t(i), vocab_src v, bench_src b"
+                )
+                run.insert(spec, cursor.execute(query).arrow())
+        store.tag(tag)
+        print(f"generated rows {lo:,}..{hi:,} in {time.perf_counter() - start:.0f} s", flush=True)
+    store.close()
+
+
+def _warm_up() -> None:
+    """Load (or compile) the numba kernels outside the timed region."""
+    import polars as pl
+
+    from quality.benchmarks import Registry
+    from quality.decontam import BenchmarkIndex, DecontamConfig, find_contamination
+
+    bench = Registry.load().items(["aime24"])
+    items = pl.DataFrame({"item_id": ["w"], "field": ["problem"], "text": [bench["text"][0]]})
+    find_contamination(items, BenchmarkIndex(bench, DecontamConfig()), workers=2)
+
+
+def _measure(store_dir: Path, at: str, cores: int) -> dict:
+    """One decontam run in this (fresh) process; returns its figures."""
+    import resource
+
+    import numba
+
+    from quality.decontam import DecontamConfig, run_decontam
+    from store import Store
+
+    numba.set_num_threads(cores)
+    _warm_up()
+    store = Store.open(store_dir)
+    n_rows, n_words = store.sql(
+        f"SELECT count(*), sum(length(problem) - length(replace(problem, ' ', '')) + 1)::BIGINT "
+        f"FROM {store.ref('seeds', at)}"
+    ).row(0)
+    config = DecontamConfig(at=at, tables=["seeds"], workers=cores)
+    start = time.perf_counter()
+    counts = run_decontam(store, config)
+    wall = time.perf_counter() - start
+    tokens = n_words / WORDS_PER_TOKEN
+    return {
+        "at": at,
+        "cores": cores,
+        "rows": n_rows,
+        "words": int(n_words),
+        "wall_s": round(wall, 1),
+        "tokens_per_s": tokens / wall,
+        "tokens_per_s_per_core": tokens / wall / cores,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "seeds_contaminated": counts.get("seeds_contaminated", 0),
+        "load_avg": os.getloadavg()[0],
+    }
+
+
+def _child(store_dir: Path, at: str, cores: int) -> dict:
+    env = {**os.environ, "POLARS_MAX_THREADS": str(cores), "PYTHONPATH": str(REPO)}
+    cpus = ",".join(str(c) for c in sorted(os.sched_getaffinity(0))[:cores])
+    cmd = ["taskset", "-c", cpus, sys.executable, __file__, "--measure", at]
+    cmd += ["--cores", str(cores), "--store", str(store_dir)]
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--docs", type=int, default=20_000)
-    p.add_argument("--words", type=int, default=300)
-    args = p.parse_args()
-    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core for every contender
-    numba.set_num_threads(1)
-
-    corpus = make_corpus(args.docs, args.words)
-    bench = Registry.load().items()
-    # plain-prose benchmark items (no LaTeX/figures) so the baseline's simpler normalizer sees
-    # the same words as ours: the comparison is then about speed, not about normalization
-    plain = bench.filter(~pl.col("text").str.contains(r"[\\$\[]"))["text"].to_list()
-    planted = _plant(corpus.texts, plain)
-    texts = corpus.texts
-    n_words = sum(len(_baseline_words(t)) for t in texts)
-    print(
-        f"corpus: {len(texts)} docs, {n_words / 1e6:.2f}M words, {len(planted)} with a pasted "
-        f"benchmark problem; reference: {bench.height} benchmark items; {N}-grams; "
-        f"load avg {os.getloadavg()[0]:.1f}"
-    )
-
-    BenchmarkIndex(bench.head(5), DecontamConfig())  # JIT warm-up
-    t_bidx, bset = _best(lambda: _baseline_index(bench["text"].to_list()), repeat=1)
-    t_base, flagged_base = _best(lambda: _baseline(texts, bset), repeat=2)
-
-    config = DecontamConfig(minhash=False)
-    t_idx, index = _best(lambda: BenchmarkIndex(bench, config), repeat=1)
-    series = pl.Series(texts)
-    index.hits(series.head(10))  # JIT warm-up (cached on disk after the first run)
-
-    def ours() -> set[int]:
-        hits = index.hits(series)
-        return set(hits["row"].to_list())
-
-    t_ours, flagged = _best(ours, repeat=3)
-    t_mh_idx, mh_index = _best(lambda: BenchmarkIndex(bench, DecontamConfig()), repeat=1)
-    t_both, both = _best(lambda: mh_index.hits(series), repeat=2)
-
-    _agreement(index, bench, series, planted, flagged, flagged_base)
-    rate_base, rate_ours = n_words / t_base, n_words / t_ours
-    print("\n13-gram decontamination, words/s end to end from raw text, single thread")
-    print(f"  baseline Python (set of hashed 13-gram tuples per doc)  {rate_base / 1e6:8.2f}M")
-    print(
-        f"  ours (numba tokenize + rolling hash + bitmap probe)     {rate_ours / 1e6:8.2f}M"
-        f"   {rate_ours / rate_base:.1f}x baseline"
-    )
-    print(
-        f"  ours with MinHash LSH as well (3-word shingles)         {n_words / t_both / 1e6:8.2f}M"
-        f"   ({both.filter(method='minhash').height} MinHash hits)"
-    )
-    print(f"  index build: baseline {t_bidx:.2f}s, ours {t_idx:.2f}s, ours+MinHash {t_mh_idx:.2f}s")
-
-    words = TOKENS_8B * WORDS_PER_TOKEN
-    for name, secs in (("13-gram only", t_ours), ("13-gram + MinHash", t_both)):
-        core_s = words * secs / n_words
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--words", type=int, default=300)
+    parser.add_argument("--store", type=Path, default=None)
+    parser.add_argument("--measure", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--cores", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    store_dir = args.store or Path("/tmp") / f"teachable-bench-decontam-{args.rows}x{args.words}"
+    if args.measure:
+        print(json.dumps(_measure(store_dir, args.measure, args.cores)))
+        return
+    if not (store_dir / "catalog.sqlite").exists():
+        _generate(store_dir, args.rows, args.words)
+    results = [_child(store_dir, "half", 1), _child(store_dir, "full", 1)]
+    if len(os.sched_getaffinity(0)) >= 2:
+        results.append(_child(store_dir, "full", 2))
+    print(f"\n{'size':<6} {'cores':>5} {'rows':>10} {'Mtokens':>8} {'wall s':>7} "
+          f"{'tokens/s/core':>14} {'peak RSS MB':>12} {'flagged':>8} {'load':>5}")  # fmt: skip
+    for r in results:
         print(
-            f"projection, 8.3B tokens (~{words / 1e9:.1f}B words), {name}: "
-            f"{core_s / 3600:.2f} core-hours -> {core_s / 16 / 60:.1f} min on 16 cores "
-            f"(baseline: {words / rate_base / 16 / 60:.0f} min)"
+            f"{r['at']:<6} {r['cores']:>5} {r['rows']:>10,} {r['words'] / WORDS_PER_TOKEN / 1e6:>8.0f}"
+            f" {r['wall_s']:>7} {r['tokens_per_s_per_core']:>14,.0f} {r['peak_rss_mb']:>12,.0f}"
+            f" {r['seeds_contaminated']:>8} {r['load_avg']:>5.1f}"
         )
+    one = results[1]["tokens_per_s_per_core"]
+    scaling = results[2]["tokens_per_s"] / results[1]["tokens_per_s"] if len(results) > 2 else 1.0
+    efficiency = scaling / 2 if len(results) > 2 else 1.0
+    wall = TOKENS_8B / (one * 16 * efficiency)
+    print(
+        f"\nRSS half -> full (rows x2): {results[0]['peak_rss_mb']:,.0f} -> "
+        f"{results[1]['peak_rss_mb']:,.0f} MB; 1 -> 2 cores: {scaling:.2f}x "
+        f"(efficiency {efficiency:.0%})"
+    )
+    print(
+        f"projection, 8.3B tokens on 16 cores: {wall / 60:.0f} min "
+        f"({one:,.0f} tokens/s/core x 16 x {efficiency:.0%})"
+    )
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
     main()

@@ -16,10 +16,11 @@ import polars as pl
 import pyarrow as pa
 
 from quality.lsh import LSHIndex, pair_jaccard
-from quality.minhash import minhash_texts
+from quality.minhash import minhash_texts, shingles, signatures_from_hashes
 from quality.ngrams import NgramIndex
 from quality.parallel import map_slices
 from quality.text import tokenize_batch
+from quality.values import value_signatures
 
 if TYPE_CHECKING:
     from quality.decontam import DecontamConfig
@@ -37,26 +38,6 @@ CANDIDATE_SCHEMA = {
     "text": pl.String,
     **{k: v for k, v in HIT_SCHEMA.items() if k != "row"},
 }
-
-
-_COMMAND = r"\\[A-Za-z]+"
-_RUN = r"[A-Za-z]+|\d+"
-# the values hit_kinds compares: numbers, one-letter variables (not "a", "I"), runs of capitals
-_VALUE = r"^(?:\d+|[b-hj-zB-HJ-Z]|[A-Z]{2,})$"
-
-
-def value_signatures(texts: pl.Series) -> pl.Series:
-    """Hash of each text's values (numbers, variables, capitalised names such as triangle
-    PQR) as a sorted multiset; null for a text without values. Rewording keeps it; changing a
-    number changes it. The hash is Polars': compare signatures made in one process only."""
-    values = (
-        texts.str.replace_all(_COMMAND, " ")
-        .str.extract_all(_RUN)
-        .list.eval(pl.element().filter(pl.element().str.contains(_VALUE)).str.to_lowercase())
-    )
-    specific = values.list.len() > 0
-    signature = values.list.sort().list.join(" ").hash()
-    return pl.select(pl.when(specific).then(signature)).to_series()
 
 
 class BenchmarkIndex:
@@ -80,11 +61,11 @@ class BenchmarkIndex:
             cleaned = self.clean(bench["text"])
             self.values = pl.DataFrame(
                 {
-                    "sig": value_signatures(cleaned),
+                    "sig": value_signatures(cleaned.to_arrow()),
                     "bench_row": pl.int_range(bench.height, dtype=pl.Int64, eager=True),
                     "bench_len": cleaned.str.len_bytes(),
                 }
-            ).drop_nulls("sig")
+            ).filter(pl.col("sig") != 0)
             # only prompt-sized texts are compared: a trace never has a problem's exact values
             self.values_max_len = 3 * int(self.values["bench_len"].max() or 0) + 200
 
@@ -97,8 +78,9 @@ class BenchmarkIndex:
         """(row, bench_row, method, matched_ngrams, jaccard) for a batch of texts."""
         cfg = self.config
         arrow = self.clean(texts).to_arrow()
+        tokens = tokenize_batch(arrow)  # once, for the n-gram probe and the shingles
         ng = (
-            self.ngrams.probe(tokenize_batch(arrow))
+            self.ngrams.probe(tokens)
             .filter(pl.col("matched") >= cfg.min_matches)
             .select(
                 pl.col("doc").alias("row"),
@@ -111,7 +93,8 @@ class BenchmarkIndex:
         frames = [ng.cast(HIT_SCHEMA)]  # type: ignore[arg-type]
         sig = None
         if self.sig is not None:
-            sig = minhash_texts(arrow, cfg.num_perm, cfg.shingle, cfg.seed)
+            h32, offsets = shingles(tokens, cfg.shingle)
+            sig = signatures_from_hashes(h32, offsets, cfg.num_perm, cfg.seed)
         if self.lsh is not None:
             mh = self.lsh.query(sig).select(
                 pl.col("query").alias("row"),
@@ -123,21 +106,21 @@ class BenchmarkIndex:
             frames.append(mh.cast(HIT_SCHEMA))  # type: ignore[arg-type]
         if self.values is not None:  # a fallback: only pairs the other checks missed
             seen = pl.concat(frames).select("row", "bench_row")
-            same = self._same_values(pl.Series(arrow), sig)
+            same = self._same_values(arrow, sig)
             frames.append(same.join(seen, on=["row", "bench_row"], how="anti"))
         return pl.concat(frames)
 
-    def _same_values(self, cleaned: pl.Series, sig: np.ndarray) -> pl.DataFrame:
+    def _same_values(self, cleaned: pa.Array, sig: np.ndarray) -> pl.DataFrame:
         """Prompt-sized texts with exactly the values of a benchmark item and some wording in
         common (estimated Jaccard >= values_jaccard, far below the MinHash threshold)."""
         assert self.values is not None and self.sig is not None
-        docs = (
-            pl.DataFrame({"text": cleaned, "doc_len": cleaned.str.len_bytes()})
-            .with_row_index("row")
-            .filter(pl.col("doc_len") <= self.values_max_len)
-        )
-        docs = docs.with_columns(sig=value_signatures(docs["text"])).drop("text")
-        found = docs.drop_nulls("sig").join(self.values, on="sig")
+        docs = pl.DataFrame(
+            {
+                "sig": value_signatures(cleaned, self.values_max_len),
+                "doc_len": pl.Series(cleaned).str.len_bytes(),
+            }
+        ).with_row_index("row")
+        found = docs.filter(pl.col("sig") != 0).join(self.values, on="sig")
         found = found.filter(pl.col("doc_len") <= 3 * pl.col("bench_len") + 200)
         rows, refs = found["row"].cast(pl.Int64).to_numpy(), found["bench_row"].to_numpy()
         jaccard = pair_jaccard(sig, self.sig, rows, refs)

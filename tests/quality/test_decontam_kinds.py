@@ -147,3 +147,23 @@ def test_a_v1_table_is_upgraded_and_its_hits_get_kinds(make_store, seeds_spec, m
     assert current["kind"].to_list() == ["copy"]
     again = run_decontam(store, DecontamConfig(benchmarks=["math500"], minhash=False))
     assert again["contamination_inserted"] == 0
+
+
+def test_value_signatures_see_values_not_wording():
+    from quality.values import value_signatures
+
+    sig = value_signatures(
+        [
+            "Find $x$ if $3x + 5 = 20$ in triangle ABC.",
+            "In triangle ABC, determine x when 3x+5=20. I ask a question.",  # same values
+            "Find $x$ if $3x + 6 = 20$ in triangle ABC.",  # one number changed
+            "Find $x$ if $3x + 5 = 20$ in triangle ABD.",  # another name
+            "ABC: compute \\frac{\\sqrt{3}}{x} + x + 5 + 20.",  # commands are not values
+            "What is the sum of the first few primes?",  # no values
+            "Find $x$ if $3x + 5 = 20$ in triangle ABC." * 40,
+        ],
+        max_len=1000,
+    )
+    assert sig[0] == sig[1] == sig[4] != 0
+    assert len({sig[0], sig[2], sig[3]}) == 3
+    assert sig[5] == 0 and sig[6] == 0  # none, and too long to be a prompt
