@@ -36,14 +36,13 @@ GEN_ROWS = 50_000  # rows generated and inserted per statement
 
 def _generate(store_dir: Path, rows: int, words: int) -> None:
     """Two runs of rows/2 each into `seeds`, tagged half and full."""
+    import numpy as np
     import polars as pl
     import pyarrow as pa
 
     from bench._corpus import _vocabulary
     from quality.benchmarks import Registry
     from store import Store, TableSpec
-
-    import numpy as np
 
     spec = TableSpec("seeds", {"seed_id": "VARCHAR", "problem": "VARCHAR", "source": "VARCHAR"})
     bench = Registry.load().items()
@@ -62,9 +61,9 @@ def _generate(store_dir: Path, rows: int, words: int) -> None:
         f"THEN upper({word}[1]) || {word}[2:] WHEN x % 12 = 11 THEN {word} || '.' "
         f"ELSE {word} END), ' ')"
     )
+    problem = f"b.b[CAST(1 + hash(i) % {len(plain)} AS BIGINT)]"
     planted = (
-        f"CASE WHEN hash(i) % {PLANT_EVERY} = 0 THEN b.b[CAST(1 + hash(i) % {len(plain)} AS BIGINT)] || ' ' || "
-        f"{text} ELSE {text} END"
+        f"CASE WHEN hash(i) % {PLANT_EVERY} = 0 THEN {problem} || ' ' || {text} ELSE {text} END"
     )
     half = rows // 2
     for tag, (lo, hi) in (("half", (0, half)), ("full", (half, rows))):
@@ -157,9 +156,10 @@ def main() -> None:
     print(f"\n{'size':<6} {'cores':>5} {'rows':>10} {'Mtokens':>8} {'wall s':>7} "
           f"{'tokens/s/core':>14} {'peak RSS MB':>12} {'flagged':>8} {'load':>5}")  # fmt: skip
     for r in results:
+        mtokens = r["words"] / WORDS_PER_TOKEN / 1e6
         print(
-            f"{r['at']:<6} {r['cores']:>5} {r['rows']:>10,} {r['words'] / WORDS_PER_TOKEN / 1e6:>8.0f}"
-            f" {r['wall_s']:>7} {r['tokens_per_s_per_core']:>14,.0f} {r['peak_rss_mb']:>12,.0f}"
+            f"{r['at']:<6} {r['cores']:>5} {r['rows']:>10,} {mtokens:>8.0f} {r['wall_s']:>7}"
+            f" {r['tokens_per_s_per_core']:>14,.0f} {r['peak_rss_mb']:>12,.0f}"
             f" {r['seeds_contaminated']:>8} {r['load_avg']:>5.1f}"
         )
     one = results[1]["tokens_per_s_per_core"]
