@@ -99,8 +99,9 @@ class DecontamConfig(StageConfig):
     below it the two share only boilerplate or a formula."""
     batch_size: int = Field(200_000, ge=1)
     """Rows read and probed per batch."""
-    batch_mb: int = Field(64, ge=1)
-    """Megabytes of text per batch at most (long traces make a few thousand rows heavy)."""
+    batch_mb: int = Field(16, ge=1)
+    """Megabytes of text per batch at most (long traces make a few thousand rows heavy); the
+    stage's memory beyond the indexes is about ten times this."""
     workers: int | None = Field(None, ge=1)
     """Threads probing batches side by side; default every core this process may use."""
 
