@@ -1,5 +1,5 @@
-"""The benchmark side of decontamination: n-gram and MinHash indexes over the registry's items,
-probed one batch of corpus texts at a time on every core.
+"""The benchmark side of decontamination: n-gram, MinHash and value-signature indexes over the
+registry's items, probed one batch of corpus texts at a time on every core.
 
 Only the indexes live for the whole run. A corpus batch is tokenized, probed and dropped; of
 its rows only those with a candidate match keep their text (for `hit_kinds`), so memory does

@@ -1,5 +1,5 @@
-"""Decontamination: corpus items against the benchmark registry, by exact n-grams and MinHash,
-each hit classified as copy, paraphrase, quote or sibling.
+"""Decontamination: corpus items against the benchmark registry, by exact n-grams, MinHash and
+value signatures, each hit classified as copy, paraphrase, quote or sibling.
 
 * n-gram: an item field is a candidate for a benchmark item when they share at least
   `min_matches` distinct word n-grams (n = 13 by default) after normalization, or when the field
@@ -8,6 +8,9 @@ each hit classified as copy, paraphrase, quote or sibling.
   catches re-formatted and lightly paraphrased problems the n-gram check misses. It compares
   whole texts, so it is meant for prompt-sized items; a benchmark problem quoted inside a long
   trace is the n-gram check's job (Jaccard of a 60-word problem vs a 3,000-word trace is tiny).
+* values: a prompt-sized item with exactly the values (numbers, variables, capitalised names)
+  of a benchmark item and an estimated Jaccard >= `values_jaccard` (`quality.values`): catches
+  short problems reworded past both checks above. Recorded only for pairs they missed.
 * Kinds (`quality.hit_kinds`): every candidate is aligned with its benchmark item and judged on
   the values in both texts (and the answers, where both are known); one that shares only
   boilerplate or a formula is dropped. Mixtures exclude copies, paraphrases and quotes, and keep
@@ -21,14 +24,13 @@ changed, and the latest row per hit is its current kind.
 
 from __future__ import annotations
 
-import os
-
 import polars as pl
 from pydantic import Field
 
 from quality.bench_index import BenchmarkIndex, scan
 from quality.benchmarks import Registry
 from quality.hit_kinds import EXCLUDED_BY_DEFAULT, KINDS, KindRules, classify_all
+from quality.parallel import cores
 from quality.tables import CONTAMINATION, CONTAMINATION_CURRENT, CONTAMINATION_KEY
 from store import StageConfig, Store
 from store.run import Run
@@ -107,7 +109,7 @@ class DecontamConfig(StageConfig):
 
 
 def _workers(config: DecontamConfig) -> int:
-    return config.workers or len(os.sched_getaffinity(0))
+    return config.workers or cores()
 
 
 def classify_candidates(

@@ -114,10 +114,9 @@ def _window(item: list[str], bench: list[str]) -> list[str]:
     """The part of a long item around the densest run of the benchmark's word trigrams."""
     n = len(bench)
     grams = {tuple(bench[i : i + 3]) for i in range(max(1, n - 2))}
-    hit = np.fromiter(
-        (tuple(item[i : i + 3]) in grams for i in range(len(item))), bool, len(item)
-    ).astype(np.int32)
-    sums = np.convolve(hit, np.ones(n, np.int32), mode="valid")
+    hit = np.fromiter((tuple(item[i : i + 3]) in grams for i in range(len(item))), bool)
+    ends = np.concatenate([[0], np.cumsum(hit)])
+    sums = ends[n:] - ends[:-n]  # trigrams of the benchmark in each n-word window
     start = int(np.argmax(sums)) if len(sums) else 0
     return item[max(0, start - n // 4) : start + n + n // 4]
 

@@ -76,16 +76,17 @@ def apply_exclusions(
     )
     exclusions = {k: int(flagged[f"_x_{k}"].sum()) for k in flags}
     pool = flagged.filter(~pl.col("_excluded")).drop(pl.selectors.starts_with("_x_"), "_excluded")
-    excluded = _decontamination(candidates, excluding)
-    per_kind = _decontamination(candidates, marks, by_kind=True)
-    return Cleaned(pool, exclusions, excluded, per_kind)  # type: ignore[arg-type]
+    return Cleaned(
+        pool,
+        exclusions,
+        _decontamination(candidates, excluding),
+        _decontamination_kinds(candidates, marks),
+    )
 
 
-def _decontamination(
-    candidates: pl.DataFrame, marks: pl.DataFrame, by_kind: bool = False
-) -> dict[str, int] | dict[str, dict[str, int]]:
-    """Distinct candidate prompts matched per benchmark (and per hit kind: `unclassified` for
-    hits from before kinds existed)."""
+def _matched(candidates: pl.DataFrame, marks: pl.DataFrame) -> pl.DataFrame:
+    """(prompt, benchmark, kind) for every candidate prompt a contamination mark touches; kind
+    `unclassified` for hits found before kinds existed."""
     if "kind" not in marks.columns:
         marks = marks.with_columns(kind=pl.lit(None, pl.String))
     hits = (
@@ -93,18 +94,25 @@ def _decontamination(
         .select("item_id", "benchmark", pl.col("kind").fill_null("unclassified"))
         .unique()
     )
-    if hits.height == 0:
-        return {}
     long = candidates.select(pl.col("item_id").alias("prompt"), *ID_COLUMNS).unpivot(
         index="prompt", value_name="id"
     )
-    joined = long.join(hits, left_on="id", right_on="item_id")
-    keys = ["benchmark", "kind"] if by_kind else ["benchmark"]
-    per = joined.group_by(keys).agg(pl.col("prompt").n_unique().alias("n")).sort(keys)
-    if not by_kind:
-        return {b: int(n) for b, n in per.iter_rows()}
+    return long.join(hits, left_on="id", right_on="item_id").select("prompt", "benchmark", "kind")
+
+
+def _decontamination(candidates: pl.DataFrame, marks: pl.DataFrame) -> dict[str, int]:
+    """Distinct candidate prompts matched per benchmark."""
+    per = _matched(candidates, marks).group_by("benchmark").agg(pl.col("prompt").n_unique())
+    return {b: int(n) for b, n in per.sort("benchmark").iter_rows()}
+
+
+def _decontamination_kinds(
+    candidates: pl.DataFrame, marks: pl.DataFrame
+) -> dict[str, dict[str, int]]:
+    """Distinct candidate prompts matched per benchmark and hit kind."""
+    per = _matched(candidates, marks).group_by("benchmark", "kind").agg(pl.col("prompt").n_unique())
     nested: dict[str, dict[str, int]] = {}
-    for benchmark, kind, n in per.iter_rows():
+    for benchmark, kind, n in per.sort("benchmark", "kind").iter_rows():
         nested.setdefault(benchmark, {})[kind] = int(n)
     return nested
 
