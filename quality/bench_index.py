@@ -149,7 +149,9 @@ class BenchmarkIndex:
             pl.col("field").cast(pl.String),
             pl.col("text").cast(pl.String),
         )
-        return hits.join(rows, on="row").select(list(CANDIDATE_SCHEMA))
+        found = hits.join(rows, on="row").select(list(CANDIDATE_SCHEMA))
+        # a copy of just these rows: Polars string views would keep the batch's text alive
+        return pl.DataFrame(found.to_dict(as_series=False), schema=CANDIDATE_SCHEMA)
 
 
 def scan(
