@@ -10,13 +10,29 @@ CONTAMINATION = TableSpec(
         "field": "VARCHAR",  # the item's column that matched (problem, question, reasoning, ...)
         "benchmark": "VARCHAR",
         "benchmark_item_id": "VARCHAR",
-        "method": "VARCHAR",  # ngram | minhash
+        "method": "VARCHAR",  # ngram | minhash | values (see quality.decontam)
         "matched_ngrams": "INTEGER",  # ngram: distinct shared n-grams (or 1 for a short item)
         "jaccard": "DOUBLE",  # minhash: estimated Jaccard of the shingle sets
+        "kind": "VARCHAR",  # copy | paraphrase | quote | sibling (quality.hit_kinds); NULL: v1 row
+        "coverage": "DOUBLE",  # share of the benchmark item's words aligned with the item
+        "evidence": "VARCHAR",  # why, e.g. "values differ: item {nine}, benchmark {ellipse}"
         "run_id": "VARCHAR",
     },
+    version=2,
+    upgrades={
+        2: [
+            "ALTER TABLE {table} ADD COLUMN kind VARCHAR",
+            "ALTER TABLE {table} ADD COLUMN coverage DOUBLE",
+            "ALTER TABLE {table} ADD COLUMN evidence VARCHAR",
+        ]
+    },
 )
-CONTAMINATION_KEY = ["item_table", "item_id", "field", "benchmark", "benchmark_item_id", "method"]
+# with `kind`: a re-run that classifies an old (v1, kind NULL) hit writes a row of its own; the
+# latest run per the key without `kind` is the current verdict (Store.latest_sql)
+CONTAMINATION_KEY = [
+    "item_table", "item_id", "field", "benchmark", "benchmark_item_id", "method", "kind",
+]  # fmt: skip
+CONTAMINATION_CURRENT = CONTAMINATION_KEY[:-1]
 
 NEAR_DUPS = TableSpec(
     "near_dups",

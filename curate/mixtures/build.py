@@ -27,6 +27,7 @@ class Resolved:
     counts: dict[str, dict[str, int]]
     exclusions: dict[str, int]
     decontamination: dict[str, int]
+    decontamination_kinds: dict[str, dict[str, int]]
     input_runs: dict[str, list[str]]
     candidates: int
 
@@ -39,7 +40,8 @@ def resolve(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
     """The recipe's items at snapshot `at`; reads only, writes nothing."""
     candidates = inputs.candidates(store, at, recipe.seed, recipe.difficulty_model)
     candidates = review.rescore(store, at, recipe.review_rule, candidates)
-    cleaned = apply_exclusions(candidates, inputs.marks(store, at, recipe.review_rule))
+    marks = inputs.marks(store, at, recipe.review_rule)
+    cleaned = apply_exclusions(candidates, marks, recipe.exclude_siblings)
     cache: dict[str, pl.Series] = {}
 
     def selection(name: str) -> pl.Series:
@@ -67,6 +69,7 @@ def resolve(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
         counts=counts,
         exclusions=cleaned.exclusions,
         decontamination=cleaned.decontamination,
+        decontamination_kinds=cleaned.decontamination_kinds,
         input_runs={k: v for k, v in runs.items() if v},
         candidates=candidates.height,
     )
@@ -86,6 +89,7 @@ def run_mix_build(store: Store, config: MixBuildConfig) -> dict[str, int]:
             "counts": json.dumps(resolved.counts, sort_keys=True),
             "exclusions": json.dumps(resolved.exclusions, sort_keys=True),
             "decontamination": json.dumps(resolved.decontamination, sort_keys=True),
+            "decontamination_kinds": json.dumps(resolved.decontamination_kinds, sort_keys=True),
             "input_runs": json.dumps(resolved.input_runs, sort_keys=True),
             "items": items.height,
             "run_id": run.id,

@@ -28,6 +28,9 @@ class ExportMeta:
     sampling_seed: int | None = None
     parts: dict[str, dict[str, int]] = field(default_factory=dict)  # part -> target/selected/..
     decontamination: dict[str, int] = field(default_factory=dict)  # benchmark -> items excluded
+    # benchmark -> hit kind (copy, paraphrase, quote, sibling, unclassified) -> prompts matched
+    decontamination_kinds: dict[str, dict[str, int]] = field(default_factory=dict)
+    excluded_kinds: list[str] = field(default_factory=list)  # the kinds this mixture excluded
     exclusions: dict[str, int] = field(default_factory=dict)  # reason -> items excluded
     review: dict[str, Any] = field(default_factory=dict)  # rule, corrected: [{prompt, answers..}]
 
@@ -185,7 +188,8 @@ def _lineage_lines(meta: ExportMeta) -> list[str]:
         lines += ["| benchmark | prompts excluded |", "|---|---:|"]
         lines += [f"| {b} | {n} |" for b, n in sorted(meta.decontamination.items())]
     else:
-        lines.append("No candidate matched a benchmark (or no contamination check ran).")
+        lines.append("No candidate was excluded for matching a benchmark.")
+    lines += _kind_lines(meta)
     if meta.exclusions:
         lines += ["", "| exclusion | candidate traces excluded |", "|---|---:|"]
         lines += [f"| {reason} | {n} |" for reason, n in sorted(meta.exclusions.items())]
@@ -221,6 +225,26 @@ def _review_lines(review: dict[str, Any]) -> list[str]:
     if len(fixed) > _REVIEW_ROWS:
         lines.append(f"| ... {len(fixed) - _REVIEW_ROWS} more in export.json | | | | | | |")
     return [*lines, ""]
+
+
+def _kind_lines(meta: ExportMeta) -> list[str]:
+    """Matches per benchmark and hit kind, and whether that kind was excluded."""
+    if not meta.decontamination_kinds:
+        return []
+    excluded = set(meta.excluded_kinds) | {"unclassified"}
+    lines = [
+        "",
+        "Matches by kind: `copy` (the benchmark item's text), `paraphrase` (same values, "
+        "reworded), `quote` (inside a longer text), `sibling` (same template, other values or "
+        "answer), `unclassified` (found before kinds existed).",
+        "",
+        "| benchmark | kind | prompts | excluded |",
+        "|---|---|---:|---|",
+    ]
+    for benchmark, kinds in sorted(meta.decontamination_kinds.items()):
+        for kind, n in sorted(kinds.items()):
+            lines.append(f"| {benchmark} | {kind} | {n} | {'yes' if kind in excluded else 'no'} |")
+    return lines
 
 
 def _format_lines(meta: ExportMeta) -> list[str]:
