@@ -62,7 +62,8 @@ class DecontamConfig(StageConfig):
     registry: str | None = None
     """Registry YAML; default $TEACHABLE_BENCHMARKS or the shipped one."""
     benchmarks: list[str] | None = None
-    """Benchmarks to check against (repeatable); default every registry entry."""
+    """Benchmarks to check against (repeatable); default the registry's default set (entries
+    without `default: false`)."""
     tables: list[str] = Field(default_factory=lambda: ["seeds", "questions"])
     """Item tables to check."""
     include_traces: bool = False
