@@ -2,7 +2,8 @@
 
     python pg_writer.py DSN WRITER RUNS TABLE GO_FILE
 
-Opens the store, waits until GO_FILE exists (so every writer starts at once), then makes RUNS
+Opens the store, touches GO_FILE.ready-WRITER and waits until GO_FILE exists (so every writer
+starts at once, after all have imported and opened the store), then makes RUNS
 small runs, each inserting ROWS rows with keys `<writer>-<run>-<row>` into TABLE with
 `unique_on` (as the stages do). Prints one JSON line: run ids, commit retries, seconds.
 """
@@ -29,6 +30,7 @@ def main(dsn: str, writer: int, runs: int, table: str, go: Path) -> None:
     target = spec(table)
     retries, run_ids = 0, []
     with Store.open(dsn, create=False) as store:
+        go.with_name(f"{go.name}.ready-{writer}").touch()
         while not go.exists():
             time.sleep(0.01)
         started = time.perf_counter()

@@ -81,7 +81,9 @@ def test_four_processes_times_fifty_runs_all_land_once(
     insert with unique_on): 200 runs, 200 snapshots, every row once, each snapshot readable."""
     start, go = store.snapshot(), tmp_path / "go"
     procs = _writers(pg_dsn, ["items_a", "items_a", "items_b", "items_b"], 50, go)
-    time.sleep(3)  # let every writer import and open the store before the start signal
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("go.ready-*"))) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)  # every writer has imported and opened the store
     go.touch()
     outputs = [proc.communicate(timeout=300)[0] for proc in procs]
     reports = [json.loads(out.strip().splitlines()[-1]) for out in outputs]
@@ -100,11 +102,22 @@ def test_four_processes_times_fifty_runs_all_land_once(
     assert rows.height == 200 * 3 and rows["item_id"].n_unique() == 600
     # time travel: at each run's snapshot, exactly the rows of the runs committed by then
     done = dict(journal.select("run_id", "output_snapshot").iter_rows())
-    for run_id, snapshot in done.items():
-        tables = [t for t in ("items_a", "items_b") if t in store.tables(snapshot)]
-        parts = [f"SELECT run_id FROM lake.{t} AT (VERSION => {snapshot})" for t in tables]
-        seen = set(store.sql(" UNION ALL ".join(parts))["run_id"])
-        assert seen == {r for r, s in done.items() if s <= snapshot}, f"at run {run_id}"
+    born = dict(
+        store.sql(
+            "SELECT table_name, min(begin_snapshot) FROM __ducklake_metadata_lake.ducklake_table "
+            "GROUP BY table_name"
+        ).iter_rows()
+    )
+    reads = [
+        f"SELECT {at} AS at, run_id FROM lake.{table} AT (VERSION => {at})"
+        for at in done.values()
+        for table in ("items_a", "items_b")
+        if born[table] <= at
+    ]
+    seen = store.sql(" UNION ALL ".join(reads)).group_by("at").agg(pl.col("run_id"))
+    assert seen.height == 200
+    for at, run_ids in seen.iter_rows():
+        assert set(run_ids) == {r for r, s in done.items() if s <= at}, f"at snapshot {at}"
 
 
 # ---- real conflicts ----------------------------------------------------------------------------
