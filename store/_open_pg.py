@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from store._connection import connect_postgres
 from store._journal_pg import PostgresJournal
+from store._place import Place
 from store._postgres import CREATE_LOCK, PostgresLocation, TableLocks, advisory_lock
 from store.errors import StoreError
 from store.schema import SCHEMA_VERSIONS
@@ -74,11 +75,9 @@ def _create(
     return store
 
 
-def _place(pg: PostgresLocation, lock_timeout_s: float) -> Any:
-    from store.core import _Place
-
+def _place(pg: PostgresLocation, lock_timeout_s: float) -> Place:
     locks = TableLocks(pg, lock_timeout_s)
-    return _Place(pg.display, pg.local_dir(), None, PostgresJournal(pg), locks)
+    return Place(pg.display, pg.local_dir(), None, PostgresJournal(pg), locks)
 
 
 def _attach(pg: PostgresLocation, path: str | None) -> Any:

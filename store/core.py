@@ -6,10 +6,8 @@ import json
 import logging
 import os
 import socket
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from store._catalog import current_snapshot, qualified, tables_at, tables_now
 from store._commit import RetryPolicy
 from store._connection import LAKE, connect
 from store._lock import WriterLock
+from store._place import Place, journal_refusal
 from store._postgres import is_postgres
 from store._process import alive, identity
 from store.errors import SnapshotNotFoundError, StoreError, UnknownTableError
@@ -63,9 +62,7 @@ class Store:
     is the same folder, kept for callers that predate PostgreSQL stores.
     """
 
-    def __init__(
-        self, con: duckdb.DuckDBPyConnection, place: _Place, lock_timeout_s: float
-    ) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, place: Place, lock_timeout_s: float) -> None:
         self._con = con
         self.name = place.name
         self.local_dir = place.local_dir
@@ -107,7 +104,7 @@ class Store:
                 raise StoreError(f"no teachable store at {root} (run `teachable init {path}`)")
             root.mkdir(parents=True, exist_ok=True)
         lock = WriterLock(root / "writer.lock")
-        place = _Place(str(root), root, lock, Journal(root / JOURNAL_FILE))
+        place = Place(str(root), root, lock, Journal(root / JOURNAL_FILE))
         store = cls(connect(root), place, lock_timeout_s)
         store.initialize()
         store.report_crashes()
@@ -124,7 +121,7 @@ class Store:
         try:
             crashed = self.reconcile().get("crashed", 0)
         except Exception as exc:
-            if not _journal_refusal(exc):
+            if not journal_refusal(exc):
                 raise
             return
         if crashed:
@@ -397,26 +394,6 @@ class Store:
             condition = where_expression(where, allow_params=True)
             source = f"(SELECT * FROM {self.ref(table, at)} WHERE {condition})"
         return self.sql(f"SELECT * FROM {self.latest_sql(table, key, at, source)}", params)
-
-
-@dataclass(frozen=True)
-class _Place:
-    """Where a store lives: its name for messages, this machine's folder for it, the writer
-    lock (None on a shared catalog), the journal (store.journal's interface) and, on a shared
-    catalog, the per-table locks of unique inserts."""
-
-    name: str
-    local_dir: Path
-    lock: WriterLock | None
-    journal: Any
-    table_locks: Any = None  # a shared catalog's store._postgres.TableLocks
-
-
-def _journal_refusal(exc: BaseException) -> bool:
-    """A journal this process may read but not write (read-only file or role, busy file)."""
-    if isinstance(exc, sqlite3.OperationalError):
-        return True
-    return type(exc).__module__.startswith("psycopg") and "privilege" in str(exc).lower()
 
 
 def _crash_note(row: dict[str, Any]) -> str:

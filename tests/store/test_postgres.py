@@ -27,7 +27,9 @@ from test_store import (  # noqa: F401
     test_schema_versions_upgrade_old_tables_and_refuse_newer_ones,
     test_tags_name_snapshots,
 )
+from typer.testing import CliRunner
 
+from curate.cli.main import app
 from store import SchemaError, Store, StoreBusyError, StoreError, TableSpec
 from store.run import Run
 
@@ -327,6 +329,8 @@ def test_opening_needs_a_data_path_once_and_names_missing_stores(
         Store.open(dsn, create=False)
     with pytest.raises(StoreError, match="needs a data path.*TEACHABLE_DATA_PATH"):
         Store.open(dsn)
+    refused = CliRunner().invoke(app, ["init", dsn])
+    assert refused.exit_code == 1 and "--data-path" in refused.output
     monkeypatch.setenv("TEACHABLE_DATA_PATH", str(tmp_path / "files"))
     with Store.open(dsn) as store:
         with store.run("load") as run:
@@ -335,6 +339,8 @@ def test_opening_needs_a_data_path_once_and_names_missing_stores(
     monkeypatch.delenv("TEACHABLE_DATA_PATH")
     with Store.open(dsn, create=False) as store:  # the catalog remembers its data path
         assert store.table("items")["item_id"].to_list() == ["a"]
+    ready = CliRunner().invoke(app, ["init", dsn])
+    assert ready.exit_code == 0 and "store ready at postgresql://" in ready.output
     assert any((tmp_path / "files").rglob("*.parquet"))
 
 
@@ -385,5 +391,10 @@ def test_the_password_never_reaches_runs_journal_logs_or_errors(
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr
     assert "broken" in cli.stdout
-    for text in [*texts, cli.stdout, cli.stderr]:
+    helps = subprocess.run(
+        [sys.executable, "-m", "curate.cli", "log", "--help"], capture_output=True, text=True,
+        env=env,
+    )  # fmt: skip
+    assert "TEACHABLE_STORE" in helps.stdout
+    for text in [*texts, cli.stdout, cli.stderr, helps.stdout]:
         assert password not in text
