@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from store._catalog import current_snapshot, qualified
+from store._catalog import committed_snapshot, qualified
 from store._tables import Tables
 from store.errors import StoreBusyError
 from store.schema import TableSpec
@@ -181,7 +181,7 @@ class SharedWrites:
             self._writing = False
             self._tables.reset()
             self._pending.clear()
-            return current_snapshot(self._con)
+            return committed_snapshot(self._con)
         raise StoreBusyError(
             f"store {self._store_name}: run {self.id} ({self.stage}) could not commit: "
             f"{self._retry.attempts} attempt(s) conflicted with other writers (last: "

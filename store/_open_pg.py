@@ -39,15 +39,33 @@ def open_postgres(
             with advisory_lock(session, CREATE_LOCK):
                 store = _create(cls, pg, path, create, lock_timeout_s, session)
         if store is None:
-            place = _place(pg, lock_timeout_s)
-            store = cls(_attach(pg, path), place, lock_timeout_s)
+            store = _open(cls, pg, path, lock_timeout_s)
             if not store.has_table(SCHEMA_VERSIONS.name):  # another process is creating it
                 with advisory_lock(session, CREATE_LOCK):
-                    store.initialize()
+                    _initialize(store)
     finally:
         session.close()
     store.report_crashes()
     return store
+
+
+def _open(cls: type[Store], pg: PostgresLocation, path: str | None, timeout_s: float) -> Store:
+    locks = TableLocks(pg, timeout_s)
+    place = Place(pg.display, pg.local_dir(), None, PostgresJournal(pg), locks)
+    try:
+        con = _attach(pg, path)
+    except BaseException:
+        place.journal.close()
+        raise
+    return cls(con, place, timeout_s)
+
+
+def _initialize(store: Store) -> None:
+    try:
+        store.initialize()
+    except BaseException:
+        store.close()
+        raise
 
 
 def _create(
@@ -69,15 +87,9 @@ def _create(
             f"(`--data-path` on the command line) or set {DATA_PATH_ENV} to a folder every "
             "writer can reach or to an s3:// prefix"
         )
-    place = _place(pg, lock_timeout_s)
-    store = cls(_attach(pg, path), place, lock_timeout_s)
-    store.initialize()
+    store = _open(cls, pg, path, lock_timeout_s)
+    _initialize(store)
     return store
-
-
-def _place(pg: PostgresLocation, lock_timeout_s: float) -> Place:
-    locks = TableLocks(pg, lock_timeout_s)
-    return Place(pg.display, pg.local_dir(), None, PostgresJournal(pg), locks)
 
 
 def _attach(pg: PostgresLocation, path: str | None) -> Any:

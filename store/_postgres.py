@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -37,8 +38,9 @@ TABLE_NAMESPACE = LOCK_NAMESPACE + 1  # (namespace, crc32 of a table name): Tabl
 
 
 def is_postgres(location: str | os.PathLike[str]) -> bool:
-    text = str(location)
-    return text.startswith(SCHEMES) or ("dbname=" in text and "=" in text.split()[0])
+    """A `postgresql://` URI, or a libpq `key=value` string that names a database."""
+    text = str(location).strip()
+    return text.startswith(SCHEMES) or (re.match(r"\w+\s*=", text) is not None and "dbname" in text)
 
 
 @dataclass(frozen=True)

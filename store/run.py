@@ -26,7 +26,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from store._catalog import current_snapshot, qualified, tables_at
+from store._catalog import committed_snapshot, qualified, tables_at
 from store._commit import Pending, RetryPolicy, SharedWrites
 from store._connection import LAKE
 from store._lock import WriterLock
@@ -206,7 +206,7 @@ class Run(SharedWrites):
                 ) from exc
             raise
         self._release()
-        return current_snapshot(self._con)
+        return committed_snapshot(self._con)
 
     def _write_builtin(self) -> None:
         for spec in BUILTIN_TABLES:

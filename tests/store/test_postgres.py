@@ -104,6 +104,12 @@ def test_four_processes_times_fifty_runs_all_land_once(
     assert rows.height == 200 * 3 and rows["item_id"].n_unique() == 600
     # time travel: at each run's snapshot, exactly the rows of the runs committed by then
     done = dict(journal.select("run_id", "output_snapshot").iter_rows())
+    made = store.sql(
+        "SELECT json_extract_string(commit_extra_info, '$.run_id'), snapshot_id "
+        "FROM lake.snapshots() WHERE snapshot_id > ?",
+        [start],
+    )
+    assert dict(made.iter_rows()) == done  # each run's journal names its own snapshot
     born = dict(
         store.sql(
             "SELECT table_name, min(begin_snapshot) FROM __ducklake_metadata_lake.ducklake_table "
