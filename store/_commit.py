@@ -38,7 +38,7 @@ from store.errors import StoreBusyError
 from store.schema import TableSpec
 
 RETRIES_ENV = "TEACHABLE_COMMIT_RETRIES"
-_RETRYABLE = ("transaction conflict", "conflict", "duplicate key", "could not serialize")
+_RETRYABLE = ("conflict", "duplicate key", "could not serialize")
 
 
 @dataclass(frozen=True)
