@@ -16,8 +16,9 @@ import polars as pl
 
 from store._catalog import current_snapshot, qualified, tables_at, tables_now
 from store._commit import RetryPolicy
-from store._connection import LAKE, connect
+from store._connection import LAKE, connect, recorded_data_path
 from store._lock import WriterLock
+from store._objstore import is_object_storage
 from store._place import Place, journal_refusal
 from store._postgres import is_postgres
 from store._process import alive, identity
@@ -142,6 +143,15 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def protected_paths(self) -> list[Path]:
+        """Folders an export may never write into, replace or contain: this machine's folder for
+        the store and, on a shared catalog, a local data path."""
+        paths = [self.local_dir]
+        data = recorded_data_path(self._con)
+        if data and not is_object_storage(data):
+            paths.append(Path(data))
+        return paths
 
     def __repr__(self) -> str:
         return f"Store({self.name!r}, snapshot={self.snapshot()})"
