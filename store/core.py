@@ -22,6 +22,7 @@ from store._objstore import is_object_storage
 from store._place import Place, journal_refusal
 from store._postgres import is_postgres
 from store._process import alive, identity
+from store._reconcile import committed_runs, crash_note
 from store.errors import SnapshotNotFoundError, StoreError, UnknownTableError
 from store.gc import DEFAULT_MIN_AGE_S, GcReport, collect
 from store.journal import JOURNAL_FILE, Journal
@@ -252,34 +253,23 @@ class Store:
         gone = {
             r["run_id"] for r in pending if r["host"] == host and not alive(r["pid"], r["process"])
         }
-        committed = self._committed([r["run_id"] for r in pending])
+        committed = (
+            committed_runs(self._con, [r["run_id"] for r in pending])
+            if self.has_table(RUNS.name)
+            else {}
+        )
         settled: dict[str, int] = {}
         for row in pending:
             run_id = row["run_id"]
             if run_id in committed:
                 status, fields = "succeeded", {"error": None, **committed[run_id]}
             elif run_id in gone:
-                status, fields = "crashed", {"error": _crash_note(row)}
+                status, fields = "crashed", {"error": crash_note(row)}
             else:
                 continue
             if self._journal.settle(run_id, status=status, **fields):
                 settled[status] = settled.get(status, 0) + 1
         return settled
-
-    def _committed(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """What the lake recorded for those of `run_ids` that committed: the journal fields."""
-        if not self.has_table(RUNS.name):
-            return {}
-        marks = ", ".join("?" * len(run_ids))
-        rows = self._con.execute(
-            "SELECT r.run_id, s.snapshot_id, r.counts, r.ended_at, r.duration_s "
-            f"FROM {LAKE}.{RUNS.name} r LEFT JOIN {LAKE}.snapshots() s "
-            "ON json_extract_string(s.commit_extra_info, '$.run_id') = r.run_id "
-            f"WHERE r.run_id IN ({marks})",
-            run_ids,
-        ).fetchall()
-        names = ("output_snapshot", "counts", "ended_at", "duration_s")
-        return {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
 
     def gc(self, min_age_s: float = DEFAULT_MIN_AGE_S, dry_run: bool = False) -> GcReport:
         """Remove data files that no snapshot references (left by runs killed before their
@@ -404,14 +394,6 @@ class Store:
             condition = where_expression(where, allow_params=True)
             source = f"(SELECT * FROM {self.ref(table, at)} WHERE {condition})"
         return self.sql(f"SELECT * FROM {self.latest_sql(table, key, at, source)}", params)
-
-
-def _crash_note(row: dict[str, Any]) -> str:
-    return (
-        f"crashed: process {row['pid']} on {row['host']} ended before the run finished "
-        "(killed, out of memory, power loss); nothing of this run was committed. Re-run the "
-        "stage; `teachable store gc` removes the files it left in data/."
-    )
 
 
 def _q(column: str) -> str:
