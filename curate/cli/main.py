@@ -27,6 +27,7 @@ from curate.cli._common import (
     print_frame,
     user_errors,
 )
+from store import Store
 
 app = typer.Typer(
     help="Curate teachable seeds and build verified reasoning datasets.",
@@ -37,13 +38,26 @@ app = typer.Typer(
 
 
 @app.command()
-def init(path: str = typer.Argument("teachable-data", help="Store directory.")) -> None:
+def init(
+    path: str = typer.Argument(
+        "teachable-data", help="Store directory, or a postgresql:// connection string."
+    ),
+    data_path: str | None = typer.Option(
+        None,
+        "--data-path",
+        help="PostgreSQL store: folder or s3:// prefix for its data files "
+        "(env TEACHABLE_DATA_PATH).",
+    ),
+) -> None:
     """Create (or open) a store.
 
     Example: teachable init ./teachable-data
+    Example: teachable init postgresql://me@db/lake --data-path s3://bucket/lake/
     """
-    with open_store(path) as store:
-        console.print(f"store ready at {store.root} (snapshot {store.snapshot()})")
+    with user_errors():
+        store = Store.open(path, data_path=data_path)
+    with store:
+        console.print(f"store ready at {store.name} (snapshot {store.snapshot()})")
 
 
 @app.command()
@@ -77,7 +91,7 @@ def log(
                 pl.col("duration_s").round(2),
             )
         )
-        print_frame(frame, title=f"store {opened.root}")
+        print_frame(frame, title=f"store {opened.name}")
 
 
 @app.command()
@@ -115,7 +129,7 @@ def run(
     stages_cli._set_engine(engine)
     path = store or recipe_store or StoreOption.default
     with open_store(path) as opened:
-        console.print(f"[bold]{recipe}[/bold]: {len(stages)} stages into {opened.root}")
+        console.print(f"[bold]{recipe}[/bold]: {len(stages)} stages into {opened.name}")
         for index, (name, config) in enumerate(stages, start=1):
             console.rule(f"[{index}/{len(stages)}] {name}")
             print_counts(name, run_stage(opened, name, config))

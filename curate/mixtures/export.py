@@ -70,14 +70,14 @@ def find_mixture(store: Store, mixture: str, at: int | None = None) -> dict[str,
     """The build of `mixture`: its current (latest) build by name, or the build with that run
     id."""
     if not store.has_table(MIXTURES.name, at):
-        raise ValueError(f"no mixtures in store {store.root}: run `teachable mix build` first")
+        raise ValueError(f"no mixtures in store {store.name}: run `teachable mix build` first")
     rows = store.latest(
         MIXTURES.name, key="name", at=at, where="name = ? OR run_id = ?", params=[mixture, mixture]
     )
     if rows.height == 0:
         known = store.sql(f"SELECT DISTINCT name FROM {store.ref(MIXTURES.name, at)} ORDER BY name")
         raise ValueError(
-            f"no mixture '{mixture}' in store {store.root} (known: {known['name'].to_list()})"
+            f"no mixture '{mixture}' in store {store.name} (known: {known['name'].to_list()})"
         )
     return rows.row(0, named=True)
 
@@ -156,7 +156,7 @@ def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
             batch_rows=config.batch_rows,
             overwrite=config.overwrite,
             total=int(record["items"]),
-            protect=[store.root],
+            protect=store.protected_paths(),
         )
         row = {
             "mixture": record["name"],

@@ -66,7 +66,7 @@ def from_selection(store: Store, at: int, name: str) -> pl.DataFrame:
         latest=["name"],
     )
     if rows.height == 0:
-        raise ValueError(f"no selection named '{name}' in store {store.root} at snapshot {at}")
+        raise ValueError(f"no selection named '{name}' in store {store.name} at snapshot {at}")
     return rows.select(pl.lit("seeds").alias("item_table"), pl.col("seed_id").alias("item_id"))
 
 
@@ -82,7 +82,7 @@ def from_mixture(store: Store, at: int, name: str) -> pl.DataFrame:
         latest=["name"],
     )
     if builds.height == 0:
-        raise ValueError(f"no mixture '{name}' in store {store.root} at snapshot {at}")
+        raise ValueError(f"no mixture '{name}' in store {store.name} at snapshot {at}")
     items = read(
         store,
         at,

@@ -9,13 +9,15 @@ re-pull adds only annotations that are new or were edited since (an edit adds th
 the latest per annotation is current); rows already pulled are never touched, and a pull that
 fails leaves the store as it was.
 
-Label Studio builds an export at roughly ten milliseconds a task (its serializer queries each
-task's drafts, predictions and comments), so a re-pull asks only for the tasks updated since
-the last pull's export began (server time, recorded in `review_pulls`, less `overlap_s` for
-annotations still being saved then): a Data Manager view with that `updated_at` filter, made
-for the export and deleted after it. Saving an annotation updates its task's `updated_at`.
-`full` re-reads every task. An annotation deleted in Label Studio is not noticed: its last
-pulled version stays current.
+Label Studio builds an export at a few milliseconds a task, in Python (a Django REST serializer
+per task, with a predictions query and feature-flag checks for each), and none of its export
+options or listing endpoints is cheaper per task (bench/review.py --paths measures them all), so
+a first pull is a few times faster than paging `tasks.list`, not more. A re-pull asks only for
+the tasks updated since the last pull's export began (server time, recorded in `review_pulls`,
+less `overlap_s` for annotations still being saved then): a Data Manager view with that
+`updated_at` filter, made for the export and deleted after it. Saving an annotation updates its
+task's `updated_at`. `full` re-reads every task. An annotation deleted in Label Studio is not
+noticed: its last pulled version stays current.
 """
 
 from __future__ import annotations
@@ -56,6 +58,15 @@ class PullConfig(StageConfig):
     """Export every annotated task, not only those updated since the last pull."""
     overlap_s: float = Field(default=300, ge=0)
     """A re-pull also re-reads tasks updated this long before the last pull's export began."""
+
+
+# every annotation (imported ones count as ground truth, skipped ones are counted), each with its
+# annotator's email. The export costs the same with drafts/predictions as ids only and no history
+# (measured: bench/review.py --paths): its time goes to serializing each task, whatever the options
+EXPORT_OPTIONS: dict[str, Any] = {
+    "annotation_filter_options": {"usual": True, "ground_truth": True, "skipped": True},
+    "serialization_options": {"annotations__completed_by": {"only_id": False}},
+}
 
 
 def _since(run: Run, server: str, project_id: int, config: PullConfig) -> datetime | None:
@@ -130,19 +141,18 @@ def run_review_pull(store: Store, config: PullConfig) -> dict[str, int]:
 def _export(
     conn: Connection, project_id: int, timeout_s: float, since: datetime | None
 ) -> tuple[list[dict[str, Any]], datetime | None]:
-    """The project's annotated tasks (updated after `since`), annotations with their
-    annotator's email. Imported annotations count as ground truth: they are wanted too."""
+    """The project's annotated tasks (updated after `since`), with EXPORT_OPTIONS."""
     tasks: dict[str, Any] = {"only_with_annotations": True}
-    options = {
-        "annotation_filter_options": {"usual": True, "ground_truth": True, "skipped": True},
-        "serialization_options": {"annotations__completed_by": {"only_id": False}},
-    }
     if since is None:
-        got = download_export(conn, project_id, timeout_s, task_filter_options=tasks, **options)
+        got = download_export(
+            conn, project_id, timeout_s, task_filter_options=tasks, **EXPORT_OPTIONS
+        )
     else:
         with _updated_after(conn, project_id, since) as view:
             tasks["view"] = view
-            got = download_export(conn, project_id, timeout_s, task_filter_options=tasks, **options)
+            got = download_export(
+                conn, project_id, timeout_s, task_filter_options=tasks, **EXPORT_OPTIONS
+            )
     try:
         rows = json.loads(got.raw)
     except json.JSONDecodeError as exc:
