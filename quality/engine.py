@@ -15,10 +15,13 @@ version; results come back to this process, which alone writes the store and the
 so no worker needs to see the store's folder.
 
 Kernels on Ray (`map_on_ray`): the function (for decontam, a bound method of the benchmark
-index) is put into the object store once and every worker deserializes it once per window;
-batches read here are cut into one slice per worker and streamed through Ray Data's
-`map_batches` on an actor pool, a window of slices at a time, so memory stays bounded however
-large the table is; results come back in input order.
+index) is put into the object store once and every worker process deserializes it once per
+stage; batches read here are cut into one slice per worker and streamed through Ray Data's
+`map_batches` as tasks, a window of slices at a time, so memory stays bounded however large the
+table is; results come back in input order. Tasks, not an actor pool: Ray keeps task worker
+processes alive between executions, so a window (and a stage) after the first finds its workers
+with their imports done and the function in hand, where a new actor pool per window paid a
+process start and the imports every time (bench/scale.py).
 """
 
 from __future__ import annotations
@@ -98,22 +101,30 @@ def ray_workers(ray: Any, per_worker: str = "CPU") -> int:
     return max(1, int(ray.cluster_resources().get(per_worker, 1)))
 
 
-class _Apply:
-    """A Ray Data worker: the shared function, fetched once, applied to one slice per call."""
+# the last function a worker process fetched: (its object ref's id, the function). Ray reuses
+# task worker processes, so the next slice of the same stage skips the fetch and deserialization,
+# and the next stage finds the process with its imports (numba kernels, Polars) already done
+_FN: tuple[str, Any] | None = None
 
-    def __init__(self, fn_ref: list[Any], polars_in: bool) -> None:
+
+def _shared_fn(ref: Any) -> Any:
+    global _FN
+    if _FN is None or _FN[0] != ref.hex():
         import numba
         import ray
 
         numba.set_num_threads(1)  # one core per worker, as quality.parallel does per thread
-        self.fn = ray.get(fn_ref[0])  # in a list: Ray Data would resolve a bare ref itself
-        self.polars_in = polars_in
+        _FN = (ref.hex(), ray.get(ref))
+    return _FN[1]
 
-    def __call__(self, batch: Any) -> dict[str, list[bytes]]:
-        import polars as pl
 
-        part = pl.from_arrow(batch) if self.polars_in else batch
-        return {"result": [pickle.dumps(self.fn(part), protocol=5)]}
+def _apply(batch: Any, fn_ref: list[Any], polars_in: bool) -> dict[str, list[bytes]]:
+    """A Ray Data task: the shared function on one slice (the ref comes in a list, or Ray Data
+    would fetch and deserialize the function for every slice itself)."""
+    import polars as pl
+
+    part = pl.from_arrow(batch) if polars_in else batch
+    return {"result": [pickle.dumps(_shared_fn(fn_ref[0])(part), protocol=5)]}
 
 
 def _to_arrow(part: Any) -> Any:
@@ -147,12 +158,12 @@ def _run_window(ray: Any, parts: list[Any], fn_ref: Any, polars_in: bool, n: int
     try:
         # from_blocks: one block per slice, metadata computed here (no remote task per block)
         ds = ray.data.from_blocks(parts).map_batches(
-            _Apply,
-            fn_constructor_args=([fn_ref], polars_in),
+            _apply,
+            fn_args=([fn_ref], polars_in),
             batch_size=None,  # one slice is one block is one call
             batch_format="pyarrow",
             zero_copy_batch=True,
-            compute=ray.data.ActorPoolStrategy(size=min(n, len(parts))),
+            compute=ray.data.TaskPoolStrategy(size=min(n, len(parts))),
         )
         for out in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
             for blob in out["result"].to_pylist():
