@@ -20,6 +20,11 @@ target being >= 0.7x the local rate.
 The projection for N workers: each worker does what one of ours did here (the ray rate / the
 workers), capped by the driver, which alone reads the table, cuts slices and writes the store:
 its CPU seconds per row bound the rows/s any cluster can reach through one driver.
+
+Measured 2026-11-30, --rows 40000 (300 words), 2 workers, load average 17-21: local 9,397
+rows/s, ray 10,361 rows/s (1.10x; 4 identical hits), driver 25 us CPU a row: one driver feeds
+about 8 workers (~39,000 rows/s). With an actor pool per window (the first design) the same
+4,000-row run was 0.11x: every window paid new processes and their imports.
 """
 
 from __future__ import annotations
