@@ -4,6 +4,9 @@ A recipe is YAML: `store:` (optional path) and `stages:`, a list of `{stage: NAM
 {...}}` (or `NAME: {...}`). Each stage name maps to "module:function" and "module:ConfigModel",
 imported only when a recipe uses it, so `teachable --help` never imports torch.
 
+An optional `engine:` (local or ray) says where the stages' model calls and decontam/dedup
+kernels run (quality.engine); it is a process setting, set when the recipe is loaded.
+
 `load_recipe` validates every stage's config and checks every stage's inputs (files, models,
 benchmarks: curate.preflight) before the first stage runs, and reports all problems at once.
 """
@@ -94,6 +97,7 @@ def load_recipe(
     if not isinstance(recipe, dict) or not isinstance(recipe.get("stages"), list):
         raise RecipeError(f"{path}: a recipe is a mapping with a `stages:` list")
     problems: list[str] = []
+    problems += _engine_problems(recipe)
     stages: list[tuple[str, BaseModel]] = []
     hub = HubProbe()  # one per recipe: an unreachable hub is reported once, not per stage
     for index, entry in enumerate(recipe["stages"], start=1):
@@ -119,3 +123,17 @@ def load_recipe(
 def _indent(text: str) -> str:
     """Continuation lines of a multi-line problem, indented under its list item."""
     return text.replace("\n", "\n    ")
+
+
+def _engine_problems(recipe: dict[str, Any]) -> list[str]:
+    """Set the recipe's `engine:` for this process (which loads a recipe to run it), or say
+    why it cannot be; `teachable run --engine` overrides it afterwards."""
+    from quality.engine import set_engine
+
+    if recipe.get("engine") is None:
+        return []
+    try:
+        set_engine(str(recipe["engine"]))
+    except ValueError as exc:
+        return [str(exc)]
+    return []

@@ -5,6 +5,9 @@ of `quality.text`, `quality.ngrams` and `quality.minhash` release the GIL, and e
 pins numba to one thread (numba's thread count is per calling thread), so two slices use two
 cores instead of fighting over both. At most two slices per worker are in flight, so reading
 the next batch overlaps the work on this one without holding the whole input.
+
+With the `ray` engine (quality.engine) the same slices run on the Ray cluster's workers instead
+of this process's threads; `workers` is then the cluster's, not this machine's.
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ def _one_core(fn: Callable[[S], R], part: S) -> R:
 
 def map_slices(batches: Iterable[S], fn: Callable[[S], R], workers: int = 1) -> Iterator[R]:
     """fn over every slice of every batch (pyarrow or Polars tables), in order."""
+    from quality.engine import current_engine, map_on_ray
+
+    if current_engine() == "ray":
+        yield from map_on_ray(batches, fn)
+        return
     if workers <= 1:
         for batch in batches:
             yield fn(batch)

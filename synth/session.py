@@ -16,7 +16,10 @@ exits non-zero instead of recording an empty success. The request cache keeps ev
 sample, so the re-run pays only for the failed ones.
 
 Progress bars are on unless TEACHABLE_PROGRESS=0 (or `set_progress(False)`); they are a matter
-of display, not of a stage's config.
+of display, not of a stage's config. So is the engine (quality.engine: `--engine ray` or
+TEACHABLE_ENGINE=ray): a session opened from a model config gets its backend from
+`synth.engine.engine_backend`, which runs the calls on a Ray cluster with the same cache keys and
+the same results; a ready backend passed in (a test's fault injector) always runs here.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from store.errors import StageFailedError
-from synth.backends import Backend, ChatRequest, get_backend
+from synth.backends import Backend, ChatRequest
 from synth.cache import RequestCache
+from synth.engine import engine_backend
 from synth.generate import Budget, GenerateResult, generate
 from synth.models import ModelConfig, resolve_model
 
@@ -129,7 +133,7 @@ def model_session(
     `store`; both are closed when the block ends, whatever happens in it. A block that ends
     normally raises SamplesFailedError when too many samples failed (see FailurePolicy)."""
     owned = not isinstance(model, Backend)
-    backend = get_backend(resolve_model(model, **params)) if owned else model  # type: ignore[arg-type]
+    backend = engine_backend(resolve_model(model, **params)) if owned else model  # type: ignore[arg-type]
     request_cache = RequestCache.for_store(store) if cache else None
     session = ModelSession(
         backend,  # type: ignore[arg-type]

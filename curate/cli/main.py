@@ -16,6 +16,7 @@ import typer
 
 from curate.cli import evaluation, mix, quality, seeds, stages, teach
 from curate.cli import review as review_cli
+from curate.cli import stages as stages_cli
 from curate.cli import store as store_cli
 from curate.cli import train as train_cli
 from curate.cli._common import (
@@ -113,6 +114,9 @@ def tag(
 def run(
     recipe: Path = typer.Argument(..., help="Recipe YAML.", exists=True, dir_okay=False),
     store: str | None = typer.Option(None, "--store", "-s", help="Overrides the recipe's store."),
+    engine: stages_cli.EngineChoice | None = typer.Option(
+        None, "--engine", help="Overrides the recipe's `engine:` (local, ray).", show_default=False
+    ),
 ) -> None:
     """Run every stage of a recipe in order.
 
@@ -122,6 +126,7 @@ def run(
 
     with user_errors():
         recipe_store, stages = load_recipe(recipe)
+    stages_cli._set_engine(engine)
     path = store or recipe_store or StoreOption.default
     with open_store(path) as opened:
         console.print(f"[bold]{recipe}[/bold]: {len(stages)} stages into {opened.name}")

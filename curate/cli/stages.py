@@ -7,6 +7,8 @@ are top-level (`teachable proxy`).
 
 from __future__ import annotations
 
+import enum
+
 import typer
 
 from curate.cli import evaluation, mix, teach
@@ -34,6 +36,34 @@ PROGRESS = Extra(
     _set_progress,
 )
 
+
+class EngineChoice(str, enum.Enum):
+    local = "local"
+    ray = "ray"
+
+
+def _set_engine(choice: EngineChoice | None) -> None:
+    if choice is not None:
+        from quality.engine import set_engine
+
+        set_engine(choice.value)
+
+
+# on the stages whose work the engine moves: model calls (synth.engine), decontam/dedup kernels
+ENGINE = Extra(
+    "engine",
+    EngineChoice | None,
+    typer.Option(
+        None,
+        "--engine",
+        help="Where the work runs: local (this process) or ray (the Ray cluster in $RAY_ADDRESS, "
+        "else one started on this machine); same rows either way. Default: $TEACHABLE_ENGINE, "
+        "else local.",
+        show_default=False,
+    ),
+    _set_engine,
+)
+
 # stage -> how it appears on the command line beyond its config; `helps` stand in for field
 # docstrings the config does not have yet
 COMMANDS: dict[str, StageCommand] = {
@@ -53,18 +83,18 @@ COMMANDS: dict[str, StageCommand] = {
     "proxy": StageCommand(
         "Proxy answers: the reference, else a strong model's majority vote.",
         "teachable proxy --model models/o3-mini.yaml --samples 5",
-        extras=(PROGRESS,),
+        extras=(PROGRESS, ENGINE),
     ),
     "difficulty": StageCommand(
         "Weak-model pass rates and difficulty bands (adaptive K).",
         "teachable difficulty --weak smollm2 --weak gemma3 --samples 8",
-        extras=(PROGRESS,),
+        extras=(PROGRESS, ENGINE),
         after=teach.print_call_share,
     ),
     "rewrite": StageCommand(
         "Rewrite proofs and open-ended seeds into checkable short-answer questions.",
         "teachable rewrite --model models/o3-mini.yaml --selection edge",
-        extras=(PROGRESS,),
+        extras=(PROGRESS, ENGINE),
     ),
     "select": StageCommand(
         "Record a named selection of seeds at this snapshot.",
@@ -88,7 +118,7 @@ COMMANDS: dict[str, StageCommand] = {
             "budget_total": ("--token-budget",),
             "budget_usd": ("--cost-budget",),
         },
-        extras=(PROGRESS,),
+        extras=(PROGRESS, ENGINE),
         after=synth_cli.stop_on_budget,
     ),
     "mix.build": StageCommand(
@@ -116,10 +146,12 @@ COMMANDS: dict[str, StageCommand] = {
             "benchmarks": ("--benchmark", "-b"),
             "include_traces": ("--traces",),
         },
+        extras=(ENGINE,),
     ),
     "dedup": StageCommand(
         "Cluster near-duplicates and keep the earliest of each cluster.",
         "teachable dedup --table seeds --threshold 0.85",
+        extras=(ENGINE,),
     ),
     "filter": StageCommand(
         "Judge traces with the quality filters into `verdicts`.",
@@ -130,7 +162,7 @@ COMMANDS: dict[str, StageCommand] = {
         "Score a model (checkpoint, config, served) on benchmarks with N samples per item.",
         "teachable eval --model runs/sft -b gsm8k_test -b math500 --samples 8 --limit 100",
         flags={"model": ("--model", "-m"), "benchmarks": ("--benchmark", "-b")},
-        extras=(PROGRESS,),
+        extras=(PROGRESS, ENGINE),
         creates_store=True,  # scoring a model on registry benchmarks needs no seeds
         after=evaluation.print_eval,
     ),

@@ -7,6 +7,7 @@ included: `--max_steps 20 --learning_rate 2e-5 --deepspeed zero3`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
@@ -23,6 +24,31 @@ LaunchOption = typer.Option(
 ProcsOption = typer.Option(None, "--num-processes", help="With --launch: processes (GPUs).")
 RankOption = typer.Option(None, "--machine-rank", help="With --launch: this node's rank.")
 IpOption = typer.Option(None, "--main-process-ip", help="With --launch: the first node's address.")
+NodesOption = typer.Option(
+    None, "--nodes", help="With --launch: nodes in the cluster (default: the YAML's).", min=1
+)
+GpusOption = typer.Option(
+    8, "--gpus-per-node", help="With --nodes: GPUs (processes) per node.", min=1
+)
+DryRunOption = typer.Option(
+    False,
+    "--dry-run",
+    help="With --launch: check the config against the cluster (world size, per-device batch x "
+    "accumulation x devices = global batch) and print every node's command; launch nothing.",
+)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """The --launch options of one command line."""
+
+    name: str | None
+    num_processes: int | None
+    machine_rank: int | None
+    main_process_ip: str | None
+    nodes: int | None
+    gpus_per_node: int
+    dry_run: bool
 
 
 def register(root: typer.Typer) -> None:
@@ -31,56 +57,66 @@ def register(root: typer.Typer) -> None:
     subgroup(root, "report").command("train")(report_train)
 
 
-def _launch(
-    kind: str,
-    config: Path,
-    ctx: typer.Context,
-    launch: str,
-    num_processes: int | None,
-    machine_rank: int | None,
-    main_process_ip: str | None,
-) -> None:
-    from train.config_io import checked_settings
-    from train.launch import launch_command, run_launched
+def _run_class(kind: str) -> type:
+    if kind == "sft":
+        from train.sft_config import SFTRunConfig
 
+        return SFTRunConfig
+    from train.grpo_config import GRPORunConfig
+
+    return GRPORunConfig
+
+
+def _launch(kind: str, config: Path, ctx: typer.Context, opts: Launch) -> None:
+    from train.config_io import checked_settings
+    from train.launch import Cluster, batch_settings, launch_command, plan_launch, run_launched
+
+    assert opts.name is not None
     with user_errors():
-        if kind == "sft":
-            from train.sft_config import SFTRunConfig as cls
-        else:
-            from train.grpo_config import GRPORunConfig as cls
+        cls = _run_class(kind)
         checked_settings(cls, config)  # typos fail here, not on every GPU
-        cmd = launch_command(
-            f"train.{kind}", config, ctx.args, launch, num_processes, machine_rank, main_process_ip
+        cluster = (
+            Cluster(opts.nodes, opts.gpus_per_node, opts.main_process_ip)
+            if opts.nodes
+            else Cluster.from_yaml(opts.name, opts.num_processes, opts.main_process_ip)
         )
+        settings = batch_settings(cls, config, ctx.args)
+        plan = plan_launch(f"train.{kind}", config, ctx.args, opts.name, settings, cluster)
+        if opts.dry_run:
+            for line in plan.lines():
+                console.print(line, highlight=False, soft_wrap=True)
+            return
+        if opts.nodes and opts.nodes > 1:
+            if opts.machine_rank is None or not 0 <= opts.machine_rank < opts.nodes:
+                raise ValueError(f"--machine-rank: which of the {opts.nodes} nodes this is (0..)")
+            cmd = plan.nodes[opts.machine_rank]
+        else:
+            cmd = launch_command(
+                f"train.{kind}", config, ctx.args, opts.name, opts.num_processes,
+                opts.machine_rank, opts.main_process_ip,
+            )  # fmt: skip
     console.print(" ".join(cmd), highlight=False)
     code = run_launched(cmd)
     if code:
         raise typer.Exit(code)
 
 
-def _train(
-    kind: str,
-    ctx: typer.Context,
-    config: Path,
-    launch: str | None,
-    num_processes: int | None,
-    machine_rank: int | None,
-    main_process_ip: str | None,
-) -> None:
+def _train(kind: str, ctx: typer.Context, config: Path, opts: Launch) -> None:
     """Run one method in this process, or under `accelerate launch` with `--launch`."""
-    if launch:
-        _launch(kind, config, ctx, launch, num_processes, machine_rank, main_process_ip)
+    if opts.name:
+        _launch(kind, config, ctx, opts)
         return
+    if opts.dry_run or opts.nodes:
+        with user_errors():
+            raise ValueError("--dry-run and --nodes go with --launch NAME")
     with user_errors():
         from train.config_io import load_config
 
         if kind == "sft":
             from train.sft import run_sft as run
-            from train.sft_config import SFTRunConfig as cls
         else:
             from train.grpo import run_grpo as run
-            from train.grpo_config import GRPORunConfig as cls
-        cfg = load_config(cls, config, ctx.args)
+        cfg = load_config(_run_class(kind), config, ctx.args)
     _print_summary(kind, run(cfg))
 
 
@@ -99,12 +135,18 @@ def sft(
     num_processes: int | None = ProcsOption,
     machine_rank: int | None = RankOption,
     main_process_ip: str | None = IpOption,
+    nodes: int | None = NodesOption,
+    gpus_per_node: int = GpusOption,
+    dry_run: bool = DryRunOption,
 ) -> None:
     """Supervised fine-tuning; flags after CONFIG override any field of the run config.
 
     Example: teachable train sft cpu_smoke_sft --dataset exports/mix --output_dir runs/sft
     """
-    _train("sft", ctx, config, launch, num_processes, machine_rank, main_process_ip)
+    opts = Launch(
+        launch, num_processes, machine_rank, main_process_ip, nodes, gpus_per_node, dry_run
+    )
+    _train("sft", ctx, config, opts)
 
 
 @app.command(context_settings=_PASSTHROUGH)
@@ -115,12 +157,18 @@ def grpo(
     num_processes: int | None = ProcsOption,
     machine_rank: int | None = RankOption,
     main_process_ip: str | None = IpOption,
+    nodes: int | None = NodesOption,
+    gpus_per_node: int = GpusOption,
+    dry_run: bool = DryRunOption,
 ) -> None:
     """GRPO with the length-aware accuracy reward; flags after CONFIG override the config.
 
     Example: teachable train grpo cpu_smoke_grpo --dataset exports/mix --model runs/sft
     """
-    _train("grpo", ctx, config, launch, num_processes, machine_rank, main_process_ip)
+    opts = Launch(
+        launch, num_processes, machine_rank, main_process_ip, nodes, gpus_per_node, dry_run
+    )
+    _train("grpo", ctx, config, opts)
 
 
 def report_train(
