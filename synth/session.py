@@ -87,6 +87,7 @@ def model_session(
     `store`; both are closed when the block ends, whatever happens in it."""
     owned = not isinstance(model, Backend)
     backend = get_backend(resolve_model(model, **params)) if owned else model  # type: ignore[arg-type]
+    backend.bind(store)  # type: ignore[union-attr]
     request_cache = RequestCache.for_store(store) if cache else None
     try:
         yield ModelSession(backend, request_cache, progress_enabled())  # type: ignore[arg-type]
