@@ -60,7 +60,8 @@ class DifficultyConfig(SeedPromptConfig):
     adaptive: bool = True
     """Stop sampling a seed once its band is decided."""
     confidence: float = Field(default=0.95, gt=0.5, le=1)
-    """Stop a seed once its fixed-K band has at least this probability."""
+    """Stop a seed once its fixed-K band has at least this probability; a guessable seed
+    leaves too_hard only once skill above teachable_min has at least this probability."""
     min_samples: int = Field(default=3, ge=1)
     """Samples every seed gets in the first round. Each later round re-reads a seed's prompt
     (an in-process model re-evaluates it), and with K=8 a seed is rarely decided after 2, so 3
