@@ -3,6 +3,9 @@
 A recipe is YAML: `store:` (optional path) and `stages:`, a list of `{stage: NAME, config:
 {...}}` (or `NAME: {...}`). Each stage name maps to "module:function" and "module:ConfigModel",
 imported only when a recipe uses it, so `teachable --help` never imports torch.
+
+`load_recipe` validates every stage's config and checks every stage's inputs (files, models,
+benchmarks: curate.preflight) before the first stage runs, and reports all problems at once.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "dedup": ("quality.dedup:run_dedup", "quality.dedup:DedupConfig"),
     "filter": ("quality.filters:run_filter", "quality.filters:FilterConfig"),
     "sft": ("curate.training:run_sft_stage", "curate.training:SFTStageConfig"),
+    "eval": ("curate.evaluation.stage:run_eval", "curate.evaluation.stage:EvalConfig"),
 }
 
 
@@ -68,22 +72,51 @@ def run_stage(store: Store, name: str, config: BaseModel) -> dict[str, int]:
     return function(store, config)
 
 
-def load_recipe(path: Path) -> tuple[str | None, list[tuple[str, BaseModel]]]:
-    """Parse and validate every stage before any runs, so a typo in stage 5 costs nothing."""
+def _entry(entry: Any, where: str) -> tuple[str, Any]:
+    if isinstance(entry, dict) and "stage" in entry:
+        return entry["stage"], entry.get("config", {})
+    if isinstance(entry, dict) and len(entry) == 1:
+        return next(iter(entry.items()))
+    raise RecipeError(f"{where}: expected `{{stage: NAME, config: {{...}}}}`")
+
+
+def load_recipe(
+    path: Path, *, check_inputs: bool = True
+) -> tuple[str | None, list[tuple[str, BaseModel]]]:
+    """Parse and validate every stage, then check every stage's inputs (curate.preflight),
+    before any runs: a typo in stage 5 or a missing benchmark costs nothing, and every problem
+    in the recipe is reported in one error."""
+    from curate.preflight import HubProbe, stage_problems
+
     try:
         recipe = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise RecipeError(f"{path}: cannot read recipe: {exc}") from exc
     if not isinstance(recipe, dict) or not isinstance(recipe.get("stages"), list):
         raise RecipeError(f"{path}: a recipe is a mapping with a `stages:` list")
-    stages = []
+    problems: list[str] = []
+    stages: list[tuple[str, BaseModel]] = []
+    hub = HubProbe()  # one per recipe: an unreachable hub is reported once, not per stage
     for index, entry in enumerate(recipe["stages"], start=1):
-        where = f"{path}: stages[{index}]"
-        if isinstance(entry, dict) and "stage" in entry:
-            name, raw = entry["stage"], entry.get("config", {})
-        elif isinstance(entry, dict) and len(entry) == 1:
-            name, raw = next(iter(entry.items()))
-        else:
-            raise RecipeError(f"{where}: expected `{{stage: NAME, config: {{...}}}}`")
-        stages.append((name, stage_config(name, raw, where)))
+        try:
+            name, raw = _entry(entry, f"stages[{index}]")
+            config = stage_config(name, raw, f"stages[{index}]")
+        except RecipeError as exc:
+            problems.append(str(exc))
+            continue
+        stages.append((name, config))
+        if check_inputs:
+            problems += [
+                f"stages[{index}] {name}: {_indent(p)}" for p in stage_problems(name, config, hub)
+            ]
+    if len(problems) == 1:
+        raise RecipeError(f"{path}: {problems[0]}")
+    if problems:
+        listed = "".join(f"\n- {p}" for p in problems)
+        raise RecipeError(f"{path}: {len(problems)} problems, found before any stage ran:{listed}")
     return recipe.get("store"), stages
+
+
+def _indent(text: str) -> str:
+    """Continuation lines of a multi-line problem, indented under its list item."""
+    return text.replace("\n", "\n    ")

@@ -5,12 +5,16 @@ from store.core import DEFAULT_PATH, Store
 from store.errors import (
     SchemaError,
     SnapshotNotFoundError,
+    StageFailedError,
     StoreBusyError,
     StoreError,
     UnknownTableError,
 )
 from store.run import Run
 from store.schema import TableSpec
+from store.secrets import install as _install_scrubber
+
+_install_scrubber()  # every log record, warning and traceback of a teachable process is scrubbed
 
 __all__ = [
     "DEFAULT_PATH",
@@ -18,6 +22,7 @@ __all__ = [
     "SchemaError",
     "SnapshotNotFoundError",
     "StageConfig",
+    "StageFailedError",
     "Store",
     "StoreBusyError",
     "StoreError",

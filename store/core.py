@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import socket
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,14 +19,18 @@ import polars as pl
 from store._catalog import current_snapshot, qualified, tables_at, tables_now
 from store._connection import LAKE, connect
 from store._lock import WriterLock
+from store._process import alive, identity
 from store.errors import SnapshotNotFoundError, StoreError, UnknownTableError
+from store.gc import DEFAULT_MIN_AGE_S, GcReport, collect
 from store.journal import Journal
 from store.run import Run, new_run_id, now
 from store.schema import RUNS, SCHEMA_VERSIONS, TAGS
 from store.secrets import redact, scrub
+from store.sql import where_expression
 from store.version import code_version
 
 DEFAULT_PATH = "teachable-data"
+log = logging.getLogger("teachable.store")
 Snapshot = int | str | None
 
 
@@ -69,11 +76,20 @@ class Store:
                 raise StoreError(f"no teachable store at {root} (run `teachable init {path}`)")
             root.mkdir(parents=True, exist_ok=True)
         if lock_timeout_s is None:
-            lock_timeout_s = float(os.environ.get("TEACHABLE_LOCK_TIMEOUT", "10"))
+            lock_timeout_s = float(os.environ.get("TEACHABLE_LOCK_TIMEOUT", "60"))
         store = cls(root, connect(root), lock_timeout_s)
         if not store.has_table(SCHEMA_VERSIONS.name):
             with store.run("init", {"path": str(root)}):
                 pass
+        # a reader must still open a store whose journal it cannot write (read-only, busy)
+        with contextlib.suppress(sqlite3.OperationalError):
+            crashed = store.reconcile().get("crashed", 0)
+            if crashed:
+                log.warning(
+                    "%d run(s) in store %s crashed before finishing: `teachable log --runs` "
+                    "shows them, `teachable store gc` removes the files they left",
+                    crashed, root,
+                )  # fmt: skip
         return store
 
     def close(self) -> None:
@@ -162,8 +178,63 @@ class Store:
 
     def runs(self) -> pl.DataFrame:
         """Every run attempt from the journal: succeeded (with output snapshot), failed (with
-        its error) and running/crashed."""
+        its error), crashed (its process died before the run ended) and running."""
+        self.reconcile()
         return self._journal.read()
+
+    # ---- crashes -------------------------------------------------------------------------
+    def reconcile(self) -> dict[str, int]:
+        """Settle journal rows still `running` whose outcome is known, in the journal itself:
+        a run whose commit reached the lake (killed before it could update the journal) is
+        `succeeded` with its snapshot; a run whose process on this host is gone is `crashed`.
+        Runs of live processes, and of other hosts that did not commit, stay `running`.
+        Returns how many rows were settled per status. Runs on every open."""
+        if self._active_run is not None:
+            return {}  # its open transaction may not see the latest commits: settle later
+        pending = self._journal.running()
+        if not pending:
+            return {}
+        host = socket.gethostname()
+        # liveness first: a process found gone cannot commit later, so the lake read after
+        # it is final for that run
+        gone = {
+            r["run_id"] for r in pending if r["host"] == host and not alive(r["pid"], r["process"])
+        }
+        committed = self._committed([r["run_id"] for r in pending])
+        settled: dict[str, int] = {}
+        for row in pending:
+            run_id = row["run_id"]
+            if run_id in committed:
+                status, fields = "succeeded", {"error": None, **committed[run_id]}
+            elif run_id in gone:
+                status, fields = "crashed", {"error": _crash_note(row)}
+            else:
+                continue
+            if self._journal.settle(run_id, status=status, **fields):
+                settled[status] = settled.get(status, 0) + 1
+        return settled
+
+    def _committed(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """What the lake recorded for those of `run_ids` that committed: the journal fields."""
+        if not self.has_table(RUNS.name):
+            return {}
+        marks = ", ".join("?" * len(run_ids))
+        rows = self._con.execute(
+            "SELECT r.run_id, s.snapshot_id, r.counts, r.ended_at, r.duration_s "
+            f"FROM {LAKE}.{RUNS.name} r LEFT JOIN {LAKE}.snapshots() s "
+            "ON json_extract_string(s.commit_extra_info, '$.run_id') = r.run_id "
+            f"WHERE r.run_id IN ({marks})",
+            run_ids,
+        ).fetchall()
+        names = ("output_snapshot", "counts", "ended_at", "duration_s")
+        return {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
+
+    def gc(self, min_age_s: float = DEFAULT_MIN_AGE_S, dry_run: bool = False) -> GcReport:
+        """Remove data files that no snapshot references (left by runs killed before their
+        commit) once they are `min_age_s` old, holding the writer lock (see store.gc)."""
+        if self._active_run is not None:
+            raise StoreError(f"run '{self._active_run.id}' is open on this store; gc after it")
+        return collect(self._con, self._lock, self._lock_timeout_s, min_age_s, dry_run)
 
     # ---- writing -------------------------------------------------------------------------
     def tag(self, name: str, snapshot: Snapshot = None, note: str = "") -> int:
@@ -211,6 +282,7 @@ class Store:
                 "started_at": run.started_at,
                 "host": socket.gethostname(),
                 "pid": os.getpid(),
+                "process": identity(os.getpid()),
             }
         )
         self._active_run = run
@@ -272,9 +344,18 @@ class Store:
         """Rows of the latest run per `key` (see `latest_sql`), optionally filtered first by
         an SQL condition on the table (with `params`)."""
         source = None
-        if where:
-            source = f"(SELECT * FROM {self.ref(table, at)} WHERE {where})"
+        if where:  # user SQL: one checked expression (store.sql), parenthesized
+            condition = where_expression(where, allow_params=True)
+            source = f"(SELECT * FROM {self.ref(table, at)} WHERE {condition})"
         return self.sql(f"SELECT * FROM {self.latest_sql(table, key, at, source)}", params)
+
+
+def _crash_note(row: dict[str, Any]) -> str:
+    return (
+        f"crashed: process {row['pid']} on {row['host']} ended before the run finished "
+        "(killed, out of memory, power loss); nothing of this run was committed. Re-run the "
+        "stage; `teachable store gc` removes the files it left in data/."
+    )
 
 
 def _q(column: str) -> str:

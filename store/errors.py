@@ -7,6 +7,11 @@ class StoreError(RuntimeError):
     """Base class for store errors."""
 
 
+class StageFailedError(StoreError):
+    """A stage stopped for a reason it states (e.g. too many failed samples); its run is journaled
+    as failed and nothing reached the lake."""
+
+
 class StoreBusyError(StoreError):
     """Another process holds the store's writer lock, or the catalog refused a commit."""
 

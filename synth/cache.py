@@ -3,7 +3,9 @@
 Keyed by a hash of (backend, model identity, effective request, sample index), so a stage that
 crashes or is re-run never re-sends a finished request. Failed requests are kept with their reason
 and are retried on the next run. Only request content and results are stored: no URL, headers or
-API key ever reach this file.
+API key ever reach this file, and what a server sends back passes the secrets scrubber first
+(store.secrets): error reasons fully (servers echo Authorization headers in error bodies),
+completions for known secret values only (model text must otherwise stay as it came).
 
 Write path trade-off: results are buffered and committed with one `executemany` when the buffer
 holds `flush_every` rows or `flush_interval_s` has passed (`generate` runs a helper thread that
@@ -26,6 +28,7 @@ from typing import Any
 
 import xxhash
 
+from store.secrets import scrub, scrub_known
 from synth.backends.base import Completion, SampleTask
 
 CACHE_FILE = "request_cache.sqlite"
@@ -98,9 +101,11 @@ class RequestCache:
     def put(self, key: str, backend: str, model: str, completion: Completion) -> None:
         now = time.time()
         if completion.ok:
-            row = (key, backend, model, "ok", completion.to_json(), None, completion.attempts, now)
+            payload = scrub_known(completion.to_json())
+            row = (key, backend, model, "ok", payload, None, completion.attempts, now)
         else:
-            row = (key, backend, model, "failed", None, completion.error, completion.attempts, now)
+            error = scrub(completion.error or "")
+            row = (key, backend, model, "failed", None, error, completion.attempts, now)
         with self._lock:
             self._buffer.append(row)
             due = len(self._buffer) >= self.flush_every

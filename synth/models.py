@@ -44,7 +44,7 @@ class ModelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     backend: str = "llamacpp"
-    """A name in synth.backends.BACKENDS: llamacpp, openai, vllm, synthetic."""
+    """A name in synth.backends.BACKENDS: llamacpp, openai, vllm, transformers, synthetic."""
     model: str = SMOLLM2
     params: dict[str, Any] = Field(default_factory=dict)
     """Default sampling params: temperature, top_p, max_tokens, seed, stop."""

@@ -9,6 +9,12 @@ Usage:
         result = models.generate(requests)          # GenerateResult
         run.count_all(models.stats)                 # sent, cached, failed, retries, ...
 
+A session whose samples failed fails its stage: when every sample it asked for failed, or
+more than `max_failed_share` of them (`FailurePolicy`, a field of every model stage's config),
+leaving the session raises `SamplesFailedError`, so the run is journaled `failed` and the CLI
+exits non-zero instead of recording an empty success. The request cache keeps every finished
+sample, so the re-run pays only for the failed ones.
+
 Progress bars are on unless TEACHABLE_PROGRESS=0 (or `set_progress(False)`); they are a matter
 of display, not of a stage's config.
 """
@@ -23,6 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from store.errors import StageFailedError
 from synth.backends import Backend, ChatRequest, get_backend
 from synth.cache import RequestCache
 from synth.generate import Budget, GenerateResult, generate
@@ -31,6 +40,20 @@ from synth.models import ModelConfig, resolve_model
 _PROGRESS: bool | None = None
 # stats of a generate call that add up over the calls of a run
 _SUMMED = ("sent", "cached", "failed", "retries", "tokens", "not_sent")
+
+
+class SamplesFailedError(StageFailedError):
+    """Too many of a stage's samples failed for its run to count as done."""
+
+
+class FailurePolicy(BaseModel):
+    """Mixed into the config of every stage that calls a model."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    max_failed_share: float = Field(default=1.0, ge=0, le=1)
+    """Fail the run when more than this share of its samples failed (it always fails when
+    every sample failed); e.g. 0.1 for at most 10%."""
 
 
 def set_progress(enabled: bool | None) -> None:
@@ -47,12 +70,14 @@ def progress_enabled() -> bool:
 
 @dataclass
 class ModelSession:
-    """One backend with the request cache; `generate` adds to `stats`."""
+    """One backend with the request cache; `generate` adds to `stats` and `errors`."""
 
     backend: Backend
     cache: RequestCache | None
     progress: bool = True
     stats: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)  # failure reason -> samples
+    max_failed_share: float = 1.0
 
     @property
     def config(self) -> ModelConfig:
@@ -71,7 +96,23 @@ class ModelSession:
         )
         for name in _SUMMED:
             self.stats[name] += int(result.stats.get(name, 0))
+        self.errors.update(c.error for row in result.completions for c in row if c and c.error)
         return result
+
+    def check_failures(self) -> None:
+        """Raise SamplesFailedError when every sample failed, or more than the allowed share
+        (samples not sent because a budget stopped the run are not failures)."""
+        failed = self.stats["failed"]
+        total = self.stats["sent"] + self.stats["cached"]
+        if not failed or (failed < total and failed / total <= self.max_failed_share):
+            return
+        reason, times = self.errors.most_common(1)[0] if self.errors else ("unknown", failed)
+        rule = "all" if failed == total else f"more than {self.max_failed_share:.0%}"
+        raise SamplesFailedError(
+            f"{self.config.model}: {failed} of {total} samples failed ({rule}; most often, "
+            f"{times} times: {reason}). The run is recorded as failed; finished samples are "
+            "kept in the request cache, so a re-run only sends the failed ones."
+        )
 
 
 @contextmanager
@@ -80,17 +121,25 @@ def model_session(
     model: str | Path | ModelConfig | Backend | None,
     *,
     cache: bool = True,
+    max_failed_share: float = 1.0,
     **params: object,
 ) -> Iterator[ModelSession]:
     """Open `model` (a config, YAML path, embedded name, None for SmolLM2, or a ready backend
     such as a test's fault injector) with sampling overrides `params`, and the request cache of
-    `store`; both are closed when the block ends, whatever happens in it."""
+    `store`; both are closed when the block ends, whatever happens in it. A block that ends
+    normally raises SamplesFailedError when too many samples failed (see FailurePolicy)."""
     owned = not isinstance(model, Backend)
     backend = get_backend(resolve_model(model, **params)) if owned else model  # type: ignore[arg-type]
     backend.bind(store)  # type: ignore[union-attr]
     request_cache = RequestCache.for_store(store) if cache else None
+    session = ModelSession(
+        backend,  # type: ignore[arg-type]
+        request_cache,
+        progress_enabled(),
+        max_failed_share=max_failed_share,
+    )
     try:
-        yield ModelSession(backend, request_cache, progress_enabled())  # type: ignore[arg-type]
+        yield session
     finally:
         try:
             if request_cache is not None:
@@ -98,3 +147,4 @@ def model_session(
         finally:
             if owned:
                 backend.close()  # type: ignore[union-attr]
+    session.check_failures()

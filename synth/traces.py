@@ -22,10 +22,11 @@ import xxhash
 from pydantic import Field
 
 from store import Run, StageConfig, Store
+from store.sql import SqlCondition, bind_condition, user_sql_errors
 from synth.backends import ChatRequest, Completion
 from synth.generate import Budget, GenerateResult
 from synth.models import ModelConfig, resolve_model
-from synth.session import model_session
+from synth.session import FailurePolicy, model_session
 from synth.tables import TRACES
 
 log = logging.getLogger("teachable.synth.traces")
@@ -34,7 +35,7 @@ DEFAULT_SYSTEM_PROMPT = Path(__file__).parent / "prompts" / "reasoning_system.tx
 _SOURCES = {"seeds": ("seed_id", "problem"), "questions": ("question_id", "question")}
 
 
-class TracesConfig(StageConfig):
+class TracesConfig(StageConfig, FailurePolicy):
     teacher: str | ModelConfig | None = None
     """Model config YAML, an embedded model name, an inline config, or None for SmolLM2."""
     samples: int = Field(default=1, ge=1)
@@ -43,7 +44,7 @@ class TracesConfig(StageConfig):
     """Item table: seeds | questions."""
     selection: str | None = None
     """Only items of this named selection (`teachable select --name ...`)."""
-    where: str | None = None
+    where: SqlCondition = None
     """SQL condition on the item table, e.g. "domain = 'math' AND level >= 3"."""
     limit: int | None = Field(default=None, ge=1)
     """Only the first N items (by id)."""
@@ -85,7 +86,8 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
         result = GenerateResult([])
         if requests:
             budget = Budget(max_tokens=config.budget_total, max_cost_usd=config.budget_usd)
-            with model_session(store, teacher) as models:
+            share = config.max_failed_share
+            with model_session(store, teacher, max_failed_share=share) as models:
                 result = models.generate(requests, budget=budget, label="traces")
         rows = _rows(todo, result, config.source, teacher, teacher_hash)
         run.insert(TRACES, rows, unique_on=["trace_id"])
@@ -121,7 +123,8 @@ def _load_items(store: Store, config: TracesConfig, at: int) -> pl.DataFrame:
     id_col, text_col = _SOURCES[config.source]
     ref = store.ref(config.source, at=at)
     columns = store.sql(f"SELECT * FROM {ref} LIMIT 0").columns
-    conditions, params = [f"({config.where})"] if config.where else [], []
+    conditions: list[str] = [bind_condition(store, ref, config.where)] if config.where else []
+    params: list[object] = []
     if "status" in columns:  # questions: skip rewrites that failed their independent solve
         conditions.append("status <> 'rejected'")
     if config.selection:
@@ -135,11 +138,12 @@ def _load_items(store: Store, config: TracesConfig, at: int) -> pl.DataFrame:
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     limit = f"LIMIT {int(config.limit)}" if config.limit else ""
     atype = '"answer_type"' if "answer_type" in columns else "NULL"
-    return store.sql(
-        f'SELECT "{id_col}" AS item_id, "{text_col}" AS text, "answer" AS answer, '
-        f"{atype} AS answer_type FROM {ref} {where} ORDER BY item_id {limit}",
-        params,
-    )
+    with user_sql_errors(config.where):
+        return store.sql(
+            f'SELECT "{id_col}" AS item_id, "{text_col}" AS text, "answer" AS answer, '
+            f"{atype} AS answer_type FROM {ref} {where} ORDER BY item_id {limit}",
+            params,
+        )
 
 
 def trace_id(item_id: str, teacher_hash: str, sample_index: int) -> str:

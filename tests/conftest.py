@@ -1,4 +1,8 @@
-"""Fixtures shared by every test folder: the shared data directory and a fresh store."""
+"""Fixtures shared by every test folder: the shared data directory and a fresh store.
+
+The whole session runs with TEACHABLE_DATA_DIR at the shared data folder, as CI does, so the
+shipped benchmark registry serves its default set from the mirror files there (no network).
+Tests of the "missing" case unset it with monkeypatch."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from quality.benchmarks import DATA_DIR_ENV, REGISTRY_ENV
 from store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,6 +32,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _benchmark_mirror() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DATA_DIR_ENV, str(SHARED_DATA))
+        patch.delenv(REGISTRY_ENV, raising=False)  # a developer's own registry stays out
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from store import DEFAULT_PATH, Store, StoreError
+from store.secrets import scrub
 
 console = Console()
 err_console = Console(stderr=True)
@@ -52,7 +53,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ValueError, StoreError, ValidationError, FileNotFoundError) as exc:
-        text = one_line(exc) if isinstance(exc, ValidationError) else str(exc)
+        text = scrub(one_line(exc) if isinstance(exc, ValidationError) else str(exc))
         err_console.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=1) from None
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from curate.cli import mix, quality, seeds, stages, teach
+from curate.cli import evaluation, mix, quality, seeds, stages, teach
+from curate.cli import store as store_cli
 from curate.cli import train as train_cli
 from curate.cli._common import (
     StoreOption,
@@ -28,7 +29,8 @@ from curate.cli._common import (
 app = typer.Typer(
     help="Curate teachable seeds and build verified reasoning datasets.",
     no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
+    # a crash prints through sys.excepthook, which `store` wraps with the secrets scrubber
+    pretty_exceptions_enable=False,
 )
 
 
@@ -115,5 +117,5 @@ def run(
 
 
 # every stage of curate.pipeline.STAGES (derived from its config), then the hand-written commands
-for part in (stages, seeds, teach, quality, mix, train_cli):
+for part in (stages, seeds, teach, quality, mix, train_cli, evaluation, store_cli):
     part.register(app)

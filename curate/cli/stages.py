@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli import mix, teach
+from curate.cli import evaluation, mix, teach
 from curate.cli import synth as synth_cli
 from curate.cli._common import subgroup
 from curate.cli._options import Extra, StageCommand, add_stage_command
@@ -132,6 +132,14 @@ COMMANDS: dict[str, StageCommand] = {
         "Judge traces with the quality filters into `verdicts`.",
         "teachable filter -f not_truncated -f repetition",
         flags={"filters": ("--filter", "-f")},
+    ),
+    "eval": StageCommand(
+        "Score a model (checkpoint, config, served) on benchmarks with N samples per item.",
+        "teachable eval --model runs/sft -b gsm8k_test -b math500 --samples 8 --limit 100",
+        flags={"model": ("--model", "-m"), "benchmarks": ("--benchmark", "-b")},
+        extras=(PROGRESS,),
+        creates_store=True,  # scoring a model on registry benchmarks needs no seeds
+        after=evaluation.print_eval,
     ),
 }
 

@@ -121,6 +121,7 @@ def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
             batch_rows=config.batch_rows,
             overwrite=config.overwrite,
             total=int(record["items"]),
+            protect=[store.root],
         )
         row = {
             "mixture": record["name"],

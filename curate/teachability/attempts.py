@@ -22,16 +22,17 @@ from pydantic import Field
 
 from quality.answers import check_batch, extract_answer
 from store import StageConfig
+from store.sql import SqlCondition
 from synth.backends import ChatRequest
 from synth.models import GEMMA3_270M, ModelConfig
-from synth.session import ModelSession
+from synth.session import FailurePolicy, ModelSession
 
 PROMPTS = Path(__file__).parent / "prompts"
 PromptStyle = Literal["auto", "chat", "completion"]
 BASE_MODELS = {GEMMA3_270M}
 
 
-class SeedPromptConfig(StageConfig):
+class SeedPromptConfig(StageConfig, FailurePolicy):
     """Options shared by the stages that prompt a model with seeds (proxy, difficulty)."""
 
     temperature: float = Field(default=0.7, ge=0)
@@ -42,7 +43,7 @@ class SeedPromptConfig(StageConfig):
     """auto: few-shot completion for base models (gemma3), chat for instruct models."""
     shots: int = Field(default=4, ge=0)
     """Few-shot examples per prompt (completion style)."""
-    where: str | None = None
+    where: SqlCondition = None
     """SQL condition on seeds, e.g. "source = 'gsm8k'"."""
     limit: int | None = Field(default=None, ge=1)
     """Only the first N seeds (by id)."""

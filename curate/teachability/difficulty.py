@@ -190,7 +190,11 @@ def run_difficulty(
             counts["done_before"] += verifiable.height - todo.height
             if todo.height == 0:
                 continue
-            with model_session(store, backends[index] if backends else model) as models_:
+            with model_session(
+                store,
+                backends[index] if backends else model,
+                max_failed_share=config.max_failed_share,
+            ) as models_:
                 shots = (
                     fewshot_prefixes(todo, pool, config.shots) if style == "completion" else None
                 )

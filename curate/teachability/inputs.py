@@ -6,6 +6,7 @@ import polars as pl
 
 from curate.teachability.tables import PROXY_ANSWERS
 from store import Store
+from store.sql import bind_condition, user_sql_errors
 
 SEED_COLUMNS = "seed_id, source, domain, problem, answer, answer_type, level"
 
@@ -13,12 +14,13 @@ SEED_COLUMNS = "seed_id, source, domain, problem, answer, answer_type, level"
 def load_seeds(
     store: Store, at: int, where: str | None = None, limit: int | None = None
 ) -> pl.DataFrame:
-    """Seeds at snapshot `at`, filtered by an SQL condition, in seed_id order."""
-    cond = f"WHERE {where}" if where else ""
+    """Seeds at snapshot `at`, filtered by a user SQL condition (one checked expression, see
+    store.sql), in seed_id order."""
+    ref = store.ref("seeds", at=at)
+    cond = f"WHERE {bind_condition(store, ref, where)}" if where else ""
     cap = f"LIMIT {int(limit)}" if limit else ""
-    return store.sql(
-        f"SELECT {SEED_COLUMNS} FROM {store.ref('seeds', at=at)} {cond} ORDER BY seed_id {cap}"
-    )
+    with user_sql_errors(where):
+        return store.sql(f"SELECT {SEED_COLUMNS} FROM {ref} {cond} ORDER BY seed_id {cap}")
 
 
 def proxy_view(store: Store, at: int) -> pl.DataFrame:

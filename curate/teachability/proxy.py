@@ -67,7 +67,9 @@ def run_proxy(
         counts = {"seeds": seeds.height, "done_before": open_seeds.height - todo.height}
         counts |= {"calls": 0, "cached": 0}
         if todo.height:
-            with model_session(store, backend or model) as models:
+            with model_session(
+                store, backend or model, max_failed_share=config.max_failed_share
+            ) as models:
                 shots = (
                     fewshot_prefixes(todo, seeds, config.shots) if style == "completion" else None
                 )

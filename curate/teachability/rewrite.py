@@ -27,9 +27,10 @@ from curate.teachability.select import read_selection
 from curate.teachability.tables import QUESTIONS
 from quality.answers import check_batch, extract_answer, infer_answer_type
 from store import StageConfig, Store
+from store.sql import SqlCondition
 from synth.backends import Backend
 from synth.models import ModelConfig, resolve_model
-from synth.session import model_session
+from synth.session import FailurePolicy, model_session
 
 _OPEN_ENDED = re.compile(
     r"\b(prove|show that|demonstrate|justify|explain (why|how)|describe|discuss)\b", re.I
@@ -39,7 +40,7 @@ _REPLY = re.compile(r"Question:\s*(?P<q>[\s\S]+?)\s*\n\s*Answer:\s*(?P<a>[^\n]+)
 MAX_ANSWER_CHARS = 40
 
 
-class RewriteConfig(StageConfig):
+class RewriteConfig(StageConfig, FailurePolicy):
     model: str | ModelConfig | None = None
     """Rewriter: config YAML, embedded name or inline config; None is SmolLM2."""
     solver: str | ModelConfig | None = None
@@ -58,7 +59,7 @@ class RewriteConfig(StageConfig):
     """Base sampling seed (the solver uses its own offset)."""
     selection: str | None = None
     """Rewrite only the seeds of this named selection."""
-    where: str | None = None
+    where: SqlCondition = None
     """SQL condition on seeds."""
     limit: int | None = Field(default=None, ge=1)
     """Only the first N seeds (by id)."""
@@ -135,7 +136,8 @@ def _rewrite(
 ) -> pl.DataFrame:
     model = rewriter.config if rewriter else resolve_model(config.model)
     prompt = prompting("chat", config.temperature, config.max_tokens, config.seed, "rewrite.txt")
-    with model_session(store, rewriter or model) as models:
+    share = config.max_failed_share
+    with model_session(store, rewriter or model, max_failed_share=share) as models:
         drawn = Sampler(models, prompt).draw(
             todo["problem"].to_list(), [None] * todo.height, [(i, 0) for i in range(todo.height)]
         )
@@ -157,7 +159,7 @@ def _solve(
     if not index:
         return {}
     spec = solver or (config.solver if config.solver is not None else rewriter_model)
-    with model_session(store, spec) as models:
+    with model_session(store, spec, max_failed_share=config.max_failed_share) as models:
         style = resolve_style("auto", models.config)
         prompt = prompting(
             style, 0.7, config.solver_max_tokens, config.seed + 1_000_003, "solve_chat.txt"

@@ -31,7 +31,7 @@ def _find(parent: dict[int, int], x: int) -> int:
     return x
 
 
-def _classes(spellings: pl.DataFrame) -> list[int]:
+def equivalence_classes(spellings: pl.DataFrame) -> list[int]:
     """Class id per row of (seed_id, answer, answer_type, idx): union of checker matches."""
     left = spellings.select("seed_id", "idx", "answer", "answer_type")
     pairs = (
@@ -70,7 +70,9 @@ def majority_vote(samples: pl.DataFrame, min_agreement: float) -> pl.DataFrame:
         .sort("seed_id", "first")
         .with_row_index("idx")
     )
-    spellings = spellings.with_columns(pl.Series("cls", _classes(spellings), dtype=pl.Int64))
+    spellings = spellings.with_columns(
+        pl.Series("cls", equivalence_classes(spellings), dtype=pl.Int64)
+    )
     classes = (
         spellings.sort("count", "first", descending=[True, False])
         .group_by("seed_id", "cls", maintain_order=True)

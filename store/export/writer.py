@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,6 +21,7 @@ from rich.progress import Progress
 from store.export.card import ExportMeta, ExportStats, render_card, safe_meta
 from store.export.format import missing_columns, render
 from store.export.split import is_val
+from store.export.target import MANIFEST, ExportTargetError, check_target, mark
 from store.export.writers import JsonlWriter, ParquetWriter, SplitWriter, save_hf, write_json
 
 Format = Literal["parquet", "jsonl", "hf"]
@@ -51,19 +52,33 @@ def _batches(rows: Rows, batch_rows: int) -> Iterator[pl.DataFrame]:
             yield from frame.iter_slices(batch_rows)
 
 
-def _prepare(out: Path, overwrite: bool) -> Path:
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ExportError(f"export folder {out} is not empty (pass overwrite / --overwrite)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+def _prepare(out: Path, overwrite: bool, protect: Sequence[Path]) -> tuple[Path, Path]:
+    """The checked target folder (see store.export.target) and a new staging folder beside it."""
+    try:
+        target = check_target(out, overwrite, protect)
+    except ExportTargetError as exc:
+        raise ExportError(str(exc)) from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.partial-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
-    return staging
+    return target, staging
 
 
-def _finish(staging: Path, out: Path) -> None:
-    if out.exists():
-        shutil.rmtree(out)
-    staging.rename(out)
+def _finish(staging: Path, target: Path, overwrite: bool, protect: Sequence[Path]) -> None:
+    """Move the staging folder into place. The target is checked again (it may have changed
+    while the export was written) and a previous export is renamed aside before it is removed,
+    so a crash here leaves either export whole, never neither."""
+    try:
+        check_target(target, overwrite, protect)
+    except ExportTargetError as exc:
+        raise ExportError(str(exc)) from None
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.replaced-{uuid.uuid4().hex[:8]}"
+        target.rename(old)
+    staging.rename(target)
+    if old is not None:
+        shutil.rmtree(old)
 
 
 def export_rows(
@@ -76,18 +91,20 @@ def export_rows(
     batch_rows: int = 100_000,
     overwrite: bool = False,
     total: int | None = None,
+    protect: Sequence[Path] = (),
 ) -> ExportResult:
     """Write `rows` (columns format.INPUT_COLUMNS) as a chat dataset with a README.md card.
 
     parquet: train.parquet, val.parquet; jsonl: train.jsonl, val.jsonl; hf: a DatasetDict
     folder for `datasets.load_from_disk` (train, val). Also writes export.json (the card's
-    numbers, machine-readable)."""
+    numbers, machine-readable, marked as a teachable export). `out` must be new, empty or a
+    previous export (replaced only with `overwrite`), and never a `protect`ed folder (the store),
+    inside one or containing one (see store.export.target)."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format '{fmt}' (choose from {', '.join(FORMATS)})")
     if not 0 <= val_fraction < 1:
         raise ExportError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    out = Path(out)
-    staging = _prepare(out, overwrite)
+    out, staging = _prepare(Path(out), overwrite, protect)
     try:
         parquet_dir = staging / ".parquet" if fmt == "hf" else staging
         parquet_dir.mkdir(exist_ok=True)
@@ -103,8 +120,9 @@ def export_rows(
         names = [str(f.relative_to(staging)) for f in files]
         card = render_card(meta, summary, None if fmt == "hf" else names, fmt)
         (staging / "README.md").write_text(card, encoding="utf-8")
-        write_json(staging / "export.json", {"format": fmt, **summary, "meta": safe_meta(meta)})
-        _finish(staging, out)
+        manifest = mark({"format": fmt, **summary, "meta": safe_meta(meta)})
+        write_json(staging / MANIFEST, manifest)
+        _finish(staging, out, overwrite, protect)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

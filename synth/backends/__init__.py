@@ -32,6 +32,7 @@ BACKENDS: dict[str, str] = {
     "openai-batch": "synth.backends.batch_api:BatchAPIBackend",
     "synthetic": "synth.backends.synthetic:SyntheticBackend",
     "vllm": "synth.backends.vllm_backend:VLLMBackend",
+    "transformers": "synth.backends.transformers_backend:TransformersBackend",
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import openai
 
+from store.secrets import scrub
 from synth.backends.base import Completion, SampleTask, Sink
 from synth.backends.openai_backend import OpenAIBackend, run_coroutine
 
@@ -124,7 +125,8 @@ class BatchAPIBackend(OpenAIBackend):
                 out[key] = self.parse(body, raw_prompt, 0.0, 1)
             else:
                 reason = error or (response.get("body") or {}).get("error") or response
-                out[key] = Completion(error=f"batch error: {json.dumps(reason)[:300]}")
+                # scrubbed before it is cut: a cut key would no longer be recognised
+                out[key] = Completion(error=scrub(f"batch error: {json.dumps(reason)}")[:300])
         return out
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:

@@ -4,6 +4,12 @@ The SDK's own retries are off (`max_retries=0`): this module retries 429, 408, 5
 dropped connections and malformed bodies with exponential backoff and jitter, waiting exactly
 what a Retry-After (or retry-after-ms) header asks for when one is sent. Other 4xx fail at once.
 Every sample is its own request with seed `seed + i`: servers such as llama.cpp's ignore `n`.
+
+`timeout_s` is a deadline on the whole attempt (connect, wait, read every byte, parse): the
+transport's own timeout only bounds each read, so a server dripping one byte at a time would
+hold a request for ever. Failure reasons say what happened (refused, DNS, reset, timeout) and
+are scrubbed of secrets before they are kept or logged; the key is registered with the
+scrubber when it is read.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ import gc
 import json
 import logging
 import random
+import socket
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Coroutine, Iterator, Sequence
 from typing import Any
@@ -24,6 +32,7 @@ from typing import Any
 import aiohttp
 import openai
 
+from store.secrets import collect, register, scrub, scrub_known
 from synth.backends.base import Backend, Completion, SampleTask, Sink
 from synth.models import ModelConfig
 from synth.reasoning import normalize, reasoning_field, reasoning_tokens
@@ -51,6 +60,14 @@ class OpenAIBackend(Backend):
         super().__init__(config)
         self.retries: Counter[str] = Counter()  # retry counts by kind: 429, 5xx, timeout, ...
         self._api_key = config.api_key() or "unused"  # local servers accept any key
+        register(self._api_key)
+        collect(config.model_dump())  # URL credentials, secret-named extra_body fields
+        if config.base_url and urllib.parse.urlsplit(config.base_url).username is not None:
+            # aiohttp refuses them next to the SDK's Authorization header, for every request
+            raise ValueError(
+                f"base_url {scrub(config.base_url)} holds credentials: give the key through "
+                "the environment variable named by api_key_env instead"
+            )
         self._options: dict[str, Any] = {"timeout": config.timeout_s}
 
     def make_client(self) -> openai.AsyncOpenAI:
@@ -95,7 +112,7 @@ class OpenAIBackend(Backend):
                 return self.parse(data, task.prompt is not None, latency, attempts)
             except Retryable as exc:
                 if attempts > self.config.max_retries:
-                    return Completion(error=exc.reason, attempts=attempts)
+                    return Completion(error=scrub(exc.reason)[:300], attempts=attempts)
                 self.retries[exc.kind] += 1
                 delay = self._backoff(attempts, exc.wait_s)
                 log.info("retry %d after %.2fs: %s", attempts, delay, exc.reason)
@@ -103,7 +120,7 @@ class OpenAIBackend(Backend):
             except openai.APIStatusError as exc:
                 return Completion(error=_status_reason(exc), attempts=attempts)
             except Exception as exc:  # anything unforeseen fails this sample, not the run
-                reason = f"{type(exc).__name__}: {exc}"[:300]
+                reason = scrub(f"{type(exc).__name__}: {exc}")[:300]
                 return Completion(error=reason, attempts=attempts)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -130,6 +147,24 @@ class OpenAIBackend(Backend):
         return args
 
     async def _send(self, client: openai.AsyncOpenAI, task: SampleTask) -> dict[str, Any]:
+        """One attempt, under the whole-attempt deadline."""
+        timeout = self.config.timeout_s
+        try:
+            async with asyncio.timeout(timeout):
+                body = await self._post(client, task)
+        except TimeoutError as exc:
+            raise Retryable(
+                "timeout", f"timeout: no complete response within {timeout}s (whole attempt)"
+            ) from exc
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict) or not data.get("choices"):
+                raise ValueError("no choices")
+        except ValueError as exc:
+            raise Retryable("malformed", f"malformed response: {exc}"[:300]) from exc
+        return data
+
+    async def _post(self, client: openai.AsyncOpenAI, task: SampleTask) -> bytes:
         path = "/completions" if task.prompt is not None else "/chat/completions"
         try:
             # client.post, not chat.completions.create: the resource method walks the request
@@ -138,24 +173,16 @@ class OpenAIBackend(Backend):
             raw = await client.post(
                 path, cast_to=_httpx.Response, body=self.request_args(task), options=self._options
             )
-            body = raw.content
+            return raw.content
         except openai.APIConnectionError as exc:  # APITimeoutError is a subclass
-            if _is_timeout(exc):
-                raise Retryable("timeout", f"timeout after {self.config.timeout_s}s") from exc
-            raise Retryable("connection", f"connection error: {_cause(exc)}") from exc
+            kind, reason = _connection_failure(exc, self.config.timeout_s)
+            raise Retryable(kind, reason) from exc
         except openai.APIStatusError as exc:
             code = exc.status_code
             if code in _RETRY_STATUS or code >= 500:
                 kind = "429" if code == 429 else ("5xx" if code >= 500 else str(code))
                 raise Retryable(kind, _status_reason(exc), _retry_after(exc.response)) from exc
             raise
-        try:
-            data = json.loads(body)
-            if not isinstance(data, dict) or not data.get("choices"):
-                raise ValueError("no choices")
-        except ValueError as exc:
-            raise Retryable("malformed", f"malformed response: {exc}"[:300]) from exc
-        return data
 
     def parse(
         self, data: dict[str, Any], raw_prompt: bool, latency: float, attempts: int
@@ -168,6 +195,9 @@ class OpenAIBackend(Backend):
             msg = choice.get("message") or {}
             content, field = msg.get("content"), reasoning_field(msg)
         text, reasoning = normalize(content, field)
+        # a gateway that quotes request headers back must not put the key into a trace
+        text = scrub_known(text)
+        reasoning = scrub_known(reasoning) if reasoning else reasoning
         usage = data.get("usage") or {}
         pt, ct = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
         return Completion(
@@ -215,7 +245,13 @@ def _retry_after(response: Any) -> float | None:
 
 
 def _status_reason(exc: openai.APIStatusError) -> str:
-    return f"HTTP {exc.status_code}: {str(exc.message)[:200]}"
+    """HTTP status and what the server said (its plain text when the body was not JSON),
+    scrubbed before it is cut: servers and proxies echo request headers in error bodies."""
+    message = str(exc.message)
+    if message.strip() == f"Error code: {exc.status_code}":  # a body that was not JSON
+        with contextlib.suppress(Exception):
+            message = f"{message} - {exc.response.text.strip()}"
+    return scrub(f"HTTP {exc.status_code}: {message}")[:300]
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -227,22 +263,29 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def _is_timeout(exc: BaseException) -> bool:
-    """The SDK's aiohttp transport maps a dropped connection to a *timeout* exception
-    (ClientConnectionError -> ConnectTimeout), so look at the root cause instead."""
-    root = _chain(exc)[-1]
-    if isinstance(root, aiohttp.ClientConnectionError) and not isinstance(
-        root, aiohttp.ServerTimeoutError
-    ):
-        return False
-    return isinstance(root, (TimeoutError, asyncio.TimeoutError)) or isinstance(
-        exc, openai.APITimeoutError
-    )
+def _connection_failure(exc: BaseException, timeout_s: float) -> tuple[str, str]:
+    """(retry kind, reason) of a transport failure. The SDK's aiohttp transport reports every
+    failed connect as a *timeout* (ClientConnectorError -> ConnectTimeout), so the cause chain
+    decides: refused, DNS, reset or disconnected are connection errors; only a real timeout is
+    a timeout."""
+    chain = _chain(exc)
+    for cause in chain:
+        if isinstance(cause, (aiohttp.ClientConnectorDNSError, socket.gaierror)):
+            return "connection", scrub(f"DNS lookup failed: {_describe(cause)}")[:300]
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection", scrub(f"connection refused: {_describe(cause)}")[:300]
+    for cause in chain:
+        if isinstance(cause, aiohttp.ServerTimeoutError):
+            break
+        if isinstance(cause, (aiohttp.ClientConnectionError, ConnectionError)):
+            return "connection", scrub(f"connection error: {_describe(cause)}")[:300]
+    if any(isinstance(c, (TimeoutError, openai.APITimeoutError)) for c in chain):
+        return "timeout", f"timeout after {timeout_s}s"
+    return "connection", scrub(f"connection error: {_describe(chain[-1])}")[:300]
 
 
-def _cause(exc: BaseException) -> str:
-    root = _chain(exc)[-1]
-    return f"{type(root).__name__}: {root}"[:200]
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def run_coroutine(coro: Coroutine[Any, Any, Any]) -> Any:

@@ -3,8 +3,18 @@ benchmark and for fault-injection tests. It is not a model; it returns one canne
 
 Faults are planned per request by a directive in the last message (or prompt): `FAULT:429,500`
 makes the first attempt answer 429 (with Retry-After), the second 500, and later ones succeed.
-Kinds: 429, 500, 400 (not retryable), stall (never answers), drop (closes the connection),
-badjson (200 with a broken body), always500 (every attempt). The server counts attempts and
+Kinds:
+  429, 500, 400 (not retryable), always500 (every attempt);
+  stall (never answers), drop/reset (aborts the connection: RST), close (closes it cleanly
+  without answering), badjson (200 with a broken body), empty (200 with no choices);
+  drip (headers at once, then the body one byte every `drip_s`), dripforever (an endless
+  body, one byte every `drip_s`), stallbody (headers, then nothing);
+  echojson / echotext / echocase / echourl / echobare (an error that echoes the request's
+  Authorization header: in a JSON body (401), plain text (500), upper-cased header text (502),
+  URL-encoded in a query string (400), the bare key (403)), echook (a 200 completion whose
+  text quotes the header).
+With `chaos` (fault kind -> probability), an attempt of a request that carries no plan draws
+its fault at random: the soak benchmark (bench/faults.py). The server counts attempts and
 successes per request body, so tests can check that nothing was lost or sent twice.
 
 Usage:
@@ -18,8 +28,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import random
 import re
 import threading
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 
@@ -27,7 +39,11 @@ import xxhash
 
 DEFAULT_TEXT = "<think>2 and 2 make 4.</think>The answer is \\boxed{4}."
 _FAULT = re.compile(r"FAULT:([\w,]+)")
-_REASONS = {200: "OK", 400: "Bad Request", 429: "Too Many Requests", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+}  # fmt: skip
+_ECHO = ("echojson", "echotext", "echocase", "echourl", "echobare")
 
 
 class LoopbackServer:
@@ -38,9 +54,17 @@ class LoopbackServer:
         reasoning: str = "inline",
         retry_after: str = "1",
         completion_tokens: int = 10,
+        drip_s: float = 0.5,
+        chaos: dict[str, float] | None = None,
+        chaos_seed: int = 0,
     ) -> None:
         self.delay_s, self.text, self.reasoning = delay_s, text, reasoning
         self.retry_after, self.completion_tokens = retry_after, completion_tokens
+        self.drip_s = drip_s
+        self.drips_cut = 0  # dripped responses the client hung up on before their end
+        self.chaos = dict(chaos or {})
+        self.faults: Counter[str] = Counter()  # chaos faults injected, by kind
+        self._rng = random.Random(chaos_seed)
         self.attempts: Counter[str] = Counter()  # body hash -> requests received
         self.served: Counter[str] = Counter()  # body hash -> 200 responses with a valid body
         self.auth_seen: set[str] = set()  # Authorization headers received (tests check keys)
@@ -66,19 +90,24 @@ class LoopbackServer:
         if self._server is not None:
             self._server.close()
 
-    def respond(self, proto: _Protocol, path: str, body: bytes) -> None:
+    def respond(self, proto: _Protocol, path: str, body: bytes, auth: str = "") -> None:
         key = xxhash.xxh3_64_hexdigest(body)
         self.attempts[key] += 1
         attempt = self.attempts[key]
         match = _FAULT.search(body.decode("utf-8", "replace"))
         plan = match.group(1).split(",") if match else []
         fault = plan[attempt - 1] if attempt <= len(plan) else ""
+        if not plan and self.chaos:
+            fault = self._draw()
         if "always500" in plan:
             fault = "always500"
         if fault == "stall":
             return
-        if fault == "drop":
+        if fault in ("drop", "reset"):
             proto.transport.abort()
+            return
+        if fault == "close":
+            proto.transport.close()
             return
         if fault in ("429", "500", "400", "always500"):
             code = 500 if fault == "always500" else int(fault)
@@ -86,14 +115,52 @@ class LoopbackServer:
             extra = f"retry-after: {self.retry_after}\r\n" if code == 429 else ""
             proto.send(code, err.encode(), extra)
             return
+        if fault in _ECHO:
+            proto.send(*_echo(fault, auth))
+            return
         if fault == "badjson":
             proto.send(200, b'{"id": "x", "choices": [', "")
             return
         payload = self._completion(path, len(body))
-        if self.delay_s:
+        if fault == "empty":
+            proto.send(200, json.dumps({**json.loads(payload), "choices": []}).encode(), "")
+        elif fault == "echook":
+            proto.send(200, payload.replace(b"The answer", f"[{auth}] The answer".encode()), "")
+        elif fault in ("drip", "dripforever", "stallbody"):
+            self._drip(proto, payload, fault)
+        elif self.delay_s:
             asyncio.get_running_loop().call_later(self.delay_s, self._serve, proto, key, payload)
         else:
             self._serve(proto, key, payload)
+
+    def _draw(self) -> str:
+        roll = self._rng.random()
+        for kind, p in self.chaos.items():
+            if roll < p:
+                self.faults[kind] += 1
+                return kind
+            roll -= p
+        return ""
+
+    def _drip(self, proto: _Protocol, payload: bytes, fault: str) -> None:
+        """Headers now, then the body one byte per `drip_s` (forever for dripforever, never
+        for stallbody): each read succeeds, the response never completes in time."""
+        length = 10**9 if fault == "dripforever" else len(payload)
+        proto.transport.write(proto.head(200, length, ""))
+        if fault == "stallbody":
+            return
+        loop = asyncio.get_running_loop()
+
+        def tick(i: int) -> None:
+            if proto.transport.is_closing():
+                self.drips_cut += 1
+                return
+            byte = payload[i : i + 1] if i < len(payload) else b" "
+            proto.transport.write(byte)
+            if i + 1 < length:
+                loop.call_later(self.drip_s, tick, i + 1)
+
+        loop.call_later(self.drip_s, tick, 0)
 
     def batch_api(self, proto: _Protocol, method: str, path: str, body: bytes) -> None:
         """Just enough of /files and /batches for the Batch API mode: a batch stays in progress
@@ -188,14 +255,15 @@ class _Protocol(asyncio.Protocol):
             if end < 0:
                 return
             head = self.buf[:end].decode("latin-1")
-            length = 0
+            length, auth = 0, ""
             for line in head.split("\r\n")[1:]:
                 name, _, value = line.partition(":")
                 name = name.strip().lower()
                 if name == "content-length":
                     length = int(value)
                 elif name == "authorization":
-                    self.server.auth_seen.add(value.strip())
+                    auth = value.strip()
+                    self.server.auth_seen.add(auth)
             if len(self.buf) < end + 4 + length:
                 return
             body = self.buf[end + 4 : end + 4 + length]
@@ -204,14 +272,33 @@ class _Protocol(asyncio.Protocol):
             if "/files" in path or "/batches" in path:
                 self.server.batch_api(self, method, path, body)
             else:
-                self.server.respond(self, path, body)
+                self.server.respond(self, path, body, auth)
 
-    def send(self, code: int, body: bytes, extra_headers: str) -> None:
-        head = (
-            f"HTTP/1.1 {code} {_REASONS.get(code, 'Error')}\r\n"
-            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n{extra_headers}\r\n"
-        )
-        self.transport.write(head.encode() + body)
+    def head(self, code: int, length: int, extra_headers: str, kind: str = "json") -> bytes:
+        return (
+            f"HTTP/1.1 {code} {_REASONS.get(code, 'Error')}\r\ncontent-type: application/{kind}"
+            f"\r\ncontent-length: {length}\r\n{extra_headers}\r\n"
+        ).encode()
+
+    def send(self, code: int, body: bytes, extra_headers: str, kind: str = "json") -> None:
+        self.transport.write(self.head(code, len(body), extra_headers, kind) + body)
+
+
+def _echo(fault: str, auth: str) -> tuple[int, bytes, str, str]:
+    """An error response quoting the Authorization header, as careless proxies do."""
+    key = auth.split(" ", 1)[-1]
+    if fault == "echojson":
+        body = {"error": {"message": "invalid credentials", "headers": {"Authorization": auth}}}
+        return 401, json.dumps(body).encode(), "", "json"
+    if fault == "echotext":
+        return 500, f"upstream failed; request had authorization: {auth}".encode(), "", "text"
+    if fault == "echocase":
+        return 502, f"bad gateway (AUTHORIZATION: {auth.upper()[:7]}{key})".encode(), "", "text"
+    if fault == "echourl":
+        query = urllib.parse.urlencode({"authorization": auth})
+        body = {"error": {"message": f"rejected: https://gw.example/v1?{query}"}}
+        return 400, json.dumps(body).encode(), "", "json"
+    return 403, f"key {key} is not allowed here".encode(), "", "text"
 
 
 @contextlib.contextmanager

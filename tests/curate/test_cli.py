@@ -12,7 +12,7 @@ from quality.answers import answers_match, extract_answer
 from store import Store
 
 REPO = Path(__file__).resolve().parents[2]
-TEACHABLE = [sys.executable, "-m", "curate.cli"]
+TEACHABLE = [str(Path(sys.executable).with_name("teachable"))]  # as users run it
 
 
 def _teachable(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from curate.seeds.tables import SEEDS
 from curate.teachability.tables import QUESTIONS, SELECTIONS
 from store import Store
+from synth.session import SamplesFailedError
 from synth.tables import TRACES
 from synth.testing.loopback import LoopbackServer
 from synth.traces import TracesConfig, run_traces
@@ -116,8 +118,10 @@ def test_failed_samples_are_reported_and_retried(
     counts = run_traces(store, TracesConfig(teacher=teacher))
     assert counts["failed"] == 1 and counts["traces_inserted"] == 1
     assert "1 samples failed" in caplog.text and "HTTP 400" in caplog.text
-    counts = run_traces(store, TracesConfig(teacher=teacher))
-    assert counts["failed"] == 1 and counts["cached"] == 0 and counts["items_done_before"] == 1
+    # the re-run sends only the failed sample; it fails again, so the whole run failed
+    with pytest.raises(SamplesFailedError, match="1 of 1 samples failed"):
+        run_traces(store, TracesConfig(teacher=teacher))
+    assert store.runs()["status"].to_list()[-1] == "failed"
     counts = run_traces(store, TracesConfig(teacher=teacher))  # 3rd attempt: ok
     assert counts["failed"] == 0 and counts["traces_inserted"] == 1
     assert store.table("traces").height == 2

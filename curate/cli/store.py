@@ -1,0 +1,48 @@
+"""`teachable store gc`: housekeeping of the store folder."""
+
+from __future__ import annotations
+
+import typer
+
+from curate.cli._common import StoreOption, console, open_store
+from store.gc import DEFAULT_MIN_AGE_S
+
+store_app = typer.Typer(help="Store housekeeping.", no_args_is_help=True)
+
+
+@store_app.command("gc")
+def gc(
+    min_age: float = typer.Option(
+        DEFAULT_MIN_AGE_S,
+        "--min-age",
+        min=0,
+        help="Only files at least this many seconds old (0: every unreferenced file).",
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would go; remove nothing."),
+    store: str = StoreOption,
+) -> None:
+    """Remove data files no snapshot references (left by runs killed before their commit).
+
+    Example: teachable store gc --dry-run
+    """
+    with open_store(store, create=False) as opened:
+        report = opened.gc(min_age_s=min_age, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for path in report.removed:
+        console.print(f"{verb} {path}", highlight=False)
+    console.print(
+        f"{verb} {len(report.removed)} unreferenced file(s), {report.bytes / 1e6:.1f} MB",
+        highlight=False,
+    )
+    if report.kept_young:
+        console.print(
+            f"kept {len(report.kept_young)} unreferenced file(s) younger than {min_age:g} s "
+            "(a run may still be writing them; --min-age 0 removes them)",
+            highlight=False,
+        )
+    for path in report.kept_foreign:
+        console.print(f"left alone (not a DuckLake data file): {path}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(store_app, name="store")

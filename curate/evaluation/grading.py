@@ -1,0 +1,116 @@
+"""From finished samples to `evals` rows, and from `evals` rows to `eval_summaries` figures.
+
+Grading uses the project's one answer checker (quality.answers): the answer is extracted from
+the text after the reasoning and compared with the item's reference by its answer type.
+Majority voting groups wrong answers by the same checker (teachability's vote classes: "1/2"
+and "0.5" vote together); every correct answer is one class, the reference's.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from curate.evaluation import metrics
+from curate.evaluation.tables import EVALS, frame_schema
+from quality.answers import check_batch, extract_answer
+from synth.backends import Completion
+
+EVAL_SCHEMA = frame_schema(EVALS)
+_CORRECT_CLASS = 1 << 40  # the reference's class, above any id the vote classes give
+
+
+def graded_rows(todo: pl.DataFrame, completions: list[Completion | None]) -> pl.DataFrame:
+    """`evals` rows of the finished samples among `todo` (one completion per todo row)."""
+    records = []
+    for row, done in zip(todo.iter_rows(named=True), completions, strict=True):
+        if done is None or not done.ok:
+            continue
+        records.append(
+            {
+                **{k: row[k] for k in ("eval_id", "model", "model_name", "benchmark", "item_id")},
+                **{k: row[k] for k in ("item_hash", "sample", "answer", "answer_type")},
+                "response": done.text,
+                "reasoning": done.reasoning,
+                "extracted_answer": extract_answer(done.text, row["answer_type"]),
+                "finish_reason": done.finish_reason,
+                "prompt_tokens": done.prompt_tokens,
+                "completion_tokens": done.completion_tokens,
+                "latency_s": done.latency_s,
+            }
+        )
+    if not records:
+        return pl.DataFrame(schema=EVAL_SCHEMA)
+    verdicts = check_batch(
+        [r["extracted_answer"] for r in records],
+        [r["answer"] for r in records],
+        [r["answer_type"] for r in records],
+    )
+    frame = pl.DataFrame(records, infer_schema_length=None)
+    frame = frame.with_columns(pl.Series("correct", verdicts, dtype=pl.Boolean))
+    return frame.select([pl.col(c).cast(t) for c, t in EVAL_SCHEMA.items()])
+
+
+def answer_classes(rows: pl.DataFrame) -> pl.Series:
+    """Vote class of each row (-1: no answer); equal within an item means equivalent."""
+    from curate.teachability.vote import equivalence_classes
+
+    given = pl.col("extracted_answer").is_not_null() & (
+        pl.col("extracted_answer").str.strip_chars() != ""
+    )
+    keyed = rows.with_row_index("_row").with_columns(
+        pl.concat_str("benchmark", "item_id", separator="\x00").alias("seed_id")
+    )
+    wrong = keyed.filter(given & ~pl.col("correct"))
+    spellings = (
+        wrong.select("seed_id", pl.col("extracted_answer").alias("answer"), "answer_type")
+        .unique(["seed_id", "answer"])
+        .sort("seed_id", "answer")
+        .with_row_index("idx")
+    )
+    if spellings.height:
+        spellings = spellings.with_columns(
+            pl.Series("cls", equivalence_classes(spellings), dtype=pl.Int64)
+        )
+    else:
+        spellings = spellings.with_columns(pl.lit(None, pl.Int64).alias("cls"))
+    classed = keyed.join(
+        spellings.select("seed_id", pl.col("answer").alias("extracted_answer"), "cls"),
+        on=["seed_id", "extracted_answer"],
+        how="left",
+    ).sort("_row")
+    cls = (
+        pl.when(pl.col("correct"))
+        .then(pl.lit(_CORRECT_CLASS, pl.Int64))
+        .when(given)
+        .then(pl.col("cls"))
+        .otherwise(pl.lit(-1, pl.Int64))
+    )
+    return classed.select(cls.alias("class"))["class"]
+
+
+def summary_figures(rows: pl.DataFrame, samples: int) -> dict[str, object] | None:
+    """The summary of one (model, benchmark) from its rows with sample < N; None unless every
+    item has all N samples (a partial summary would not be avg@N)."""
+    rows = rows.filter(pl.col("sample") < samples).sort("item_id", "sample")
+    per_item = rows.group_by("item_id").len()
+    if per_item.height == 0 or per_item["len"].min() < samples:
+        return None
+    shape = (per_item.height, samples)
+    correct = rows["correct"].fill_null(False).to_numpy().reshape(shape)
+    classes = answer_classes(rows).to_numpy().reshape(shape)
+    figures = metrics.summarize(correct, classes)
+    figures["no_answer"] = float(rows["extracted_answer"].is_null().mean() or 0.0)
+    figures["truncated"] = float((rows["finish_reason"] == "length").mean() or 0.0)
+    figures["mean_completion_tokens"] = float(rows["completion_tokens"].mean() or 0.0)
+    return figures
+
+
+def item_accuracy(rows: pl.DataFrame, samples: int) -> pl.DataFrame:
+    """Per item: accuracy over its first N samples (the unit of a paired comparison)."""
+    return (
+        rows.filter(pl.col("sample") < samples)
+        .group_by("benchmark", "item_id", "item_hash")
+        .agg(pl.col("correct").fill_null(False).mean().alias("accuracy"), pl.len().alias("n"))
+        .filter(pl.col("n") == samples)
+        .drop("n")
+    )

@@ -1,0 +1,156 @@
+"""The items an eval scores: registry benchmarks, benchmark files, or seeds of the store.
+
+Every item carries its answer type (the item's own, else inferred from the reference) and an
+`item_hash` of its text and answer, so a benchmark whose file changes is scored afresh instead
+of reusing rows of the old text. Each benchmark also gets an identity for the summary rows:
+where it came from (`source`) and a hash of its evaluated item set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import xxhash
+
+from quality.answers import infer_answer_type
+from quality.benchmarks import BenchmarkSpec, Registry, load_items
+from store import Store
+from store.sql import bind_condition, user_sql_errors
+
+ITEM_SCHEMA = {
+    "benchmark": pl.String,
+    "item_id": pl.String,
+    "text": pl.String,
+    "answer": pl.String,
+    "answer_type": pl.String,
+}
+_FILE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".csv")
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    source: str  # registry file + name, a benchmark file, or store@snapshot with the filter
+    items: pl.DataFrame  # ITEM_SCHEMA + item_hash
+    without_answer: int  # items dropped: nothing to score them against
+
+    @property
+    def identity(self) -> str:
+        """xxh3-64 of the evaluated (item_id, item_hash) set, whatever its order."""
+        pairs = self.items.select("item_id", "item_hash").sort("item_id", "item_hash")
+        return xxhash.xxh3_64_hexdigest(pairs.write_csv().encode())
+
+
+def is_file_benchmark(name: str) -> bool:
+    return name.lower().endswith(_FILE_SUFFIXES)
+
+
+def benchmark_problems(names: list[str], registry: str | None) -> list[str]:
+    """Names that are in no registry and files that do not exist (nothing is loaded)."""
+    files = [n for n in names if is_file_benchmark(n)]
+    problems = [
+        f"benchmark file {n} not found" for n in files if not Path(n).expanduser().is_file()
+    ]
+    named = [n for n in names if not is_file_benchmark(n)]
+    if named:
+        try:
+            loaded = Registry.load(registry)
+        except (OSError, ValueError) as exc:
+            return [*problems, str(exc)]
+        problems += [_unknown(n, loaded) for n in named if n not in loaded.specs]
+    return problems
+
+
+def _unknown(name: str, registry: Registry) -> str:
+    known = ", ".join(registry.names())
+    return f"unknown benchmark '{name}' in registry {registry.path} (known: {known})"
+
+
+def registry_benchmark(name: str, registry: str | None, limit: int | None) -> Benchmark:
+    """A registry name, or a benchmark file (id, problem, answer columns) given by its path."""
+    if is_file_benchmark(name):
+        path = Path(name).expanduser().resolve()
+        if not path.is_file():
+            raise FileNotFoundError(f"benchmark file {path} does not exist")
+        frame = _read_file(path)
+        label, source = path.stem, str(path)
+    else:
+        loaded = Registry.load(registry)
+        if name not in loaded.specs:
+            raise ValueError(_unknown(name, loaded))
+        frame = loaded.items([name])
+        label, source = name, f"{Path(str(loaded.path)).resolve()}#{name}"
+    frame = frame.with_columns(answer_type=pl.lit(None, pl.String))
+    return _prepared(label, source, frame, limit)
+
+
+def _read_file(path: Path) -> pl.DataFrame:
+    """A benchmark file's items; an empty file has none (polars refuses to read one)."""
+    if not path.read_bytes().strip():
+        return pl.DataFrame(
+            schema={k: ITEM_SCHEMA[k] for k in ("benchmark", "item_id", "text", "answer")}
+        )
+    try:
+        return load_items(path.stem, BenchmarkSpec(source=str(path)))
+    except pl.exceptions.PolarsError as exc:
+        raise ValueError(f"benchmark file {path} cannot be read: {exc}") from exc
+
+
+def store_benchmark(
+    store: Store, selection: str | None, where: str | None, at: int, limit: int | None
+) -> Benchmark:
+    """Seeds of the store: the current version of a named selection and/or an SQL condition
+    on `seeds`, read at the run's snapshot."""
+    from curate.teachability.select import read_selection
+
+    ref = store.ref("seeds", at)
+    condition = bind_condition(store, ref, where) if where else "true"
+    with user_sql_errors(where):
+        seeds = store.sql(f"SELECT * FROM {ref} WHERE {condition}")
+    if selection:
+        picked = read_selection(store, selection, at).select("seed_id")
+        seeds = seeds.join(picked, on="seed_id", how="semi")
+    label = f"selection:{selection}" if selection else "seeds"
+    if where:
+        label += f"[{where}]"
+    frame = seeds.sort("seed_id").select(
+        pl.lit(label).alias("benchmark"),
+        pl.col("seed_id").alias("item_id"),
+        pl.col("problem").alias("text"),
+        pl.col("answer").cast(pl.String),
+        pl.col("answer_type").cast(pl.String),
+    )
+    return _prepared(label, f"store@{at}", frame, limit)
+
+
+def _prepared(name: str, source: str, frame: pl.DataFrame, limit: int | None) -> Benchmark:
+    if frame.height == 0:
+        raise ValueError(f"benchmark '{name}' ({source}) has no items")
+    answered = frame.filter(
+        pl.col("answer").is_not_null() & (pl.col("answer").str.strip_chars() != "")
+    )
+    if answered.height == 0:
+        raise ValueError(
+            f"benchmark '{name}' ({source}) has no answers: eval scores answers, so every "
+            "item needs one (set its registry entry's answer_field)"
+        )
+    dropped = frame.height - answered.height
+    if limit:
+        answered = answered.head(limit)
+    types = [
+        kind or infer_answer_type(answer)
+        for kind, answer in answered.select("answer_type", "answer").iter_rows()
+    ]
+    items = answered.select(list(ITEM_SCHEMA)).with_columns(
+        pl.Series("answer_type", types, dtype=pl.String),
+        pl.concat_str([pl.col("text"), pl.col("answer")], separator="\x00")
+        .map_elements(lambda s: xxhash.xxh3_64_hexdigest(s.encode()), return_dtype=pl.String)
+        .alias("item_hash"),
+    )
+    duplicated = items["item_id"].is_duplicated()
+    if duplicated.any():
+        ids = items.filter(duplicated)["item_id"].unique().head(3).to_list()
+        raise ValueError(f"benchmark '{name}' ({source}) repeats item ids, e.g. {ids}")
+    return Benchmark(name, source, items, dropped)
