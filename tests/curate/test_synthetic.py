@@ -17,6 +17,7 @@ from curate.synthetic.generate import SynthConfig, generate, run_synth
 from quality.answers import answers_match
 from quality.filters import FilterConfig, run_filter
 from store import Store
+from synth.session import SamplesFailedError
 from synth.traces import TracesConfig, run_traces
 
 
@@ -149,8 +150,8 @@ def test_synthetic_teacher_writes_verified_traces_from_worked_solutions(
         assert row["answer_text"].endswith(f"\\boxed{{{row['extracted_answer']}}}.")
     two = traces.filter(pl.col("item_id") == traces["item_id"][0]).sort("sample_index")
     assert two["reasoning"][0] != two["reasoning"][1]  # samples open differently
-    again = run_traces(store, TracesConfig(teacher="synthetic", samples=2))
-    assert again["sent"] == 2 and again["items_done_before"] == 25  # only the failed one again
+    with pytest.raises(SamplesFailedError):  # only the unsolvable seed is left: all fail
+        run_traces(store, TracesConfig(teacher="synthetic", samples=2))
     only = TracesConfig(teacher="synthetic", samples=2, where="solution IS NOT NULL")
     assert run_traces(store, only)["sent"] == 0
 
