@@ -30,7 +30,7 @@ from pydantic import Field
 from store import StageConfig, Store
 
 MARKER = "stage.json"
-_DATA_SUFFIXES = (".parquet", ".jsonl", ".arrow", ".json")
+_DATA_SUFFIXES = (".parquet", ".jsonl", ".arrow")  # not export.json: it names the runs
 
 
 class SFTStageConfig(StageConfig):

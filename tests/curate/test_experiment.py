@@ -13,8 +13,13 @@ import polars as pl
 import pytest
 import yaml
 
+from curate.mixtures.build import MixBuildConfig, run_mix_build
+from curate.mixtures.export import ExportConfig, run_export
 from curate.pipeline import load_recipe
+from curate.synthetic.generate import SynthConfig, run_synth
+from curate.training import SFTStageConfig, stage_key
 from store import Store
+from synth.traces import TracesConfig, run_traces
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "recipes" / "experiments" / "teachable_vs_random.yaml"
@@ -109,3 +114,23 @@ def test_experiment_runs_end_to_end_at_toy_size(tmp_path: Path) -> None:
     assert bench.returncode == 0, bench.stderr[-3000:]
     for figure in ("avg", "paired differences", "teachable", "random", "base", "per family"):
         assert figure in bench.stdout, figure
+
+
+def test_sft_key_survives_a_re_export_and_follows_settings(store: Store, tmp_path: Path) -> None:
+    """A recipe re-run re-builds and re-exports the same mixture: the sft stage must see the
+    same key (and train nothing); other settings or other rows are another key."""
+    run_synth(store, SynthConfig(count=20))
+    run_traces(store, TracesConfig(teacher="synthetic"))
+    out = tmp_path / "export"
+    keys = []
+    for count in (8, 8, 9):
+        recipe = {"name": "m", "strict": True, "parts": [{"name": "p", "count": count}]}
+        run_mix_build(store, MixBuildConfig(recipe=recipe))
+        run_export(store, ExportConfig(mixture="m", out=str(out), val_fraction=0, overwrite=True))
+        config = SFTStageConfig(dataset=str(out), output_dir=str(tmp_path / "run"))
+        keys.append(stage_key(config))
+    assert keys[0] == keys[1] != keys[2]
+    other = SFTStageConfig(dataset=str(out), output_dir="x", settings={"max_steps": 3})
+    assert stage_key(other) != keys[2]
+    with pytest.raises(FileNotFoundError, match="run `export` first"):
+        stage_key(SFTStageConfig(dataset=str(tmp_path / "nothing"), output_dir="x"))
