@@ -1,167 +1,226 @@
-"""13-gram decontamination throughput vs a straightforward Python implementation, end to end.
+"""Decontamination at scale: the real stage over a seeds table in a real store, two sizes.
 
-Usage:  .venv/bin/python bench/decontam.py [--docs 20000] [--words 300]
+Usage:  python bench/decontam.py [--rows 2000000] [--words 300] [--store DIR]
 
-Corpus: synthetic Zipf-vocabulary documents (bench/_corpus.py); 1% of them get a real benchmark
-problem pasted in. Reference set: every item of the shipped registry (AIME 24/25, MATH-500,
-GPQA Diamond, GSM8K test). Both implementations start from raw text and must flag the same docs.
-Baseline: regex normalize, split, a set of hashed 13-gram tuples per doc, intersected with the
-benchmark set. Ours: numba tokenizer + rolling 13-gram hash + bitmap probe (BenchmarkIndex).
-One thread (numba, Polars) for the per-core figures.
+Builds (once; reused when DIR already holds it) a store whose `seeds` table grows in two runs
+to --rows rows of --words words: sentences of Zipf-distributed random words (bench/_corpus's
+vocabulary), one row in 10,000 with a plain-prose benchmark problem pasted in. The first half is
+tagged `half`, the whole `full`. Then it runs `run_decontam` (every shipped benchmark, default
+settings: 13-grams, MinHash, same-values check, kinds) in a fresh process per measurement, so
+each peak RSS is the stage's own:
+
+  half, 1 core   full, 1 core   (RSS must stay flat as rows double)
+  full, 2 cores                 (1 -> 2 core scaling)
+
+"1 core" pins the process to one CPU (affinity), one worker thread, one Polars and one numba
+thread; DuckDB's readers share that core. Tokens are words / 0.75. The projection for 8.3B
+tokens on 16 cores is tokens / (per-core rate x 16 x the measured 2-core efficiency).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-os.environ.setdefault("POLARS_MAX_THREADS", "1")
-
-import argparse  # noqa: E402
-import re  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._corpus import make_corpus  # noqa: E402
-from quality.benchmarks import Registry  # noqa: E402
-from quality.decontam import BenchmarkIndex, DecontamConfig  # noqa: E402
-
-N = 13
+REPO = Path(__file__).resolve().parents[1]
 TOKENS_8B = 8.3e9
 WORDS_PER_TOKEN = 0.75
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+PLANT_EVERY = 10_000
+GEN_ROWS = 50_000  # rows generated and inserted per statement
+SENTENCE_WORDS = 25
 
 
-def _baseline_words(text: str) -> list[str]:
-    return _NON_WORD.sub(" ", text.lower()).split()
+def _sentences(n: int, words: int, seed: int = 0) -> list[str]:
+    """`n` prose-like sentences of `words` Zipf-distributed random words each (bench/_corpus)."""
+    import numpy as np
 
+    from bench._corpus import _vocabulary
 
-def _baseline_index(texts: list[str]) -> set[int]:
-    out: set[int] = set()
-    for t in texts:
-        w = _baseline_words(t)
-        out.update(hash(tuple(w[i : i + N])) for i in range(len(w) - N + 1))
+    rng = np.random.default_rng(seed)
+    vocab = _vocabulary(rng, 50_000)
+    ranks = rng.zipf(1.1, size=(n, words)) - 1
+    ids = np.where(ranks < len(vocab), ranks, rng.integers(0, len(vocab), ranks.shape))
+    out = []
+    for row in vocab[ids]:
+        text = " ".join(row)
+        out.append(text[0].upper() + text[1:] + ".")
     return out
 
 
-def _baseline(texts: list[str], bench: set[int]) -> set[int]:
-    flagged = set()
-    for d, t in enumerate(texts):
-        w = _baseline_words(t)
-        grams = {hash(tuple(w[i : i + N])) for i in range(len(w) - N + 1)}
-        if grams & bench:
-            flagged.add(d)
-    return flagged
+def _generate(store_dir: Path, rows: int, words: int) -> None:
+    """Two runs of rows/2 each into `seeds`, tagged half and full. A row is words/25 sentences
+    drawn (by a hash of its number) from 200,000 distinct ones: every row is different while
+    DuckDB builds it from lookups, not 300 random draws."""
+    import polars as pl
+    import pyarrow as pa
+
+    from quality.benchmarks import Registry
+    from store import Store, TableSpec
+
+    spec = TableSpec("seeds", {"seed_id": "VARCHAR", "problem": "VARCHAR", "source": "VARCHAR"})
+    bench = Registry.load().items()
+    plain = bench.filter(~pl.col("text").str.contains(r"[\\$\[]"))["text"].to_list()
+    per_row = max(1, words // SENTENCE_WORDS)
+    pool = _sentences(200_000, SENTENCE_WORDS)
+    store = Store.open(store_dir)
+    cursor = store._con.cursor()
+    cursor.register("pool_src", pa.table({"s": [pool]}))
+    cursor.register("bench_src", pa.table({"b": [plain]}))
+    pick = f"p.s[CAST(1 + hash(i * {per_row} + k) % {len(pool)} AS BIGINT)]"
+    text = f"array_to_string(list_transform(range({per_row}), k -> {pick}), ' ')"
+    problem = f"b.b[CAST(1 + hash(i) % {len(plain)} AS BIGINT)]"
+    planted = (
+        f"CASE WHEN hash(i) % {PLANT_EVERY} = 0 THEN {problem} || ' ' || {text} ELSE {text} END"
+    )
+    half = rows // 2
+    for tag, (lo, hi) in (("half", (0, half)), ("full", (half, rows))):
+        start = time.perf_counter()
+        with store.run("bench.generate", {"rows": [lo, hi], "words": words}) as run:
+            for s in range(lo, hi, GEN_ROWS):
+                query = (
+                    f"SELECT 'd' || i AS seed_id, {planted} AS problem, 'bench' AS source "
+                    f"FROM range({s}, {min(hi, s + GEN_ROWS)}) t(i), pool_src p, bench_src b"
+                )
+                run.insert(spec, cursor.execute(query).arrow())
+        store.tag(tag)
+        print(f"generated rows {lo:,}..{hi:,} in {time.perf_counter() - start:.0f} s", flush=True)
+    store.close()
 
 
-def _plant(texts: list[str], problems: list[str], rate: float = 0.01) -> list[int]:
-    rng = np.random.default_rng(1)
-    docs = rng.choice(len(texts), int(len(texts) * rate), replace=False)
-    for d in docs:
-        words = texts[d].split(" ")
-        at = int(rng.integers(0, len(words)))
-        p = problems[int(rng.integers(0, len(problems)))]
-        texts[d] = " ".join(words[:at] + [p] + words[at:])
-    return sorted(int(d) for d in docs)
+def _warm_up() -> None:
+    """Load (or compile) the numba kernels outside the timed region."""
+    import polars as pl
+
+    from quality.benchmarks import Registry
+    from quality.decontam import BenchmarkIndex, DecontamConfig, find_contamination
+
+    bench = Registry.load().items(["aime24"])
+    items = pl.DataFrame({"item_id": ["w"], "field": ["problem"], "text": [bench["text"][0]]})
+    find_contamination(items, BenchmarkIndex(bench, DecontamConfig()), workers=2)
 
 
-def _best(fn, repeat: int = 3):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+def _measure(store_dir: Path, at: str, cores: int) -> dict:
+    """One decontam run in this (fresh) process: wall and CPU seconds, peak RSS."""
+    import resource
+
+    import numba
+
+    from quality.decontam import DecontamConfig, run_decontam
+    from store import Store
+
+    numba.set_num_threads(cores)
+    _warm_up()
+    store = Store.open(store_dir)
+    config = DecontamConfig(at=at, tables=["seeds"], workers=cores)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    counts = run_decontam(store, config)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_rss_mb": after.ru_maxrss / 1024,
+        "flagged": counts.get("seeds_contaminated", 0),
+        "load_avg": os.getloadavg()[0],
+    }
 
 
-def _agreement(index, bench, series, planted, flagged, flagged_base) -> None:
-    """Both implementations must flag the planted docs; explain any doc only one flags."""
-    assert set(planted) <= flagged, "a planted doc was missed"
-    extra = sorted(flagged - flagged_base)
-    if extra:
-        hits = index.hits(series[extra]).join(
-            bench.with_row_index("bench_row").select(pl.col("bench_row").cast(pl.Int64), "text"),
-            on="bench_row",
-        )
-        short = [len(_baseline_words(t)) for t in hits["text"]]
+def _size(store_dir: Path, at: str) -> tuple[int, int]:
+    """(rows, words) of the seeds table at `at` (words: runs of non-spaces)."""
+    from store import Store
+
+    with Store.open(store_dir) as store:
+        rows, words = store.sql(
+            "SELECT count(*), sum(length(problem) - length(replace(problem, ' ', '')) + 1)"
+            f"::BIGINT FROM {store.ref('seeds', at)}"
+        ).row(0)
+    return int(rows), int(words)
+
+
+def _child(store_dir: Path, at: str, cores: int) -> dict:
+    env = {**os.environ, "POLARS_MAX_THREADS": str(cores), "PYTHONPATH": str(REPO)}
+    cpus = ",".join(str(c) for c in sorted(os.sched_getaffinity(0))[:cores])
+    cmd = ["taskset", "-c", cpus, sys.executable, __file__, "--measure", at]
+    cmd += ["--cores", str(cores), "--store", str(store_dir)]
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    rows, words = _size(store_dir, at)
+    tokens = words / WORDS_PER_TOKEN
+    result = {"at": at, "cores": cores, "rows": rows, "tokens": tokens}
+    result |= json.loads(out.strip().splitlines()[-1])
+    result["per_core"] = tokens / result["wall_s"] / cores
+    result["per_cpu_s"] = tokens / result["cpu_s"]
+    return result
+
+
+def _report(results: list[dict]) -> None:
+    print(f"\n{'size':<5} {'cores':>5} {'rows':>10} {'Mtokens':>8} {'wall s':>7} {'CPU s':>7} "
+          f"{'tokens/s/core':>14} {'tokens/CPU-s':>13} {'peak RSS MB':>12} {'flagged':>7} "
+          f"{'load':>5}")  # fmt: skip
+    for r in results:
         print(
-            f"only ours: {len(extra)} docs, matched benchmark items of {short} words "
-            f"(< {N}: caught by short-item containment, which the baseline lacks)"
+            f"{r['at']:<5} {r['cores']:>5} {r['rows']:>10,} {r['tokens'] / 1e6:>8,.0f} "
+            f"{r['wall_s']:>7.1f} {r['cpu_s']:>7.1f} {r['per_core']:>14,.0f} "
+            f"{r['per_cpu_s']:>13,.0f} {r['peak_rss_mb']:>12,.0f} {r['flagged']:>7} "
+            f"{r['load_avg']:>5.1f}"
         )
+    half, full = results[0], results[1]
     print(
-        f"\nflagged docs: ours {len(flagged)}, baseline {len(flagged_base)}, "
-        f"planted {len(planted)} (all caught by ours: yes); "
-        f"same set as baseline: {flagged == flagged_base}"
+        f"\npeak RSS, rows x2: {half['peak_rss_mb']:,.0f} -> {full['peak_rss_mb']:,.0f} MB "
+        f"(limit 1,536)"
+    )
+    one = full["per_core"]
+    scaling = efficiency = work = 1.0
+    if len(results) > 2:
+        two = results[2]
+        scaling = full["wall_s"] / two["wall_s"]
+        efficiency = scaling / 2
+        work = two["per_cpu_s"] / full["per_cpu_s"]
+        busy = two["cpu_s"] / (two["wall_s"] * 2)
+        print(
+            f"1 -> 2 cores: {scaling:.2f}x wall (efficiency {efficiency:.0%}), its cores "
+            f"{busy:.0%} busy; tokens per CPU-second {full['per_cpu_s']:,.0f} -> "
+            f"{two['per_cpu_s']:,.0f} ({work:.0%})"
+        )
+    wall = TOKENS_8B / (one * 16 * efficiency)
+    print(
+        f"projection, 8.3B tokens on 16 cores: {wall / 60:,.0f} min "
+        f"= 8.3e9 / ({one:,.0f} tokens/s/core x 16 x {efficiency:.0%})"
+    )
+    cpu_wall = TOKENS_8B / (full["per_cpu_s"] * 16 * work)
+    print(
+        f"  from CPU time instead (what the stage costs when no other process shares the "
+        f"cores; serial parts ignored): {cpu_wall / 60:,.0f} min "
+        f"= 8.3e9 / ({full['per_cpu_s']:,.0f} tokens/CPU-s x 16 x {work:.0%})"
     )
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--docs", type=int, default=20_000)
-    p.add_argument("--words", type=int, default=300)
-    args = p.parse_args()
-    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core for every contender
-    numba.set_num_threads(1)
-
-    corpus = make_corpus(args.docs, args.words)
-    bench = Registry.load().items()
-    # plain-prose benchmark items (no LaTeX/figures) so the baseline's simpler normalizer sees
-    # the same words as ours: the comparison is then about speed, not about normalization
-    plain = bench.filter(~pl.col("text").str.contains(r"[\\$\[]"))["text"].to_list()
-    planted = _plant(corpus.texts, plain)
-    texts = corpus.texts
-    n_words = sum(len(_baseline_words(t)) for t in texts)
-    print(
-        f"corpus: {len(texts)} docs, {n_words / 1e6:.2f}M words, {len(planted)} with a pasted "
-        f"benchmark problem; reference: {bench.height} benchmark items; {N}-grams; "
-        f"load avg {os.getloadavg()[0]:.1f}"
-    )
-
-    BenchmarkIndex(bench.head(5), DecontamConfig())  # JIT warm-up
-    t_bidx, bset = _best(lambda: _baseline_index(bench["text"].to_list()), repeat=1)
-    t_base, flagged_base = _best(lambda: _baseline(texts, bset), repeat=2)
-
-    config = DecontamConfig(minhash=False)
-    t_idx, index = _best(lambda: BenchmarkIndex(bench, config), repeat=1)
-    series = pl.Series(texts)
-    index.hits(series.head(10))  # JIT warm-up (cached on disk after the first run)
-
-    def ours() -> set[int]:
-        hits = index.hits(series)
-        return set(hits["row"].to_list())
-
-    t_ours, flagged = _best(ours, repeat=3)
-    t_mh_idx, mh_index = _best(lambda: BenchmarkIndex(bench, DecontamConfig()), repeat=1)
-    t_both, both = _best(lambda: mh_index.hits(series), repeat=2)
-
-    _agreement(index, bench, series, planted, flagged, flagged_base)
-    rate_base, rate_ours = n_words / t_base, n_words / t_ours
-    print("\n13-gram decontamination, words/s end to end from raw text, single thread")
-    print(f"  baseline Python (set of hashed 13-gram tuples per doc)  {rate_base / 1e6:8.2f}M")
-    print(
-        f"  ours (numba tokenize + rolling hash + bitmap probe)     {rate_ours / 1e6:8.2f}M"
-        f"   {rate_ours / rate_base:.1f}x baseline"
-    )
-    print(
-        f"  ours with MinHash LSH as well (3-word shingles)         {n_words / t_both / 1e6:8.2f}M"
-        f"   ({both.filter(method='minhash').height} MinHash hits)"
-    )
-    print(f"  index build: baseline {t_bidx:.2f}s, ours {t_idx:.2f}s, ours+MinHash {t_mh_idx:.2f}s")
-
-    words = TOKENS_8B * WORDS_PER_TOKEN
-    for name, secs in (("13-gram only", t_ours), ("13-gram + MinHash", t_both)):
-        core_s = words * secs / n_words
-        print(
-            f"projection, 8.3B tokens (~{words / 1e9:.1f}B words), {name}: "
-            f"{core_s / 3600:.2f} core-hours -> {core_s / 16 / 60:.1f} min on 16 cores "
-            f"(baseline: {words / rate_base / 16 / 60:.0f} min)"
-        )
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--words", type=int, default=300)
+    parser.add_argument("--store", type=Path, default=None)
+    parser.add_argument("--measure", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--cores", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    store_dir = args.store or Path("/tmp") / f"teachable-bench-decontam-{args.rows}x{args.words}"
+    if args.measure:
+        print(json.dumps(_measure(store_dir, args.measure, args.cores)))
+        return
+    if not (store_dir / "catalog.sqlite").exists():
+        _generate(store_dir, args.rows, args.words)
+    results = [_child(store_dir, "half", 1), _child(store_dir, "full", 1)]
+    if len(os.sched_getaffinity(0)) >= 2:
+        results.append(_child(store_dir, "full", 2))
+    _report(results)
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
     main()

@@ -1,15 +1,25 @@
-"""Decontamination: corpus items against the benchmark registry, by exact n-grams and MinHash.
+"""Decontamination: corpus items against the benchmark registry, by exact n-grams, MinHash and
+value signatures, each hit classified as copy, paraphrase, quote or sibling.
 
-* n-gram: an item field is contaminated by a benchmark item when they share at least
+* n-gram: an item field is a candidate for a benchmark item when they share at least
   `min_matches` distinct word n-grams (n = 13 by default) after normalization, or when the field
   contains the whole word sequence of a benchmark item shorter than n words (>= `min_short`).
 * MinHash: estimated Jaccard of word k-shingle sets >= `threshold` (LSH-banded, then verified):
   catches re-formatted and lightly paraphrased problems the n-gram check misses. It compares
   whole texts, so it is meant for prompt-sized items; a benchmark problem quoted inside a long
   trace is the n-gram check's job (Jaccard of a 60-word problem vs a 3,000-word trace is tiny).
+* values: a prompt-sized item with exactly the values (numbers, variables, capitalised names)
+  of a benchmark item and an estimated Jaccard >= `values_jaccard` (`quality.values`): catches
+  short problems reworded past both checks above. Recorded only for pairs they missed.
+* Kinds (`quality.hit_kinds`): every candidate is aligned with its benchmark item and judged on
+  the values in both texts (and the answers, where both are known); one that shares only
+  boilerplate or a formula is dropped. Mixtures exclude copies, paraphrases and quotes, and keep
+  siblings unless a recipe says otherwise.
 
-Every hit is one row of `contamination`; nothing is removed here (exports exclude contaminated
-items). Reruns are idempotent: a hit already recorded is not written twice.
+The stage reads each table in batches (DuckDB -> Arrow) and keeps only the benchmark indexes
+and the candidates' texts in memory. Every hit is one row of `contamination`, written at the
+end; nothing is removed here. Reruns are idempotent: a hit is written again only when its kind
+changed, and the latest row per hit is its current kind.
 """
 
 from __future__ import annotations
@@ -17,13 +27,16 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
+from quality.bench_index import BenchmarkIndex, scan
 from quality.benchmarks import Registry
-from quality.lsh import LSHIndex
-from quality.minhash import minhash_texts
-from quality.ngrams import NgramIndex
-from quality.tables import CONTAMINATION, CONTAMINATION_KEY
-from quality.text import tokenize_batch
+from quality.hit_kinds import EXCLUDED_BY_DEFAULT, KINDS, KindRules, classify_all
+from quality.parallel import cores
+from quality.tables import CONTAMINATION, CONTAMINATION_CURRENT, CONTAMINATION_KEY
 from store import StageConfig, Store
+from store.run import Run
+from store.stream import record_batches
+
+__all__ = ["BenchmarkIndex", "DecontamConfig", "find_contamination", "run_decontam"]
 
 # table -> (id column, prompt-side fields); traces are checked only with include_traces
 TABLE_FIELDS: dict[str, tuple[str, list[str]]] = {
@@ -31,13 +44,26 @@ TABLE_FIELDS: dict[str, tuple[str, list[str]]] = {
     "questions": ("question_id", ["question"]),
     "traces": ("trace_id", ["reasoning", "answer_text"]),
 }
+HIT_COLUMNS = {
+    "item_id": pl.String,
+    "field": pl.String,
+    "benchmark": pl.String,
+    "benchmark_item_id": pl.String,
+    "method": pl.String,
+    "matched_ngrams": pl.Int32,
+    "jaccard": pl.Float64,
+    "kind": pl.String,
+    "coverage": pl.Float64,
+    "evidence": pl.String,
+}
 
 
 class DecontamConfig(StageConfig):
     registry: str | None = None
     """Registry YAML; default $TEACHABLE_BENCHMARKS or the shipped one."""
     benchmarks: list[str] | None = None
-    """Benchmarks to check against (repeatable); default every registry entry."""
+    """Benchmarks to check against (repeatable); default the registry's default set (entries
+    without `default: false`)."""
     tables: list[str] = Field(default_factory=lambda: ["seeds", "questions"])
     """Item tables to check."""
     include_traces: bool = False
@@ -47,7 +73,7 @@ class DecontamConfig(StageConfig):
     n: int = Field(13, ge=3)
     """Words per n-gram."""
     min_matches: int = Field(1, ge=1)
-    """Shared n-grams that flag an item."""
+    """Shared n-grams that make a candidate."""
     min_short: int = Field(6, ge=2)
     """Shortest benchmark item (in words) matched by containment."""
     max_df: int = Field(2, ge=0)
@@ -60,146 +86,171 @@ class DecontamConfig(StageConfig):
     threshold: float = Field(0.5, gt=0, le=1)
     """MinHash Jaccard threshold (with 3-word shingles: 0 GSM8K-vs-MATH hits)."""
     num_perm: int = 128
+    """MinHash permutations."""
     shingle: int = 3
     """Words per MinHash shingle: short, so light paraphrases keep most shingles."""
     seed: int = 1
+    """MinHash seed (datasketch's permutations)."""
+    values: bool = True
+    """Also match prompt-sized items whose values (numbers, variables, capitalised names) are
+    exactly a benchmark item's and whose MinHash Jaccard is at least values_jaccard: catches
+    paraphrases reworded past the n-gram and MinHash checks."""
+    values_jaccard: float = Field(0.2, ge=0, le=1)
+    """Least estimated Jaccard for a same-values candidate (far below `threshold`)."""
+    min_coverage: float = Field(0.5, ge=0, le=1)
+    """Share of a benchmark item's words an item must align with for a candidate to be a hit;
+    below it the two share only boilerplate or a formula."""
     batch_size: int = Field(200_000, ge=1)
-    """Items probed per batch."""
+    """Rows read and probed per batch."""
+    batch_mb: int = Field(16, ge=1)
+    """Megabytes of text per batch at most (long traces make a few thousand rows heavy); the
+    stage's memory beyond the indexes is about ten times this."""
+    workers: int | None = Field(None, ge=1)
+    """Threads probing batches side by side; default every core this process may use."""
 
 
-_HIT_SCHEMA = {
-    "row": pl.Int64,
-    "bench_row": pl.Int64,
-    "method": pl.String,
-    "matched_ngrams": pl.Int32,
-    "jaccard": pl.Float64,
-}
+def _workers(config: DecontamConfig) -> int:
+    return config.workers or cores()
 
 
-class BenchmarkIndex:
-    """Both indexes over the benchmark items, built once and probed batch by batch."""
-
-    def __init__(self, bench: pl.DataFrame, config: DecontamConfig) -> None:
-        self.bench = bench
-        self.config = config
-        texts = self.clean(bench["text"]).to_arrow()
-        self.ngrams = NgramIndex.build(
-            tokenize_batch(texts), config.n, config.min_short, config.max_df
-        )
-        self.lsh = None
-        if config.minhash:
-            sig = minhash_texts(texts, config.num_perm, config.shingle, config.seed)
-            self.lsh = LSHIndex(sig, config.threshold)
-
-    def clean(self, texts: pl.Series) -> pl.Series:
-        for pattern in self.config.strip:
-            texts = texts.str.replace_all(pattern, " ")
-        return texts
-
-    def hits(self, texts: pl.Series) -> pl.DataFrame:
-        """(row, bench_row, method, matched_ngrams, jaccard) for a batch of texts."""
-        cfg = self.config
-        arrow = self.clean(texts).to_arrow()
-        ng = (
-            self.ngrams.probe(tokenize_batch(arrow))
-            .filter(pl.col("matched") >= cfg.min_matches)
-            .select(
-                pl.col("doc").alias("row"),
-                pl.col("item").alias("bench_row"),
-                pl.lit("ngram").alias("method"),
-                pl.col("matched").cast(pl.Int32).alias("matched_ngrams"),
-                pl.lit(None, pl.Float64).alias("jaccard"),
-            )
-        )
-        frames = [ng.cast(_HIT_SCHEMA)]  # type: ignore[arg-type]
-        if self.lsh is not None:
-            sig = minhash_texts(arrow, cfg.num_perm, cfg.shingle, cfg.seed)
-            mh = self.lsh.query(sig).select(
-                pl.col("query").alias("row"),
-                pl.col("ref").alias("bench_row"),
-                pl.lit("minhash").alias("method"),
-                pl.lit(None, pl.Int32).alias("matched_ngrams"),
-                "jaccard",
-            )
-            frames.append(mh.cast(_HIT_SCHEMA))  # type: ignore[arg-type]
-        return pl.concat(frames)
+def classify_candidates(
+    candidates: pl.DataFrame, index: BenchmarkIndex, answers: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Hits (HIT_COLUMNS) from candidates (bench_index.CANDIDATE_SCHEMA): each (item, field,
+    benchmark item) judged once; candidates that are no hit dropped. `answers`: item_id, answer."""
+    bench = index.bench.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("bench_row"),
+        "benchmark",
+        pl.col("item_id").alias("benchmark_item_id"),
+        pl.col("text").alias("bench_text"),
+        pl.col("answer").alias("bench_answer"),
+    )
+    key = ["item_id", "field", "bench_row"]
+    pairs = candidates.unique(key, keep="first").select(*key, "text").join(bench, on="bench_row")
+    if answers is not None and answers.height:
+        pairs = pairs.join(answers.unique("item_id"), on="item_id", how="left")
+    else:
+        pairs = pairs.with_columns(answer=pl.lit(None, pl.String))
+    verdicts = classify_all(
+        index.clean(pairs["text"].fill_null("")).to_list(),
+        index.clean(pairs["bench_text"].fill_null("")).to_list(),
+        pairs["answer"].to_list(),
+        pairs["bench_answer"].to_list(),
+        KindRules(min_coverage=index.config.min_coverage),
+    )
+    judged = pairs.select(*key, "benchmark", "benchmark_item_id").with_columns(
+        kind=pl.Series([v.kind for v in verdicts], dtype=pl.String),
+        coverage=pl.Series([round(v.coverage, 4) for v in verdicts], dtype=pl.Float64),
+        evidence=pl.Series([v.evidence for v in verdicts], dtype=pl.String),
+    )
+    return (
+        candidates.join(judged.filter(pl.col("kind").is_not_null()), on=key)
+        .select(list(HIT_COLUMNS))
+        .cast(HIT_COLUMNS)  # type: ignore[arg-type]
+        .sort("item_id", "field", "benchmark", "benchmark_item_id", "method")
+    )
 
 
 def find_contamination(
-    items: pl.DataFrame, index: BenchmarkIndex, batch_size: int = 200_000
+    items: pl.DataFrame, index: BenchmarkIndex, batch_size: int = 200_000, workers: int = 1
 ) -> pl.DataFrame:
-    """Hits of `items` (item_id, field, text) as contamination rows without run columns."""
-    out = []
-    for start in range(0, items.height, batch_size):
-        chunk = items.slice(start, batch_size).with_row_index("row")
-        hits = index.hits(chunk["text"].fill_null(""))
-        if hits.height == 0:
-            continue
-        bench = index.bench.with_row_index("bench_row").select(
-            pl.col("bench_row").cast(pl.Int64),
-            "benchmark",
-            pl.col("item_id").alias("benchmark_item_id"),
-        )
-        out.append(
-            hits.join(chunk.select(pl.col("row").cast(pl.Int64), "item_id", "field"), on="row")
-            .join(bench, on="bench_row")
-            .select(
-                "item_id",
-                "field",
-                "benchmark",
-                "benchmark_item_id",
-                "method",
-                "matched_ngrams",
-                "jaccard",
-            )
-        )
-    if not out:
-        schema = {
-            "item_id": pl.String,
-            "field": pl.String,
-            "benchmark": pl.String,
-            "benchmark_item_id": pl.String,
-            "method": pl.String,
-            "matched_ngrams": pl.Int32,
-            "jaccard": pl.Float64,
-        }
-        return pl.DataFrame(schema=schema)
-    return pl.concat(out).sort("item_id", "field", "benchmark", "benchmark_item_id", "method")
+    """Hits of in-memory `items` (item_id, field, text, and optionally answer), HIT_COLUMNS."""
+    candidates = scan(items.iter_slices(batch_size), index, workers)
+    answers = items.select("item_id", "answer") if "answer" in items.columns else None
+    return classify_candidates(candidates, index, answers)
 
 
-def _table_items(store: Store, table: str, fields: list[str], id_col: str, at: int) -> pl.DataFrame:
-    """(item_id, field, text), reading only the id and text columns at snapshot `at`."""
-    ref = store.ref(table, at)
-    columns = store.sql(f"SELECT * FROM {ref} LIMIT 0").columns
+def _items_query(run: Run, table: str, fields: list[str], id_col: str) -> str:
+    """(item_id, field, text) of every non-null field, at the run's snapshot."""
+    ref = run.ref(table)
+    columns = run.sql(f"SELECT * FROM {ref} LIMIT 0").columns
     missing = [c for c in [id_col, *fields] if c not in columns]
     if missing:
         raise ValueError(f"table '{table}' has no column(s) {missing}")
-    union = " UNION ALL ".join(
+    return " UNION ALL ".join(
         f'SELECT "{id_col}"::VARCHAR AS item_id, \'{f}\' AS field, "{f}"::VARCHAR AS text '
         f'FROM {ref} WHERE "{f}" IS NOT NULL'
         for f in fields
     )
-    return store.sql(union)
+
+
+def _item_answers(store: Store, run: Run, table: str, id_col: str, ids: list[str]) -> pl.DataFrame:
+    """Known answers of the candidate items: the table's own `answer`, and for seeds without
+    one their latest proxy answer (reference or strong-model majority)."""
+    frames = []
+    ref = run.ref(table)
+    if ids and "answer" in run.sql(f"SELECT * FROM {ref} LIMIT 0").columns:
+        frames.append(
+            run.sql(
+                f'SELECT "{id_col}"::VARCHAR AS item_id, answer::VARCHAR AS answer FROM {ref} '
+                f'WHERE answer IS NOT NULL AND "{id_col}" IN (SELECT unnest(?::VARCHAR[]))',
+                [ids],
+            )
+        )
+    if ids and table == "seeds" and run.has_table("proxy_answers"):
+        proxy = store.latest(
+            "proxy_answers",
+            key="seed_id",
+            at=run.at,
+            where="answer IS NOT NULL AND seed_id IN (SELECT unnest(?::VARCHAR[]))",
+            params=[ids],
+        )
+        frames.append(proxy.select(pl.col("seed_id").alias("item_id"), "answer"))
+    if not frames:
+        return pl.DataFrame(schema={"item_id": pl.String, "answer": pl.String})
+    return pl.concat(frames).unique("item_id", keep="first", maintain_order=True)
+
+
+def _check_table(
+    store: Store, run: Run, table: str, index: BenchmarkIndex, config: DecontamConfig
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    id_col, default_fields = TABLE_FIELDS.get(table, ("item_id", ["text"]))
+    fields = (config.fields or {}).get(table, default_fields)
+    query = _items_query(run, table, fields, id_col)
+    batches = record_batches(store, query, rows=config.batch_size, max_bytes=config.batch_mb << 20)
+    candidates = scan(batches, index, _workers(config))
+    answers = _item_answers(store, run, table, id_col, candidates["item_id"].unique().to_list())
+    hits = classify_candidates(candidates, index, answers)
+    checked = run.sql(f'SELECT count(DISTINCT "{id_col}") AS n FROM {run.ref(table)}')["n"][0]
+    leaks = hits.filter(pl.col("kind").is_in(EXCLUDED_BY_DEFAULT))["item_id"].n_unique()
+    counts = {f"{table}_checked": int(checked), f"{table}_contaminated": leaks}
+    for kind in KINDS:
+        counts[f"{table}_{kind}"] = hits.filter(kind=kind)["item_id"].n_unique()
+    return hits.with_columns(item_table=pl.lit(table)), counts
+
+
+def _changed(store: Store, run: Run, hits: pl.DataFrame) -> pl.DataFrame:
+    """Hits not yet recorded with this kind as their current one."""
+    if not run.has_table(CONTAMINATION.name) or hits.height == 0:
+        return hits
+    current = store.latest(CONTAMINATION.name, key=CONTAMINATION_CURRENT, at=run.at)
+    if "kind" not in current.columns:  # a version-1 table: no hit has a kind yet
+        current = current.with_columns(kind=pl.lit(None, pl.String))
+    current = current.select(*CONTAMINATION_CURRENT, pl.col("kind").alias("_current"))
+    joined = hits.join(current, on=CONTAMINATION_CURRENT, how="left", nulls_equal=True)
+    return joined.filter(pl.col("_current").is_null() | (pl.col("_current") != pl.col("kind")))
 
 
 def run_decontam(store: Store, config: DecontamConfig) -> dict[str, int]:
     with store.run("decontam", config) as run:
-        registry = Registry.load(config.registry)
-        bench = registry.items(config.benchmarks)
+        bench = Registry.load(config.registry).items(config.benchmarks)
         index = BenchmarkIndex(bench, config)
         tables = [*config.tables, *(["traces"] if config.include_traces else [])]
         found: list[pl.DataFrame] = []
         counts = {"benchmark_items": bench.height}
         for table in dict.fromkeys(tables):
-            if not run.has_table(table):
-                continue
-            id_col, default_fields = TABLE_FIELDS.get(table, ("item_id", ["text"]))
-            fields = (config.fields or {}).get(table, default_fields)
-            items = _table_items(store, table, fields, id_col, run.at)
-            hits = find_contamination(items, index, config.batch_size)
-            counts[f"{table}_checked"] = items["item_id"].n_unique()
-            counts[f"{table}_contaminated"] = hits["item_id"].n_unique()
-            found.append(hits.with_columns(pl.lit(table).alias("item_table")))
-        for hits in found:
-            run.insert(CONTAMINATION, hits, unique_on=CONTAMINATION_KEY)
+            if run.has_table(table):
+                hits, table_counts = _check_table(store, run, table, index, config)
+                found.append(hits)
+                counts |= table_counts
+        hits = (
+            pl.concat(found)
+            if found
+            else pl.DataFrame(schema={**HIT_COLUMNS, "item_table": pl.String})
+        )
+        new = _changed(store, run, hits).unique(CONTAMINATION_KEY, maintain_order=True)
+        # the writer lock is taken here, for the write alone
+        run.insert(
+            CONTAMINATION, new.select([c for c in new.columns if c in CONTAMINATION.columns])
+        )
         return run.count_all(counts)

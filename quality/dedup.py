@@ -12,19 +12,28 @@ that value. Text is compared after `quality.text` normalization, which drops sig
 
 Each run writes the complete assignment into `near_dups` (keyed by run): the latest dedup run
 of a table is the current one. Exports keep representatives and items in no cluster.
+
+The table is read in batches (DuckDB -> Arrow) and signed on every core; only ids and
+signatures stay in memory (512 bytes a row with 128 permutations).
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import polars as pl
+import pyarrow as pa
 from pydantic import Field
 
 from quality.decontam import TABLE_FIELDS
 from quality.lsh import clusters
 from quality.minhash import minhash_texts
+from quality.parallel import cores, map_slices
 from quality.tables import NEAR_DUPS, NEAR_DUPS_KEY
 from store import StageConfig, Store
+from store.run import Run
+from store.stream import record_batches
 
 
 class DedupConfig(StageConfig):
@@ -36,9 +45,13 @@ class DedupConfig(StageConfig):
     """Estimated Jaccard of 5-word shingle sets; 0.85 keeps template siblings of short problems
     apart ("arrange the letters of the word NINE" vs "... MISSISSIPPI": 0.82 on MATH)."""
     num_perm: int = 128
+    """MinHash permutations."""
     shingle: int = 5
     """Words per shingle."""
     seed: int = 1
+    """MinHash seed."""
+    batch_size: int = Field(100_000, ge=1)
+    """Rows read per batch; only ids and signatures (num_perm x 4 bytes a row) are kept."""
 
 
 def near_duplicates(
@@ -51,6 +64,13 @@ def near_duplicates(
     sig = minhash_texts(
         texts.fill_null("").to_arrow(), config.num_perm, config.shingle, config.seed
     )
+    return clusters_of(item_ids, sig, ingest_order, config)
+
+
+def clusters_of(
+    item_ids: pl.Series, sig: np.ndarray, ingest_order: np.ndarray, config: DedupConfig
+) -> pl.DataFrame:
+    """near_duplicates from MinHash signatures already computed (one row per item)."""
     # rank rows by (ingest order, item id)
     order = pl.DataFrame({"o": ingest_order, "id": item_ids}).with_row_index("row")
     ranked = order.sort("o", "id")["row"].to_numpy()
@@ -77,34 +97,59 @@ def near_duplicates(
     )
 
 
-def _ingest_order(store: Store, df: pl.DataFrame) -> np.ndarray:
+def _ingest_order(store: Store, run_ids: pl.Series) -> np.ndarray:
     """Start time (as int) of each row's inserting run; rows without one sort last."""
-    if "run_id" not in df.columns:
-        return np.zeros(df.height, dtype=np.int64)
     runs = store.runs().select("run_id", pl.col("started_at").cast(pl.Int64).alias("t"))
-    t = df.select("run_id").join(runs, on="run_id", how="left", maintain_order="left")["t"]
+    t = run_ids.to_frame("run_id").join(runs, on="run_id", how="left", maintain_order="left")["t"]
     return t.fill_null(np.iinfo(np.int64).max).to_numpy()
+
+
+def _query(run: Run, table: str, id_col: str, fields: list[str]) -> str:
+    """(id, text, run_id) with the fields joined by newlines, at the run's snapshot."""
+    ref = run.ref(table)
+    columns = run.sql(f"SELECT * FROM {ref} LIMIT 0").columns
+    missing = [c for c in [id_col, *fields] if c not in columns]
+    if missing:
+        raise ValueError(f"table '{table}' has no column(s) {missing}")
+    text = ", ".join(f'"{f}"::VARCHAR' for f in fields)
+    run_id = "run_id::VARCHAR" if "run_id" in columns else "NULL::VARCHAR"
+    return (
+        f'SELECT "{id_col}"::VARCHAR AS id, concat_ws(chr(10), {text}) AS text, '
+        f"{run_id} AS run_id FROM {ref}"
+    )
+
+
+def _signatures(batch: pa.Table, config: DedupConfig) -> tuple[pa.Table, np.ndarray]:
+    sig = minhash_texts(batch["text"], config.num_perm, config.shingle, config.seed)
+    return batch.select(["id", "run_id"]), sig
 
 
 def run_dedup(store: Store, config: DedupConfig) -> dict[str, int]:
     id_col, default_fields = TABLE_FIELDS.get(config.table, ("item_id", ["text"]))
     fields = config.fields or default_fields
     with store.run("dedup", config) as run:
-        df = store.table(config.table, at=run.at)
-        missing = [c for c in [id_col, *fields] if c not in df.columns]
-        if missing:
-            raise ValueError(f"table '{config.table}' has no column(s) {missing}")
-        text = pl.concat_str(
-            [pl.col(f).cast(pl.String) for f in fields], separator="\n", ignore_nulls=True
-        )
-        frame = df.select(pl.col(id_col).alias("id"), text.alias("text"))
-        dups = near_duplicates(frame["id"], frame["text"], _ingest_order(store, df), config)
+        if not run.has_table(config.table):
+            raise ValueError(f"no table '{config.table}' at snapshot {run.at}")
+        query = _query(run, config.table, id_col, fields)
+        # only ids, run ids and signatures are held; the texts pass through a batch at a time
+        batches = record_batches(store, query, rows=config.batch_size, max_bytes=64 << 20)
+        keys, sigs = [], []
+        for key, sig in map_slices(batches, partial(_signatures, config=config), cores()):
+            keys.append(key)
+            sigs.append(sig)
+        table = pa.concat_tables(keys) if keys else pa.table({"id": [], "run_id": []})
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        sig = np.concatenate(sigs) if sigs else np.zeros((0, config.num_perm), np.uint32)
+        del sigs
+        order = _ingest_order(store, frame["run_id"].cast(pl.String))
+        dups = clusters_of(frame["id"].cast(pl.String), sig, order, config)
         run.insert(
             NEAR_DUPS, dups.with_columns(item_table=pl.lit(config.table)), unique_on=NEAR_DUPS_KEY
         )
         return run.count_all(
             {
-                "items": df.height,
+                "items": frame.height,
                 "clusters": int(dups["is_representative"].sum()),
                 "duplicates": int((~dups["is_representative"]).sum()),
             }

@@ -91,7 +91,7 @@ def _doc_legacy(h32, s, e, a, b, out):
             out[k] = min(out[k], np.uint32(v & np.uint64(0xFFFFFFFF)))
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, nogil=True)
 def _signatures(h32, offsets, a, b, legacy):
     n_docs = len(offsets) - 1
     sig = np.empty((n_docs, len(a)), dtype=np.uint32)
@@ -117,7 +117,7 @@ def signatures_from_hashes(
     return _signatures(h32, offsets, a, b, scheme == "legacy")
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, nogil=True)
 def _shingles32(th, offsets, k):
     n_docs = len(offsets) - 1
     out_off = np.empty(n_docs + 1, dtype=np.int64)

@@ -38,7 +38,7 @@ def ngram_hash(words: Sequence[str]) -> int:
     return fmix64(acc)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _windows(th, offsets, n, min_short):
     """All n-gram hashes (and whole-doc hashes of docs with min_short <= len < n)."""
     total = 0
@@ -82,7 +82,7 @@ def _in_bitmap(bitmap, shift, h):
     return (bitmap[b >> np.uint64(6)] >> (b & np.uint64(63))) & np.uint64(1)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _probe(th, offsets, n, bitmap, shift, starters, sshift, short_lens, cap):
     """Windows whose hash passes the bitmap: (doc, hash). Returns count > cap on overflow."""
     out_h = np.empty(cap, dtype=np.uint64)

@@ -6,20 +6,29 @@ from pathlib import Path
 
 import polars as pl
 
+from quality.hit_kinds import KINDS
+from quality.tables import CONTAMINATION, CONTAMINATION_CURRENT
 from store import Store
 
 
 def contamination_summary(store: Store) -> pl.DataFrame:
-    """Per benchmark: items flagged (any method), by n-gram, by MinHash, and hit rows."""
-    if not store.has_table("contamination"):
+    """Per benchmark: items flagged, by hit kind (copy, paraphrase, quote, sibling, or
+    unclassified for hits found before kinds existed), and hit rows; kinds are the current ones
+    (the latest decontam run per hit)."""
+    if not store.has_table(CONTAMINATION.name):
         return pl.DataFrame()
-    c = store.table("contamination")
+    c = store.latest(CONTAMINATION.name, key=CONTAMINATION_CURRENT).with_columns(
+        pl.col("kind").fill_null("unclassified")
+    )
+    per_kind = [
+        pl.col("item_id").filter(pl.col("kind") == kind).n_unique().alias(kind)
+        for kind in (*KINDS, "unclassified")
+    ]
     return (
         c.group_by("benchmark")
         .agg(
             pl.col("item_id").n_unique().alias("items_flagged"),
-            pl.col("item_id").filter(pl.col("method") == "ngram").n_unique().alias("by_ngram"),
-            pl.col("item_id").filter(pl.col("method") == "minhash").n_unique().alias("by_minhash"),
+            *per_kind,
             pl.col("benchmark_item_id").n_unique().alias("benchmark_items_hit"),
             pl.len().alias("hits"),
         )

@@ -186,7 +186,7 @@ def _decode(data, i, end):
     return 0xFFFD, i + 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _tokenize(data, offsets, noise, frac, frac_hash):
     n_docs = len(offsets) - 1
     out = np.empty(2 * len(data) // 3 + n_docs + 1, dtype=np.uint64)  # "1\\a" is 2 words in 3 B

@@ -15,6 +15,13 @@ def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute(f"FROM {LAKE}.current_snapshot()").fetchone()[0])
 
 
+def committed_snapshot(con: duckdb.DuckDBPyConnection) -> int:
+    """The snapshot this connection's last COMMIT made (on a shared catalog the current one
+    may already be another writer's)."""
+    row = con.execute(f"FROM {LAKE}.last_committed_snapshot()").fetchone()
+    return int(row[0]) if row and row[0] is not None else current_snapshot(con)
+
+
 def tables_now(con: duckdb.DuckDBPyConnection) -> list[str]:
     # duckdb_tables() also sees tables created by an open run's transaction
     rows = con.execute(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import socket
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,12 +15,16 @@ import duckdb
 import polars as pl
 
 from store._catalog import current_snapshot, qualified, tables_at, tables_now
-from store._connection import LAKE, connect
+from store._commit import RetryPolicy
+from store._connection import LAKE, connect, recorded_data_path
 from store._lock import WriterLock
+from store._objstore import is_object_storage
+from store._place import Place, journal_refusal
+from store._postgres import is_postgres
 from store._process import alive, identity
 from store.errors import SnapshotNotFoundError, StoreError, UnknownTableError
 from store.gc import DEFAULT_MIN_AGE_S, GcReport, collect
-from store.journal import Journal
+from store.journal import JOURNAL_FILE, Journal
 from store.run import Run, new_run_id, now
 from store.schema import RUNS, SCHEMA_VERSIONS, TAGS
 from store.secrets import redact, scrub
@@ -47,19 +49,32 @@ def _config_json(config: Any) -> str:
 
 
 class Store:
-    """A directory holding a DuckLake catalog (`catalog.sqlite`) and its Parquet files (`data/`).
+    """A versioned store: DuckLake tables, one snapshot per run, a journal of every run.
 
-    Open with `Store.open(path)`. Read with `table()` / `sql()` (Polars DataFrames) at any
-    snapshot; write only inside `with store.run(stage, config) as run:`.
+    Two kinds, one interface. A folder (`Store.open("teachable-data")`) holds the catalog
+    (`catalog.sqlite`), the Parquet files (`data/`) and the journal; one run writes at a time
+    (a file lock). A PostgreSQL catalog (`Store.open("postgresql://...", data_path=...)`) holds
+    the catalog and the journal in the database and the files in a folder or object storage;
+    many processes on many machines write at once (store._commit). Read with `table()` /
+    `sql()` (Polars DataFrames) at any snapshot; write only inside `with store.run(...)`.
+
+    `name` names the store in messages (never a password); `local_dir` is this machine's
+    folder for the store's caches and reports (the folder itself for a folder store); `root`
+    is the same folder, kept for callers that predate PostgreSQL stores.
     """
 
-    def __init__(self, root: Path, con: duckdb.DuckDBPyConnection, lock_timeout_s: float) -> None:
-        self.root = root
+    def __init__(self, con: duckdb.DuckDBPyConnection, place: Place, lock_timeout_s: float) -> None:
         self._con = con
-        self._lock = WriterLock(root / "writer.lock")
+        self.name = place.name
+        self.local_dir = place.local_dir
+        self.root = place.local_dir
+        self.shared = place.lock is None
+        self._lock = place.lock
+        self._journal = place.journal
         self._lock_timeout_s = lock_timeout_s
+        self._retry = RetryPolicy.from_env()
+        self._table_locks = place.table_locks
         self._active_run: Run | None = None
-        self._journal = Journal(root / "journal.sqlite")
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod
@@ -67,33 +82,61 @@ class Store:
         cls,
         path: str | os.PathLike[str] = DEFAULT_PATH,
         *,
+        data_path: str | os.PathLike[str] | None = None,
         create: bool = True,
         lock_timeout_s: float | None = None,
     ) -> Store:
+        """Open (or create) the store at `path`: a folder, or a PostgreSQL connection string
+        (`postgresql://user:pass@host/db`), whose data files go to `data_path` (a folder or an
+        `s3://bucket/prefix/`; default TEACHABLE_DATA_PATH; needed only to create one)."""
+        if lock_timeout_s is None:
+            lock_timeout_s = float(os.environ.get("TEACHABLE_LOCK_TIMEOUT", "60"))
+        if is_postgres(path):
+            from store._open_pg import open_postgres
+
+            return open_postgres(cls, str(path), data_path, create, lock_timeout_s)
+        if data_path is not None:
+            raise StoreError(
+                "data_path is for a PostgreSQL store; a folder store keeps its files in data/"
+            )
         root = Path(path).expanduser().resolve()
         if not (root / "catalog.sqlite").exists():
             if not create:
                 raise StoreError(f"no teachable store at {root} (run `teachable init {path}`)")
             root.mkdir(parents=True, exist_ok=True)
-        if lock_timeout_s is None:
-            lock_timeout_s = float(os.environ.get("TEACHABLE_LOCK_TIMEOUT", "60"))
-        store = cls(root, connect(root), lock_timeout_s)
-        if not store.has_table(SCHEMA_VERSIONS.name):
-            with store.run("init", {"path": str(root)}):
-                pass
-        # a reader must still open a store whose journal it cannot write (read-only, busy)
-        with contextlib.suppress(sqlite3.OperationalError):
-            crashed = store.reconcile().get("crashed", 0)
-            if crashed:
-                log.warning(
-                    "%d run(s) in store %s crashed before finishing: `teachable log --runs` "
-                    "shows them, `teachable store gc` removes the files they left",
-                    crashed, root,
-                )  # fmt: skip
+        lock = WriterLock(root / "writer.lock")
+        place = Place(str(root), root, lock, Journal(root / JOURNAL_FILE))
+        store = cls(connect(root), place, lock_timeout_s)
+        store.initialize()
+        store.report_crashes()
         return store
+
+    def initialize(self) -> None:
+        """Create the store's own tables (one `init` run) when they are not there yet."""
+        if not self.has_table(SCHEMA_VERSIONS.name):
+            with self.run("init", {"path": self.name}):
+                pass
+
+    def report_crashes(self) -> None:
+        # a reader must still open a store whose journal it cannot write (read-only, busy)
+        try:
+            crashed = self.reconcile().get("crashed", 0)
+        except Exception as exc:
+            if not journal_refusal(exc):
+                raise
+            return
+        if crashed:
+            log.warning(
+                "%d run(s) in store %s crashed before finishing: `teachable log --runs` "
+                "shows them, `teachable store gc` removes the files they left",
+                crashed, self.name,
+            )  # fmt: skip
 
     def close(self) -> None:
         self._con.close()
+        self._journal.close()
+        if self._table_locks is not None:
+            self._table_locks.close()
 
     def __enter__(self) -> Store:
         return self
@@ -101,8 +144,17 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def protected_paths(self) -> list[Path]:
+        """Folders an export may never write into, replace or contain: this machine's folder for
+        the store and, on a shared catalog, a local data path."""
+        paths = [self.local_dir]
+        data = recorded_data_path(self._con)
+        if data and not is_object_storage(data):
+            paths.append(Path(data))
+        return paths
+
     def __repr__(self) -> str:
-        return f"Store({str(self.root)!r}, snapshot={self.snapshot()})"
+        return f"Store({self.name!r}, snapshot={self.snapshot()})"
 
     # ---- reading -------------------------------------------------------------------------
     def snapshot(self) -> int:
@@ -129,14 +181,14 @@ class Store:
                 [at],
             ).fetchone()
             if row is None:
-                raise SnapshotNotFoundError(f"no tag '{at}' in store {self.root}")
+                raise SnapshotNotFoundError(f"no tag '{at}' in store {self.name}")
             return int(row[0])
         version = int(at)
         exists = self._con.execute(
             f"SELECT count(*) FROM {LAKE}.snapshots() WHERE snapshot_id = ?", [version]
         ).fetchone()[0]
         if not exists:
-            raise SnapshotNotFoundError(f"no snapshot {version} in store {self.root}")
+            raise SnapshotNotFoundError(f"no snapshot {version} in store {self.name}")
         return version
 
     def table(self, name: str, at: Snapshot = None) -> pl.DataFrame:
@@ -150,7 +202,7 @@ class Store:
             where = "now" if version is None else f"at snapshot {version}"
             known = ", ".join(self.tables(version)) or "none"
             raise UnknownTableError(
-                f"table '{name}' does not exist in store {self.root} {where} "
+                f"table '{name}' does not exist in store {self.name} {where} "
                 f"(tables: {known}); run the stage that writes it first"
             )
         return qualified(name, version)
@@ -231,7 +283,8 @@ class Store:
 
     def gc(self, min_age_s: float = DEFAULT_MIN_AGE_S, dry_run: bool = False) -> GcReport:
         """Remove data files that no snapshot references (left by runs killed before their
-        commit) once they are `min_age_s` old, holding the writer lock (see store.gc)."""
+        commit) once they are `min_age_s` old, holding the writer lock of a folder store
+        (see store.gc for a PostgreSQL one)."""
         if self._active_run is not None:
             raise StoreError(f"run '{self._active_run.id}' is open on this store; gc after it")
         return collect(self._con, self._lock, self._lock_timeout_s, min_age_s, dry_run)
@@ -244,14 +297,16 @@ class Store:
             self.has_table(TAGS.name)
             and self.sql(f"SELECT 1 FROM {LAKE}.{TAGS.name} WHERE tag = ?", [name]).height
         ):
-            raise StoreError(f"tag '{name}' already exists in store {self.root}")
+            raise StoreError(f"tag '{name}' already exists in store {self.name}")
         if name.isdigit():
             raise StoreError(f"tag '{name}' would be read as a snapshot id; use a name")
         frame = pl.DataFrame(
             {"tag": [name], "snapshot_id": [target], "created_at": [now()], "note": [note]}
         )
         with self.run("tag", {"tag": name, "snapshot": target}) as run:
-            run.insert(TAGS, frame)
+            run.insert(TAGS, frame, unique_on=["tag"])
+        if not run.counts.get(f"{TAGS.name}_inserted"):  # another writer tagged it meanwhile
+            raise StoreError(f"tag '{name}' already exists in store {self.name}")
         return target
 
     @contextmanager
@@ -268,8 +323,9 @@ class Store:
             config = config.model_copy(update={"at": at})
         config_json = _config_json(config)
         run = Run(
-            self._con, self.root, self._lock, self._lock_timeout_s,
-            new_run_id(stage), stage, at, config_json,
+            self._con, self.name, self._lock, self._lock_timeout_s,
+            new_run_id(stage), stage, at, config_json, self._retry,
+            self._table_locks.hold if self._table_locks is not None else None,
         )  # fmt: skip
         self._journal.start(
             {

@@ -7,10 +7,16 @@ disk, never correctness: DuckLake reads only files the catalog names). DuckLake 
 (`ducklake_cleanup_old_files`; teachable never expires snapshots, so normally none).
 
 Safety, because a file being written by a live run must never be removed:
-- gc holds the store's writer lock, and every teachable run writes files only while it holds
-  that lock, so no teachable writer is mid-write;
+- on a folder store gc holds the store's writer lock, and every teachable run writes files only
+  while it holds that lock, so no teachable writer is mid-write;
 - only files older than `min_age_s` go (a writer that does not take the lock, e.g. a DuckDB
-  session attached to the catalog by hand, is protected by the age);
+  session attached to the catalog by hand, is protected by the age). A PostgreSQL store has no
+  lock, since writers on other machines commit at any time: there the age is the guard, so gc
+  refuses an age under `SHARED_MIN_AGE_S` (a run writes its files only in its commit, which
+  lasts seconds);
+- data files in object storage are refused: their age and removal would go through the
+  bucket's API, which gc does not speak (use the bucket's own tools with the listing of
+  `--dry-run`, or leave them: they cost storage, never correctness);
 - only DuckLake's own file names (`ducklake-*.parquet`) are removed: anything else a person put
   in `data/` is reported and left;
 - every candidate is checked against the file names the catalog references in any snapshot,
@@ -27,11 +33,13 @@ from pathlib import Path
 
 import duckdb
 
-from store._connection import LAKE
+from store._connection import LAKE, recorded_data_path
 from store._lock import WriterLock
+from store._objstore import is_object_storage
 from store.errors import StoreBusyError, StoreError
 
 DEFAULT_MIN_AGE_S = 300.0
+SHARED_MIN_AGE_S = 60.0
 
 
 @dataclass
@@ -45,25 +53,43 @@ class GcReport:
 
 def collect(
     con: duckdb.DuckDBPyConnection,
-    lock: WriterLock,
+    lock: WriterLock | None,
     lock_timeout_s: float,
     min_age_s: float = DEFAULT_MIN_AGE_S,
     dry_run: bool = False,
 ) -> GcReport:
-    """Remove unreferenced data files older than `min_age_s` (list them with `dry_run`)."""
+    """Remove unreferenced data files older than `min_age_s` (list them with `dry_run`).
+    `lock` None: a shared catalog (no writer lock; see the module docstring)."""
     if min_age_s < 0:
         raise ValueError(f"min_age_s must be >= 0, got {min_age_s}")
-    try:
-        lock.acquire({"stage": "gc", "run_id": "gc"}, lock_timeout_s)
-    except StoreBusyError as exc:
-        raise StoreBusyError(f"store gc needs the writer lock, which a run holds: {exc}") from None
+    data_path = recorded_data_path(con)
+    if is_object_storage(data_path):
+        raise StoreError(
+            f"store gc does not clean data files in object storage ({data_path}): list the "
+            "catalog's files with DuckLake's ducklake_delete_orphaned_files(dry_run => true) "
+            "and expire them with the bucket's own tools; they cost storage, never correctness"
+        )
+    if lock is None and min_age_s < SHARED_MIN_AGE_S:
+        raise StoreError(
+            f"store gc on a shared (PostgreSQL) catalog keeps files younger than "
+            f"{SHARED_MIN_AGE_S:g} s: another machine's run may be committing them (got "
+            f"--min-age {min_age_s:g})"
+        )
+    if lock is not None:
+        try:
+            lock.acquire({"stage": "gc", "run_id": "gc"}, lock_timeout_s)
+        except StoreBusyError as exc:
+            raise StoreBusyError(
+                f"store gc needs the writer lock, which a run holds: {exc}"
+            ) from None
     try:
         report = GcReport(dry_run=dry_run)
         _remove_orphans(con, report, time.time() - min_age_s)
         _remove_expired(con, report, min_age_s)
         return report
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def _remove_orphans(con: duckdb.DuckDBPyConnection, report: GcReport, cutoff: float) -> None:

@@ -2,9 +2,11 @@
 
 Succeeded runs are also recorded in the DuckLake `runs` table, atomically with their data. A
 failed run must leave the lake at its previous snapshot, so its record goes here instead, in a
-small SQLite file beside the catalog. A run is journaled as `running` before it does any work,
-with its host, pid and process identity; the store settles a `running` row whose process is
-gone (see `Store.reconcile`) as `crashed`, or as `succeeded` when its commit reached the lake.
+small SQLite file beside the catalog (a PostgreSQL store: a table in the catalog's database,
+store._journal_pg, with the same interface). A run is journaled as `running` before it does
+any work, with its host, pid and process identity; the store settles a `running` row whose
+process is gone (see `Store.reconcile`) as `crashed`, or as `succeeded` when its commit reached
+the lake.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+JOURNAL_FILE = "journal.sqlite"
 # column -> SQLite type; a journal written by an older teachable gains the missing columns
 COLUMNS = {
     "run_id": "TEXT PRIMARY KEY",
@@ -62,6 +65,9 @@ class Journal:
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self._path, timeout=30)
+
+    def close(self) -> None:
+        """Nothing to close: every call opens its own SQLite connection."""
 
     def start(self, row: dict[str, object]) -> None:
         with self._connect() as con:

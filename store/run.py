@@ -1,10 +1,12 @@
 """A stage run: every write of one stage, committed as one DuckLake snapshot.
 
-A run reads at its pinned input snapshot (`run.at`) and computes with the store unlocked; its
-first write takes the store's writer lock and opens the transaction, and leaving the `with`
-block commits everything, with the run's `runs` row, as one snapshot. So model calls and
-kernels never hold the lock, and a run that fails before or after writing leaves the lake at
-its previous snapshot.
+A run reads at its pinned input snapshot (`run.at`) and computes with the store unlocked. On a
+folder store its first write takes the store's writer lock and opens the transaction; leaving
+the `with` block commits everything, with the run's `runs` row, as one snapshot. On a shared
+(PostgreSQL) catalog there is no lock: inserts wait in memory and are written in one short
+transaction at the end, retried when DuckLake reports a conflict (store._commit). Either way
+model calls and kernels never hold a lock, and a run that fails before or after writing leaves
+the lake at its previous snapshot.
 """
 
 from __future__ import annotations
@@ -15,20 +17,22 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 import pyarrow as pa
 
-from store._catalog import current_snapshot, qualified, tables_at, tables_now
+from store._catalog import committed_snapshot, qualified, tables_at
+from store._commit import Pending, RetryPolicy, SharedWrites
 from store._connection import LAKE
 from store._lock import WriterLock
+from store._tables import Tables
 from store.errors import SchemaError, StoreBusyError, StoreError
-from store.schema import BUILTIN_TABLES, RUNS, SCHEMA_VERSIONS, TableSpec
+from store.schema import BUILTIN_TABLES, RUNS, TableSpec
 from store.version import code_version
 
 
@@ -40,7 +44,7 @@ def new_run_id(stage: str) -> str:
     return f"{stage}-{now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-class Run:
+class Run(SharedWrites):
     """Handle a stage gets inside `with store.run(...) as run:`.
 
     Read at `run.at` (`run.ref(name)`, `run.todo(...)`); write with `insert`, which creates or
@@ -51,18 +55,25 @@ class Run:
     def __init__(
         self,
         con: duckdb.DuckDBPyConnection,
-        root: Path,
-        lock: WriterLock,
+        store_name: str,
+        lock: WriterLock | None,
         lock_timeout_s: float,
         run_id: str,
         stage: str,
         at: int,
         config_json: str,
+        retry: RetryPolicy | None = None,
+        table_locks: Callable[[Sequence[str]], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._con = con
-        self._root = root
-        self._lock = lock
+        self._store_name = store_name
+        self._lock = lock  # None: a shared catalog (PostgreSQL), writes deferred to the commit
         self._lock_timeout_s = lock_timeout_s
+        self._retry = retry or RetryPolicy()
+        self._table_locks = table_locks  # a shared catalog's per-table locks for unique_on
+        self._pending: list[Pending] = []
+        self._tables = Tables(con, store_name, run_id)
+        self._seen: dict[str, int] | None = None  # the tables a shared run's estimates saw
         self._writing = False
         self._config_json = config_json
         self._started = now()
@@ -152,22 +163,23 @@ class Run:
             raise SchemaError(
                 f"rows for table '{spec.name}' have columns it does not declare: {extra}"
             )
-        self._begin()
-        self._ensure_table(spec)
-        if frame.height == 0:
-            self.count(f"{spec.name}_inserted", 0)
-            return 0
         if "run_id" in spec.columns and "run_id" not in frame.columns:
-            frame = frame.with_columns(run_id=pl.lit(self.id))
+            frame = frame.with_columns(run_id=pl.lit(self.id, dtype=pl.String))
         missing = [c for c in spec.columns if c not in frame.columns]
         frame = frame.with_columns(pl.lit(None).alias(c) for c in missing)
-        inserted = self._insert_frame(spec, frame, unique_on)
+        if self._lock is None:  # an empty insert too: the commit still creates the table
+            inserted = self._defer(spec, frame, unique_on)
+        else:
+            self._begin()
+            self._tables.ensure(spec)
+            inserted = self._insert_frame(spec, frame, unique_on) if frame.height else 0
         self.count(f"{spec.name}_inserted", inserted)
         return inserted
 
     def _begin(self) -> None:
-        """Take the writer lock and open the transaction, once, at the first write."""
-        if self._writing:
+        """Take the writer lock and open the transaction, once, at the first write (a shared
+        catalog has no lock: its transaction opens at the commit)."""
+        if self._writing or self._lock is None:
             return
         self._lock.acquire({"stage": self.stage, "run_id": self.id}, self._lock_timeout_s)
         try:
@@ -179,39 +191,48 @@ class Run:
 
     def commit(self) -> int:
         """Record the run and commit all its writes as one snapshot; returns the snapshot id."""
+        if self._lock is None:
+            return self._commit_shared()
         self._begin()
-        for spec in BUILTIN_TABLES:
-            self._ensure_table(spec)
-        self._insert_frame(RUNS, self._runs_row(), None)
-        info = json.dumps({"run_id": self.id, "stage": self.stage})
-        self._con.execute(
-            f"CALL {LAKE}.set_commit_message('teachable', ?, extra_info => ?)",
-            [f"{self.stage} {self.id}", info],
-        )
+        self._write_builtin()
         try:
             self._con.execute("COMMIT")
         except duckdb.Error as exc:
             self.rollback()
             if "locked" in str(exc) or "onflict" in str(exc):
                 raise StoreBusyError(
-                    f"store {self._root}: commit of run {self.id} ({self.stage}) was refused by "
-                    f"the catalog ({exc}); nothing was written — re-run the stage"
+                    f"store {self._store_name}: commit of run {self.id} ({self.stage}) was "
+                    f"refused by the catalog ({exc}); nothing was written — re-run the stage"
                 ) from exc
             raise
         self._release()
-        return current_snapshot(self._con)
+        return committed_snapshot(self._con)
 
-    def rollback(self) -> None:
+    def _write_builtin(self) -> None:
+        for spec in BUILTIN_TABLES:
+            self._tables.ensure(spec)
+        self._insert_frame(RUNS, self._runs_row(), None)
+        info = json.dumps({"run_id": self.id, "stage": self.stage})
+        self._con.execute(
+            f"CALL {LAKE}.set_commit_message('teachable', ?, extra_info => ?)",
+            [f"{self.stage} {self.id}", info],
+        )
+
+    def rollback(self, keep_pending: bool = False) -> None:
         if self._writing:
             # a failed COMMIT has already ended the transaction
             with contextlib.suppress(duckdb.Error):
                 self._con.execute("ROLLBACK")
+        if not keep_pending:
+            self._pending.clear()
         self._release()
 
     def _release(self) -> None:
+        self._tables.reset()
         if self._writing:
             self._writing = False
-            self._lock.release()
+            if self._lock is not None:
+                self._lock.release()
 
     def _runs_row(self) -> pl.DataFrame:
         return pl.DataFrame(
@@ -231,44 +252,6 @@ class Run:
                 "pid": [os.getpid()],
             },
             schema_overrides={"error": pl.String},
-        )
-
-    # ---- schema ---------------------------------------------------------------------------
-    def _ensure_table(self, spec: TableSpec) -> None:
-        name = qualified(spec.name)
-        exists = spec.name in tables_now(self._con)
-        if spec is not SCHEMA_VERSIONS:
-            self._ensure_table(SCHEMA_VERSIONS)
-        if not exists:
-            self._con.execute(spec.create_sql(name))
-            self._set_version(spec)
-            return
-        if spec is SCHEMA_VERSIONS:
-            return
-        stored = self._con.execute(
-            f"SELECT max(version) FROM {qualified(SCHEMA_VERSIONS.name)} WHERE table_name = ?",
-            [spec.name],
-        ).fetchone()[0]
-        stored = int(stored or 1)
-        if stored > spec.version:
-            raise SchemaError(
-                f"table '{spec.name}' in store {self._root} is at schema version {stored}, but "
-                f"this teachable ({code_version()}) knows version {spec.version}: upgrade teachable"
-            )
-        for version in range(stored + 1, spec.version + 1):
-            if version not in spec.upgrades:
-                raise SchemaError(
-                    f"table '{spec.name}' is at version {stored}; no upgrade to {version} defined"
-                )
-            for statement in spec.upgrades[version]:
-                self._con.execute(statement.format(table=name))
-        if stored < spec.version:
-            self._set_version(spec)
-
-    def _set_version(self, spec: TableSpec) -> None:
-        self._con.execute(
-            f"INSERT INTO {qualified(SCHEMA_VERSIONS.name)} VALUES (?, ?, ?)",
-            [spec.name, spec.version, self.id],
         )
 
     def _insert_frame(

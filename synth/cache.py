@@ -1,4 +1,11 @@
-"""Persistent request cache: one SQLite file (WAL) beside the store, one row per finished sample.
+"""Persistent request cache: one SQLite file (WAL) per store and machine, one row per sample.
+
+It lives in the store's `local_dir`: the store folder itself for a folder store; for a
+PostgreSQL store this machine's folder for it (TEACHABLE_LOCAL_DIR, default
+~/.cache/teachable/<digest of the location>). It stays local on purpose: it saves re-sending
+the finished requests of a crashed or re-run run on the same machine, at SQLite speed and
+without a network round trip per request; across machines the store's own rows are what a
+re-run resumes from (`run.todo`).
 
 Keyed by a hash of (backend, model identity, effective request, sample index), so a stage that
 crashes or is re-run never re-sends a finished request. Failed requests are kept with their reason
@@ -76,7 +83,7 @@ class RequestCache:
 
     @classmethod
     def for_store(cls, store: Any, **kwargs: Any) -> RequestCache:
-        return cls(Path(store.root) / CACHE_FILE, **kwargs)
+        return cls(Path(store.local_dir) / CACHE_FILE, **kwargs)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Completion]:
         """Finished (ok) completions among `keys`."""

@@ -23,7 +23,9 @@ StoreOption = typer.Option(
     os.environ.get("TEACHABLE_STORE", DEFAULT_PATH),
     "--store",
     "-s",
-    help="Store directory (env TEACHABLE_STORE).",
+    help="Store directory, or postgresql:// connection string (env TEACHABLE_STORE).",
+    # the environment's value may be a connection string with a password: never echo it
+    show_default=f"env TEACHABLE_STORE, else {DEFAULT_PATH}",
 )
 
 

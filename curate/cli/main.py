@@ -15,6 +15,7 @@ import polars as pl
 import typer
 
 from curate.cli import evaluation, mix, quality, seeds, stages, teach
+from curate.cli import review as review_cli
 from curate.cli import store as store_cli
 from curate.cli import train as train_cli
 from curate.cli._common import (
@@ -25,6 +26,7 @@ from curate.cli._common import (
     print_frame,
     user_errors,
 )
+from store import Store
 
 app = typer.Typer(
     help="Curate teachable seeds and build verified reasoning datasets.",
@@ -35,13 +37,26 @@ app = typer.Typer(
 
 
 @app.command()
-def init(path: str = typer.Argument("teachable-data", help="Store directory.")) -> None:
+def init(
+    path: str = typer.Argument(
+        "teachable-data", help="Store directory, or a postgresql:// connection string."
+    ),
+    data_path: str | None = typer.Option(
+        None,
+        "--data-path",
+        help="PostgreSQL store: folder or s3:// prefix for its data files "
+        "(env TEACHABLE_DATA_PATH).",
+    ),
+) -> None:
     """Create (or open) a store.
 
     Example: teachable init ./teachable-data
+    Example: teachable init postgresql://me@db/lake --data-path s3://bucket/lake/
     """
-    with open_store(path) as store:
-        console.print(f"store ready at {store.root} (snapshot {store.snapshot()})")
+    with user_errors():
+        store = Store.open(path, data_path=data_path)
+    with store:
+        console.print(f"store ready at {store.name} (snapshot {store.snapshot()})")
 
 
 @app.command()
@@ -75,7 +90,7 @@ def log(
                 pl.col("duration_s").round(2),
             )
         )
-        print_frame(frame, title=f"store {opened.root}")
+        print_frame(frame, title=f"store {opened.name}")
 
 
 @app.command()
@@ -109,7 +124,7 @@ def run(
         recipe_store, stages = load_recipe(recipe)
     path = store or recipe_store or StoreOption.default
     with open_store(path) as opened:
-        console.print(f"[bold]{recipe}[/bold]: {len(stages)} stages into {opened.root}")
+        console.print(f"[bold]{recipe}[/bold]: {len(stages)} stages into {opened.name}")
         for index, (name, config) in enumerate(stages, start=1):
             console.rule(f"[{index}/{len(stages)}] {name}")
             print_counts(name, run_stage(opened, name, config))
@@ -117,5 +132,5 @@ def run(
 
 
 # every stage of curate.pipeline.STAGES (derived from its config), then the hand-written commands
-for part in (stages, seeds, teach, quality, mix, train_cli, evaluation, store_cli):
+for part in (stages, seeds, teach, quality, mix, train_cli, evaluation, review_cli, store_cli):
     part.register(app)

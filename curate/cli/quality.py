@@ -106,7 +106,8 @@ def report_quality(
         if verdicts.height:
             print_frame(verdicts, title="trace filter verdicts")
         sizes = cluster_sizes(opened)
-        path = cluster_histogram(sizes, png or opened.root / "reports" / "near_dup_clusters.png")
+        default = opened.local_dir / "reports" / "near_dup_clusters.png"
+        path = cluster_histogram(sizes, png or default)
         console.print(f"{sizes.height} near-duplicate clusters; histogram: {path}")
 
 

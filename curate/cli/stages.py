@@ -116,12 +116,10 @@ COMMANDS: dict[str, StageCommand] = {
             "benchmarks": ("--benchmark", "-b"),
             "include_traces": ("--traces",),
         },
-        helps={"num_perm": "MinHash permutations per signature.", "seed": "MinHash seed."},
     ),
     "dedup": StageCommand(
         "Cluster near-duplicates and keep the earliest of each cluster.",
         "teachable dedup --table seeds --threshold 0.85",
-        helps={"num_perm": "MinHash permutations per signature.", "seed": "MinHash seed."},
     ),
     "sft": StageCommand(
         "Fine-tune on an exported mixture as a journaled recipe stage (skips a finished run).",

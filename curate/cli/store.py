@@ -1,10 +1,10 @@
-"""`teachable store gc`: housekeeping of the store folder."""
+"""`teachable store gc` / `store migrate`: housekeeping of a store, and moving one."""
 
 from __future__ import annotations
 
 import typer
 
-from curate.cli._common import StoreOption, console, open_store
+from curate.cli._common import StoreOption, console, open_store, user_errors
 from store.gc import DEFAULT_MIN_AGE_S
 
 store_app = typer.Typer(help="Store housekeeping.", no_args_is_help=True)
@@ -42,6 +42,47 @@ def gc(
         )
     for path in report.kept_foreign:
         console.print(f"left alone (not a DuckLake data file): {path}", highlight=False)
+
+
+@store_app.command("migrate")
+def migrate(
+    source: str = typer.Argument(..., help="The folder store to copy."),
+    target: str = typer.Argument(
+        ..., help="postgresql:// connection string of a new, empty database."
+    ),
+    data_path: str | None = typer.Option(
+        None,
+        "--data-path",
+        help="Folder or s3:// prefix for the target's data files (env TEACHABLE_DATA_PATH).",
+    ),
+    squash: bool = typer.Option(
+        False,
+        "--squash",
+        help="Copy only the current rows, as one snapshot (tags are dropped); default: every "
+        "snapshot, with the same ids.",
+    ),
+) -> None:
+    """Copy a folder store into a PostgreSQL catalog, with its snapshot history and journal.
+
+    Example: teachable store migrate teachable-data postgresql://me@db/lake --data-path /mnt/lake
+    """
+    from store.migrate import migrate as copy_store
+
+    with user_errors():
+        report = copy_store(source, target, data_path=data_path, squash=squash)
+    rows = sum(report.rows.values())
+    how = "as one snapshot" if squash else f"{report.snapshots} snapshot(s), same ids"
+    console.print(
+        f"copied {rows} row(s) of {len(report.rows)} table(s) ({how}) and "
+        f"{report.journal_rows} journal row(s)",
+        highlight=False,
+    )
+    if report.dropped_tags:
+        console.print(
+            f"left out {len(report.dropped_tags)} tag(s), whose snapshots a squashed copy does "
+            f"not have: {', '.join(report.dropped_tags)}",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -277,7 +277,7 @@ def _json(value: object) -> str | None:
 def latest_summaries(store: Store, at: int | str | None = None) -> pl.DataFrame:
     """The current summary of every (model, benchmark): the latest eval run's row."""
     if not store.has_table(EVAL_SUMMARIES.name, at):
-        raise ValueError(f"no eval results in store {store.root}: run `teachable eval` first")
+        raise ValueError(f"no eval results in store {store.name}: run `teachable eval` first")
     return store.latest(EVAL_SUMMARIES.name, key=["model", "benchmark"], at=at).sort(
         "benchmark", "model_name"
     )

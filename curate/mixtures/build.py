@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.mixtures import inputs
+from curate.mixtures import inputs, review
 from curate.mixtures.recipe import MixtureRecipe, MixtureRecipeError, load_recipe
 from curate.mixtures.sample import apply_exclusions, sample_parts
 from curate.mixtures.tables import MIXTURE_ITEMS, MIXTURES
@@ -27,6 +27,7 @@ class Resolved:
     counts: dict[str, dict[str, int]]
     exclusions: dict[str, int]
     decontamination: dict[str, int]
+    decontamination_kinds: dict[str, dict[str, int]]
     input_runs: dict[str, list[str]]
     candidates: int
 
@@ -38,7 +39,9 @@ def _runs(items: pl.DataFrame, column: str) -> list[str]:
 def resolve(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
     """The recipe's items at snapshot `at`; reads only, writes nothing."""
     candidates = inputs.candidates(store, at, recipe.seed, recipe.difficulty_model)
-    cleaned = apply_exclusions(candidates, inputs.marks(store, at))
+    candidates = review.rescore(store, at, recipe.review_rule, candidates)
+    marks = inputs.marks(store, at, recipe.review_rule)
+    cleaned = apply_exclusions(candidates, marks, recipe.exclude_siblings)
     cache: dict[str, pl.Series] = {}
 
     def selection(name: str) -> pl.Series:
@@ -66,6 +69,7 @@ def resolve(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
         counts=counts,
         exclusions=cleaned.exclusions,
         decontamination=cleaned.decontamination,
+        decontamination_kinds=cleaned.decontamination_kinds,
         input_runs={k: v for k, v in runs.items() if v},
         candidates=candidates.height,
     )
@@ -85,6 +89,7 @@ def run_mix_build(store: Store, config: MixBuildConfig) -> dict[str, int]:
             "counts": json.dumps(resolved.counts, sort_keys=True),
             "exclusions": json.dumps(resolved.exclusions, sort_keys=True),
             "decontamination": json.dumps(resolved.decontamination, sort_keys=True),
+            "decontamination_kinds": json.dumps(resolved.decontamination_kinds, sort_keys=True),
             "input_runs": json.dumps(resolved.input_runs, sort_keys=True),
             "items": items.height,
             "run_id": run.id,

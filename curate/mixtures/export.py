@@ -1,7 +1,8 @@
 """`export`: a built mixture -> chat-format dataset files, through store.export.
 
-Rows are read from the store in chunks of mixture positions (one query each, at the mixture's
-snapshot), so a large mixture streams through `export_rows` without being held whole.
+Rows are read from the store by one query at the mixture's snapshot, streamed in Arrow batches
+bounded by rows and bytes, so a large mixture passes through `export_rows` without being held
+whole.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ import polars as pl
 from pydantic import Field
 
 from curate.mixtures.inputs import source
+from curate.mixtures.recipe import parse_recipe
+from curate.mixtures.review import mixture_fixes
+from curate.mixtures.sample import excluded_kinds
 from curate.mixtures.tables import EXPORTS, MIXTURES
+from quality.review.corrections import apply as apply_fixes
 from store import StageConfig, Store
 from store.export import ExportMeta, export_rows
+from store.stream import record_batches
 
 # used when synth's prompt file cannot be found (it ships as synth/prompts/reasoning_system.txt)
 FALLBACK_SYSTEM_PROMPT = (
@@ -41,6 +47,8 @@ class ExportConfig(StageConfig):
     """Replace an earlier export in `out`."""
     batch_rows: int = Field(default=100_000, ge=1)
     """Rows rendered and written per batch (memory bound)."""
+    batch_mb: int = Field(default=64, ge=1)
+    """Megabytes of text read per batch at most (long traces make few rows heavy)."""
     system_prompt_file: str | None = None
     """System prompt file (default synth's reasoning system prompt)."""
 
@@ -62,20 +70,36 @@ def find_mixture(store: Store, mixture: str, at: int | None = None) -> dict[str,
     """The build of `mixture`: its current (latest) build by name, or the build with that run
     id."""
     if not store.has_table(MIXTURES.name, at):
-        raise ValueError(f"no mixtures in store {store.root}: run `teachable mix build` first")
+        raise ValueError(f"no mixtures in store {store.name}: run `teachable mix build` first")
     rows = store.latest(
         MIXTURES.name, key="name", at=at, where="name = ? OR run_id = ?", params=[mixture, mixture]
     )
     if rows.height == 0:
         known = store.sql(f"SELECT DISTINCT name FROM {store.ref(MIXTURES.name, at)} ORDER BY name")
         raise ValueError(
-            f"no mixture '{mixture}' in store {store.root} (known: {known['name'].to_list()})"
+            f"no mixture '{mixture}' in store {store.name} (known: {known['name'].to_list()})"
         )
     return rows.row(0, named=True)
 
 
-def iter_rows(store: Store, record: dict[str, Any], chunk_rows: int) -> Iterator[pl.DataFrame]:
-    """Export input rows (store.export.INPUT_COLUMNS) in position order, a chunk at a time."""
+def _excluded_kinds(record: dict[str, Any]) -> list[str]:
+    """The contamination kinds the build excluded (its recipe's `exclude_siblings`)."""
+    recipe = parse_recipe(record["recipe"], f"mixture '{record['name']}'")
+    return list(excluded_kinds(recipe.exclude_siblings))
+
+
+def iter_rows(
+    store: Store,
+    record: dict[str, Any],
+    batch_rows: int,
+    batch_mb: int = 64,
+    fixes: pl.DataFrame | None = None,
+) -> Iterator[pl.DataFrame]:
+    """Export input rows (store.export.INPUT_COLUMNS) in position order, streamed from one
+    query in Arrow batches of at most `batch_rows` rows and about `batch_mb` megabytes: the
+    process holds one batch of texts; DuckDB sorts by position and spills what does not fit
+    its memory limit to disk. `fixes` (curate.mixtures.review) replace the answers of the
+    prompts they correct."""
     at = int(record["snapshot_id"])
     query = f"""
         SELECT mi.trace_id AS id, mi.seed_id, mi.part, mi.domain, mi.band,
@@ -84,21 +108,29 @@ def iter_rows(store: Store, record: dict[str, Any], chunk_rows: int) -> Iterator
                t.reasoning, t.answer_text,
                CASE WHEN mi.item_table = 'questions' THEN q.answer ELSE s.answer END AS answer,
                CASE WHEN mi.item_table = 'questions' THEN q.answer_type ELSE s.answer_type END
-                 AS answer_type
-        FROM (SELECT * FROM mixture_items WHERE run_id = ? AND position >= ? AND position < ?) mi
+                 AS answer_type,
+               mi.item_table AS prompt_table, mi.item_id AS prompt_id
+        FROM (SELECT * FROM mixture_items WHERE run_id = ?) mi
         JOIN {source(store, "traces", at)} t ON t.trace_id = mi.trace_id
         LEFT JOIN {source(store, "seeds", at)} s ON s.seed_id = mi.seed_id
         LEFT JOIN {source(store, "questions", at)} q ON q.question_id = mi.question_id
         ORDER BY mi.position
     """
-    for start in range(0, int(record["items"]), chunk_rows):
-        yield store.sql(query, [record["run_id"], start, start + chunk_rows])
+    for batch in record_batches(
+        store, query, [record["run_id"]], rows=batch_rows, max_bytes=batch_mb << 20
+    ):
+        frame = pl.from_arrow(batch)
+        assert isinstance(frame, pl.DataFrame)
+        if fixes is not None and fixes.height:
+            frame = apply_fixes(frame, fixes, "prompt_table", "prompt_id").drop("answer_corrected")
+        yield frame.drop("prompt_table", "prompt_id")
 
 
 def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
     with store.run("export", config) as run:
         record = find_mixture(store, config.mixture, run.at)
         prompt, prompt_source = system_prompt(config.system_prompt_file)
+        fixes, review = mixture_fixes(store, record)
         runs = json.loads(record["input_runs"] or "{}")
         meta = ExportMeta(
             name=record["name"],
@@ -110,10 +142,13 @@ def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
             sampling_seed=int(record["seed"]),
             parts=json.loads(record["counts"] or "{}"),
             decontamination=json.loads(record["decontamination"] or "{}"),
+            decontamination_kinds=json.loads(record.get("decontamination_kinds") or "{}"),
+            excluded_kinds=_excluded_kinds(record),
             exclusions={k: v for k, v in json.loads(record["exclusions"] or "{}").items() if v},
+            review=review,
         )
         result = export_rows(
-            iter_rows(store, record, chunk_rows=4 * config.batch_rows),
+            iter_rows(store, record, config.batch_rows, config.batch_mb, fixes=fixes),
             meta,
             config.out,
             fmt=config.format,
@@ -121,7 +156,7 @@ def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
             batch_rows=config.batch_rows,
             overwrite=config.overwrite,
             total=int(record["items"]),
-            protect=[store.root],
+            protect=store.protected_paths(),
         )
         row = {
             "mixture": record["name"],
@@ -133,4 +168,7 @@ def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
             "val_rows": result.rows["val"],
         }
         run.insert(EXPORTS, pl.DataFrame([row]))
-        return run.count_all({"train_rows": result.rows["train"], "val_rows": result.rows["val"]})
+        return run.count_all({
+            "train_rows": result.rows["train"], "val_rows": result.rows["val"],
+            "answers_corrected": len(review["corrected"]),
+        })  # fmt: skip

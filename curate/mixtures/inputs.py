@@ -11,7 +11,8 @@ import polars as pl
 from curate.seeds.tables import SEEDS
 from curate.teachability.select import selection_rows
 from curate.teachability.tables import DIFFICULTY, QUESTIONS, SELECTIONS
-from quality.tables import CONTAMINATION, NEAR_DUPS, REVIEWS, VERDICTS
+from quality.review.resolve import ReviewRule, resolved
+from quality.tables import CONTAMINATION, CONTAMINATION_CURRENT, NEAR_DUPS, REVIEWS, VERDICTS
 from store import Store, TableSpec
 from store.schema import RUNS
 from synth.tables import TRACES
@@ -33,7 +34,11 @@ READS: dict[str, tuple[TableSpec, tuple[str, ...]]] = {
     ),
     "difficulty": (DIFFICULTY, ("seed_id", "model", "model_name", "band", "run_id")),
     "selections": (SELECTIONS, ("name", "seed_id", "run_id")),
-    "contamination": (CONTAMINATION, ("item_id", "benchmark", "run_id")),
+    "contamination": (
+        CONTAMINATION,
+        ("item_id", "item_table", "field", "benchmark", "benchmark_item_id", "method", "kind",
+         "run_id"),
+    ),
     "near_dups": (NEAR_DUPS, ("item_id", "item_table", "is_representative", "run_id")),
     "verdicts": (VERDICTS, ("item_id", "item_table", "filter", "passed", "run_id")),
     "runs": (RUNS, ("run_id", "started_at")),
@@ -41,7 +46,7 @@ READS: dict[str, tuple[TableSpec, tuple[str, ...]]] = {
 }  # fmt: skip
 MARK_TABLES = ("contamination", "near_dups", "verdicts", "reviews")
 # columns read as NULL when a table lacks them (other stages may not write them)
-OPTIONAL = {"run_id", "item_table", "model_name", "answer_type"}
+OPTIONAL = {"run_id", "item_table", "model_name", "answer_type", "kind"}
 
 
 # (store root, table, snapshot) -> (SQL ref, columns) of the table then, or None when it did
@@ -136,23 +141,31 @@ def candidates(store: Store, at: int, seed: int, difficulty_model: str | None) -
     return store.sql(query, [*band_params, str(seed)])
 
 
-def marks(store: Store, at: int) -> pl.DataFrame:
-    """Ids to exclude, with the reason (and benchmark for contamination). Any contamination hit
-    or review rejection counts; near-dup assignments and filter verdicts count from their latest
-    run (a dedup run is a full assignment, so the latest one per item table wins)."""
+def marks(store: Store, at: int, review_rule: ReviewRule = "majority") -> pl.DataFrame:
+    """Ids that may be excluded, with the reason (and benchmark and hit kind for contamination:
+    whether a kind excludes is the recipe's call). Contamination hits count with their current
+    kind (the latest decontam run per hit); near-dup assignments and filter verdicts from their
+    latest run (a dedup run is a full assignment, so the latest one per item table wins); a review
+    counts when the item's verdict resolves to reject under `review_rule`
+    (quality.review.resolve)."""
     query = f"""
-        SELECT item_id, 'contaminated' AS reason, benchmark
-          FROM {source(store, "contamination", at)}
-        UNION ALL SELECT item_id, 'near_duplicate', NULL
+        SELECT item_id, 'contaminated' AS reason, benchmark, kind
+          FROM {latest(store, "contamination", CONTAMINATION_CURRENT, at)}
+        UNION ALL SELECT item_id, 'near_duplicate', NULL, NULL
           FROM {latest(store, "near_dups", ["item_table"], at)}
           WHERE NOT coalesce(is_representative, false)
-        UNION ALL SELECT item_id, 'failed_filter', NULL
+        UNION ALL SELECT item_id, 'failed_filter', NULL, NULL
           FROM {latest(store, "verdicts", ["item_table", "item_id", "filter"], at)}
           WHERE passed = false
-        UNION ALL SELECT item_id, 'rejected_in_review', NULL
-          FROM {source(store, "reviews", at)} WHERE verdict = 'reject'
     """
-    return store.sql(query)
+    rejected = resolved(store, at, review_rule).filter(pl.col("verdict") == "reject")
+    reviewed = rejected.select(
+        "item_id",
+        reason=pl.lit("rejected_in_review"),
+        benchmark=pl.lit(None, pl.String),
+        kind=pl.lit(None, pl.String),
+    )
+    return pl.concat([store.sql(query), reviewed], how="vertical_relaxed")
 
 
 def selection_seeds(store: Store, at: int, name: str) -> pl.Series:

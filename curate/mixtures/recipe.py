@@ -16,6 +16,7 @@ parts:
     source: synthetic
     level: [3, 5]     # inclusive level range
     count: 300
+exclude_siblings: false  # true: also drop items decontam calls siblings of a benchmark item
 ```
 """
 
@@ -27,6 +28,8 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from quality.review.resolve import ReviewRule
 
 Band = Literal["too_easy", "teachable", "too_hard"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -91,6 +94,10 @@ class MixtureRecipe(BaseModel):
     seed: int = 0
     difficulty_model: str | None = None  # band from this weak model; default: latest per seed
     strict: bool = False  # fail when a part has fewer candidates than its target
+    review_rule: ReviewRule = "majority"  # how review verdicts resolve (quality.review.resolve)
+    # contamination hits of kind copy, paraphrase and quote always exclude; siblings (same
+    # template, other numbers or answer) only with this flag
+    exclude_siblings: bool = False
     parts: list[PartSpec] = Field(min_length=1)
 
     _name = field_validator("name")(_check_name)

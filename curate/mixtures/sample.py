@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from curate.mixtures.recipe import MixtureRecipe, PartSpec
+from quality.hit_kinds import EXCLUDED_BY_DEFAULT
 
 ID_COLUMNS = ("trace_id", "item_id", "seed_id")
 REASONS = ("contaminated", "near_duplicate", "failed_filter", "rejected_in_review")
@@ -40,11 +41,30 @@ class Cleaned:
     pool: pl.DataFrame  # candidates that survive every exclusion
     exclusions: dict[str, int]  # reason -> candidate traces excluded (reasons overlap)
     decontamination: dict[str, int]  # benchmark -> distinct prompts excluded
+    decontamination_kinds: dict[str, dict[str, int]]  # benchmark -> kind -> prompts matched
 
 
-def apply_exclusions(candidates: pl.DataFrame, marks: pl.DataFrame) -> Cleaned:
+def excluded_kinds(exclude_siblings: bool) -> tuple[str, ...]:
+    """Hit kinds that exclude an item: copies, paraphrases and quotes, and siblings on request.
+    A hit without a kind (written before kinds existed) always excludes."""
+    return (*EXCLUDED_BY_DEFAULT, *(("sibling",) if exclude_siblings else ()))
+
+
+def _excluding(marks: pl.DataFrame, kinds: tuple[str, ...]) -> pl.DataFrame:
+    """The marks that exclude: contamination only with an excluding (or unknown) kind."""
+    if "kind" not in marks.columns:
+        return marks
+    contaminated = pl.col("reason") == "contaminated"
+    excludes = pl.col("kind").is_null() | pl.col("kind").is_in(kinds)
+    return marks.filter(~contaminated | excludes)
+
+
+def apply_exclusions(
+    candidates: pl.DataFrame, marks: pl.DataFrame, exclude_siblings: bool = False
+) -> Cleaned:
+    excluding = _excluding(marks, excluded_kinds(exclude_siblings))
     flags = {
-        reason: _touches(marks.filter(pl.col("reason") == reason)["item_id"].unique())
+        reason: _touches(excluding.filter(pl.col("reason") == reason)["item_id"].unique())
         for reason in REASONS
     }
     flags["question_rejected"] = (pl.col("question_status") == "rejected").fill_null(False)
@@ -56,19 +76,45 @@ def apply_exclusions(candidates: pl.DataFrame, marks: pl.DataFrame) -> Cleaned:
     )
     exclusions = {k: int(flagged[f"_x_{k}"].sum()) for k in flags}
     pool = flagged.filter(~pl.col("_excluded")).drop(pl.selectors.starts_with("_x_"), "_excluded")
-    return Cleaned(pool, exclusions, _decontamination(candidates, marks))
+    return Cleaned(
+        pool,
+        exclusions,
+        _decontamination(candidates, excluding),
+        _decontamination_kinds(candidates, marks),
+    )
 
 
-def _decontamination(candidates: pl.DataFrame, marks: pl.DataFrame) -> dict[str, int]:
-    hits = marks.filter(pl.col("reason") == "contaminated").select("item_id", "benchmark").unique()
-    if hits.height == 0:
-        return {}
+def _matched(candidates: pl.DataFrame, marks: pl.DataFrame) -> pl.DataFrame:
+    """(prompt, benchmark, kind) for every candidate prompt a contamination mark touches; kind
+    `unclassified` for hits found before kinds existed."""
+    if "kind" not in marks.columns:
+        marks = marks.with_columns(kind=pl.lit(None, pl.String))
+    hits = (
+        marks.filter(pl.col("reason") == "contaminated")
+        .select("item_id", "benchmark", pl.col("kind").fill_null("unclassified"))
+        .unique()
+    )
     long = candidates.select(pl.col("item_id").alias("prompt"), *ID_COLUMNS).unpivot(
         index="prompt", value_name="id"
     )
-    joined = long.join(hits, left_on="id", right_on="item_id")
-    per = joined.group_by("benchmark").agg(pl.col("prompt").n_unique().alias("n")).sort("benchmark")
-    return {b: int(n) for b, n in per.iter_rows()}
+    return long.join(hits, left_on="id", right_on="item_id").select("prompt", "benchmark", "kind")
+
+
+def _decontamination(candidates: pl.DataFrame, marks: pl.DataFrame) -> dict[str, int]:
+    """Distinct candidate prompts matched per benchmark."""
+    per = _matched(candidates, marks).group_by("benchmark").agg(pl.col("prompt").n_unique())
+    return {b: int(n) for b, n in per.sort("benchmark").iter_rows()}
+
+
+def _decontamination_kinds(
+    candidates: pl.DataFrame, marks: pl.DataFrame
+) -> dict[str, dict[str, int]]:
+    """Distinct candidate prompts matched per benchmark and hit kind."""
+    per = _matched(candidates, marks).group_by("benchmark", "kind").agg(pl.col("prompt").n_unique())
+    nested: dict[str, dict[str, int]] = {}
+    for benchmark, kind, n in per.sort("benchmark", "kind").iter_rows():
+        nested.setdefault(benchmark, {})[kind] = int(n)
+    return nested
 
 
 def part_filter(part: PartSpec, selection: Callable[[str], pl.Series]) -> pl.Expr:

@@ -12,11 +12,14 @@ MIXTURES = TableSpec(
         "counts": "VARCHAR",  # JSON {part: {target, available, selected}}
         "exclusions": "VARCHAR",  # JSON {reason: candidate traces excluded}
         "decontamination": "VARCHAR",  # JSON {benchmark: prompts excluded}
+        "decontamination_kinds": "VARCHAR",  # JSON {benchmark: {hit kind: prompts matched}}
         "input_runs": "VARCHAR",  # JSON {table: [run ids]} of the rows read
         "items": "BIGINT",
         "run_id": "VARCHAR",  # identifies this build; mixture_items.run_id
         "created_at": "TIMESTAMP",
     },
+    version=2,
+    upgrades={2: ["ALTER TABLE {table} ADD COLUMN decontamination_kinds VARCHAR"]},
 )
 
 MIXTURE_ITEMS = TableSpec(

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 import polars as pl
-from pydantic import Field
+from pydantic import Field as PydanticField
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+from curate.seeds import validate
 from curate.seeds.answers import split_answers
 from curate.seeds.errors import IngestError
 from curate.seeds.normalize import content_ids, normalize_expr
-from curate.seeds.readers import LOC, Reject, SourceRecords, read_source
+from curate.seeds.readers import read_source
+from curate.seeds.records import EXCERPT, KIND, LOC, Reject, SourceRecords, excerpt
 from curate.seeds.tables import REJECTS, SEED_SOURCES, SEEDS
+from curate.seeds.validate import NUMBER, TEXT, Field
 from store import Run, StageConfig, Store
 
 PROBLEM_FIELDS = ("problem", "question", "prompt", "input", "instruction")
 ANSWER_FIELDS = ("answer", "final_answer", "solution", "target", "output")
 _BATCH = 100_000
+_MAPPED = ("problem", "answer_raw", "ref", "level_raw")
 
 
 class IngestConfig(StageConfig):
@@ -35,12 +40,16 @@ class IngestConfig(StageConfig):
     """Field used as the source row reference."""
     split: str | None = None
     """Split of a dataset folder or hf: source."""
-    limit: int | None = Field(default=None, ge=1)
+    limit: int | None = PydanticField(default=None, ge=1)
     """Ingest only the first N records."""
     on_error: Literal["fail", "skip"] = "fail"
     """fail | skip (bad rows go to `rejects`)."""
     license: str | None = None
     """License or notes for this source."""
+    max_chars: int = PydanticField(default=100_000, ge=1)
+    """Longest problem, answer or id (in characters) a row may hold; a longer one is a bad row.
+    Generous by default: a real problem or worked solution is a few thousand characters, while
+    a megabyte cell is a broken export or a pasted file."""
 
 
 def run_ingest(store: Store, config: IngestConfig) -> dict[str, int]:
@@ -84,54 +93,77 @@ def _pick(
 
 
 def _map_fields(records: SourceRecords, config: IngestConfig) -> tuple[pl.DataFrame, list[Reject]]:
+    """The mapped columns (problem, answer_raw, ref, level_raw, _loc) of the rows whose values
+    pass `validate`, and a reject for each row that fails (with on_error=fail, the error for
+    the first)."""
     frame = records.frame
-    columns = [c for c in frame.columns if c != LOC]
-    first = frame[LOC][0] if frame.height else config.source
+    if frame.height == 0:  # every record was set aside by the reader
+        return pl.DataFrame(schema=dict.fromkeys([LOC, *_MAPPED], pl.String)), []
+    columns = [c for c in frame.columns if c != LOC and not c.startswith(KIND)]
+    first = frame[LOC][0]
     problem = _pick(columns, config.problem_field, PROBLEM_FIELDS, "problem", first)
     if problem is None:
         raise IngestError(
             f"{first}: no problem field found (tried {PROBLEM_FIELDS}); set --problem-field"
         )
     answer = _pick(columns, config.answer_field, ANSWER_FIELDS, "answer", first)
-    id_field = _pick(columns, config.id_field, (), "id", first)
-    required = [problem] + [f for f in (config.answer_field, config.id_field) if f]
-    selected = {"problem": problem, "answer_raw": answer, "ref": id_field, "level_raw": "level"}
-    out = frame.select(
-        LOC,
-        *[
-            _as_text(frame, col).alias(alias)
-            if col in columns
-            else pl.lit(None, pl.String).alias(alias)
-            for alias, col in selected.items()
-        ],
-    )
-    reasons = []
-    for field in required:
-        alias = next(a for a, c in selected.items() if c == field)
-        missing = pl.col(alias).is_null() | (pl.col(alias).str.strip_chars() == "")
-        reasons.append(pl.when(missing).then(pl.lit(f"{field}")))
-    out = out.with_columns(pl.coalesce(reasons).alias("_bad_field"))
-    broken = out.filter(pl.col("_bad_field").is_not_null())
-    if broken.height and config.on_error == "fail":
-        row = broken.row(0, named=True)
-        raise IngestError(
-            f"{row[LOC]}: field '{row['_bad_field']}' is missing or empty "
-            f"({broken.height} such rows; --on-error skip sets them aside in `rejects`)"
-        )
-    rejects = [
-        Reject(r[LOC], r["_bad_field"], "missing or empty field", str(r["problem"])[:500])
-        for r in broken.iter_rows(named=True)
+    ref = _pick(columns, config.id_field, (), "id", first)
+    fields = [
+        Field("problem", problem, TEXT, required=True),
+        Field("answer_raw", answer, NUMBER, required=config.answer_field is not None),
+        Field("ref", ref, NUMBER, required=config.id_field is not None),
+        Field("level_raw", "level" if "level" in columns else None, NUMBER, required=False),
     ]
-    return out.filter(pl.col("_bad_field").is_null()).drop("_bad_field"), rejects
+    mapped = frame.select(LOC, *_mapped(frame, fields)).with_row_index("_row")
+    out = validate.check(mapped, fields[:3], config.max_chars)
+    broken = out.filter(pl.col("_code").is_not_null())
+    if broken.height and config.on_error == "fail":
+        bad = _describe(broken.head(1), frame, fields, config.max_chars)[0]
+        raise IngestError(
+            f"{bad.location}: field '{bad.field}' {bad.reason} ({broken.height} bad "
+            f"row{'s' * (broken.height > 1)}; --on-error skip sets them aside in `rejects`)"
+        )
+    rejects = _describe(broken, frame, fields, config.max_chars)
+    good = out.filter(pl.col("_code").is_null())
+    return good.select(LOC, *_MAPPED), rejects
 
 
-def _as_text(frame: pl.DataFrame, column: str) -> pl.Expr:
-    dtype = frame.schema[column]
-    if dtype == pl.String:
-        return pl.col(column)
-    if dtype.is_nested() or dtype == pl.Object:
-        return pl.col(column).map_elements(str, return_dtype=pl.String)
-    return pl.col(column).cast(pl.String)
+def _mapped(frame: pl.DataFrame, fields: list[Field]) -> list[pl.Expr]:
+    """Each field as text plus its kind (`_kind_<alias>`); an unmapped field is null."""
+    exprs = []
+    for spec in fields:
+        if spec.source is None:
+            text, kind = pl.lit(None, pl.String), pl.lit(None, pl.String)
+        else:
+            text = validate.text_expr(frame, spec.source)
+            kind = validate.kind_expr(frame, spec.source)
+        if spec.alias == "level_raw":  # a hint only: what is not text or a number is ignored
+            text = pl.when(kind.is_in(list(NUMBER))).then(text)
+        exprs += [text.alias(spec.alias), kind.alias(f"_kind_{spec.alias}")]
+    return exprs
+
+
+def _describe(
+    broken: pl.DataFrame, frame: pl.DataFrame, fields: list[Field], max_chars: int
+) -> list[Reject]:
+    """One reject per failing row, in row order, described from the source value and record
+    (the rows are few, or all of a wrongly typed column: either way not the hot path)."""
+    by_source = {spec.source: spec for spec in fields if spec.source is not None}
+    kinds = [c for c in frame.columns if c.startswith(KIND)]
+    records = frame.drop(LOC).gather(broken["_row"]).to_dicts()
+    for record in records:  # a mixed-kind field holds JSON text: show the value as written
+        for column in kinds:
+            name, kind = column.removeprefix(KIND), record.pop(column)
+            if kind not in (None, "text"):
+                record[name] = json.loads(record[name])
+    rejects = []
+    for (loc, name, code), record in zip(
+        broken.select(LOC, "_bad_field", "_code").iter_rows(), records, strict=True
+    ):
+        reason = validate.describe(code, record[name], by_source[name], max_chars)
+        raw = json.dumps(record, default=str, ensure_ascii=False)[: 4 * EXCERPT]
+        rejects.append(Reject(loc, name, reason, excerpt(raw)))
+    return rejects
 
 
 def _build_seeds(

@@ -93,10 +93,10 @@ def selection_rows(store: Store, name: str, at: int | str | None = None) -> pl.D
     """The rows (name, seed_id, snapshot_id, criteria, run_id) of the current version of
     selection `name`: the one written by its latest `select` run."""
     if not store.has_table(SELECTIONS.name, at):
-        raise ValueError(f"no selection named {name!r} in store {store.root} (no selections yet)")
+        raise ValueError(f"no selection named {name!r} in store {store.name} (no selections yet)")
     rows = store.latest(SELECTIONS.name, key="name", at=at, where="name = ?", params=[name])
     if rows.height == 0:
-        raise ValueError(f"no selection named {name!r} in store {store.root}")
+        raise ValueError(f"no selection named {name!r} in store {store.name}")
     return rows
 
 

@@ -9,6 +9,8 @@ import quality.filters.traces  # noqa: F401  (defining the built-in filters regi
 from quality.filters.base import FILTERS, TraceFilter, judge_all
 from quality.tables import VERDICTS, VERDICTS_KEY
 from store import StageConfig, Store
+from store.run import Run
+from store.stream import record_batches
 
 FILTER_NAMES = list(FILTERS)  # the built-in filters, in definition order
 
@@ -46,24 +48,32 @@ def build_filters(config: FilterConfig) -> list[TraceFilter]:
     return [FILTERS[f].from_config(config) for f in config.filters]
 
 
+def _todo(run: Run, name: str, rejudge: bool) -> tuple[str, list[str]]:
+    """Traces at the run's snapshot, less those with a verdict of filter `name` unless
+    rejudging: (query, params)."""
+    query = f"SELECT t.* FROM (SELECT * FROM {run.ref('traces')}) t"
+    if rejudge or not run.has_table("verdicts"):
+        return query, []
+    done = f"SELECT item_id FROM {run.ref('verdicts')} WHERE item_table = 'traces' AND filter = ?"
+    return f"{query} ANTI JOIN ({done}) v ON t.trace_id = v.item_id", [name]
+
+
 def run_filter(store: Store, config: FilterConfig) -> dict[str, int]:
     filters = build_filters(config)
     with store.run("filter", config) as run:
-        if not store.has_table("traces", at=run.at):
+        if not run.has_table("traces"):
             raise ValueError("no `traces` table yet: generate traces first")
-        traces = store.table("traces", at=run.at)
-        judged = None
-        if not config.rejudge and store.has_table("verdicts", at=run.at):
-            judged = store.table("verdicts", at=run.at).filter(item_table="traces")
         for f in filters:
-            todo = traces
-            if judged is not None:
-                done = judged.filter(filter=f.name)["item_id"]
-                todo = traces.filter(~pl.col("trace_id").is_in(done.implode()))
-            for start in range(0, todo.height, config.batch_size):
-                verdicts = judge_all(todo.slice(start, config.batch_size), [f])
+            judged = 0
+            # traces stream in batches: memory holds one batch of texts, not the table
+            query, params = _todo(run, f.name, config.rejudge)
+            for batch in record_batches(store, query, params, rows=config.batch_size):
+                todo = pl.from_arrow(batch)
+                assert isinstance(todo, pl.DataFrame)
+                verdicts = judge_all(todo, [f])
                 run.count(f"{f.name}_failed", int((~verdicts["passed"]).sum()))
                 rows = verdicts.with_columns(item_table=pl.lit("traces"), run_id=pl.lit(run.id))
                 run.insert(VERDICTS, rows, unique_on=VERDICTS_KEY)
-            run.count(f"{f.name}_judged", todo.height)
+                judged += todo.height
+            run.count(f"{f.name}_judged", judged)
         return dict(run.counts)

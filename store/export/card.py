@@ -12,6 +12,7 @@ from store.export.format import OUTPUT_COLUMNS, TOKEN_RULE
 from store.secrets import redact, scrub
 
 _GROUPS = ("part", "domain", "band")
+_REVIEW_ROWS = 50  # corrected answers listed in the card; export.json has them all
 
 
 @dataclass
@@ -27,7 +28,11 @@ class ExportMeta:
     sampling_seed: int | None = None
     parts: dict[str, dict[str, int]] = field(default_factory=dict)  # part -> target/selected/..
     decontamination: dict[str, int] = field(default_factory=dict)  # benchmark -> items excluded
+    # benchmark -> hit kind (copy, paraphrase, quote, sibling, unclassified) -> prompts matched
+    decontamination_kinds: dict[str, dict[str, int]] = field(default_factory=dict)
+    excluded_kinds: list[str] = field(default_factory=list)  # the kinds this mixture excluded
     exclusions: dict[str, int] = field(default_factory=dict)  # reason -> items excluded
+    review: dict[str, Any] = field(default_factory=dict)  # rule, corrected: [{prompt, answers..}]
 
 
 class ExportStats:
@@ -145,6 +150,7 @@ def render_card(
         lines += [*_table(key, summary["by"][key]), ""]
     lines += _token_lines(summary)
     lines += _lineage_lines(meta)
+    lines += _review_lines(meta.review)
     lines += _format_lines(meta)
     return scrub("\n".join(lines) + "\n")
 
@@ -182,11 +188,63 @@ def _lineage_lines(meta: ExportMeta) -> list[str]:
         lines += ["| benchmark | prompts excluded |", "|---|---:|"]
         lines += [f"| {b} | {n} |" for b, n in sorted(meta.decontamination.items())]
     else:
-        lines.append("No candidate matched a benchmark (or no contamination check ran).")
+        lines.append("No candidate was excluded for matching a benchmark.")
+    lines += _kind_lines(meta)
     if meta.exclusions:
         lines += ["", "| exclusion | candidate traces excluded |", "|---|---:|"]
         lines += [f"| {reason} | {n} |" for reason, n in sorted(meta.exclusions.items())]
     return [*lines, ""]
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _review_lines(review: dict[str, Any]) -> list[str]:
+    """The card's "Human review" section (empty when no review touched the mixture)."""
+    fixed = review.get("corrected") or []
+    if not fixed:
+        return []
+    lines = [
+        "## Human review",
+        "",
+        f"Verdicts resolved with rule `{review.get('rule')}`. {len(fixed)} prompts carry an answer "
+        "corrected in review: `answer` holds the correction (the GRPO answer too).",
+        "",
+        "| prompt | answer was | corrected answer | reviewed item | annotators | project "
+        "| decided |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in fixed[:_REVIEW_ROWS]:
+        cells = [
+            f"{row['prompt_table']} {row['prompt_id']}", row.get("answer_was"),
+            row["corrected_answer"], f"{row['reviewed_table']} {row['reviewed_id']}",
+            ", ".join(row["annotators"]), ", ".join(row["projects"]), row["decided_at"],
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    if len(fixed) > _REVIEW_ROWS:
+        lines.append(f"| ... {len(fixed) - _REVIEW_ROWS} more in export.json | | | | | | |")
+    return [*lines, ""]
+
+
+def _kind_lines(meta: ExportMeta) -> list[str]:
+    """Matches per benchmark and hit kind, and whether that kind was excluded."""
+    if not meta.decontamination_kinds:
+        return []
+    excluded = set(meta.excluded_kinds) | {"unclassified"}
+    lines = [
+        "",
+        "Matches by kind: `copy` (the benchmark item's text), `paraphrase` (same values, "
+        "reworded), `quote` (inside a longer text), `sibling` (same template, other values or "
+        "answer), `unclassified` (found before kinds existed).",
+        "",
+        "| benchmark | kind | prompts | excluded |",
+        "|---|---|---:|---|",
+    ]
+    for benchmark, kinds in sorted(meta.decontamination_kinds.items()):
+        for kind, n in sorted(kinds.items()):
+            lines.append(f"| {benchmark} | {kind} | {n} | {'yes' if kind in excluded else 'no'} |")
+    return lines
 
 
 def _format_lines(meta: ExportMeta) -> list[str]:

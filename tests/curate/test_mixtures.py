@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -231,3 +232,48 @@ def test_inline_recipe_through_the_pipeline_and_an_empty_export(
     run_export(store, ExportConfig(mixture="none", out=str(out)))
     assert pl.read_parquet(out / "train.parquet").height == 0
     assert "| train | 0 | 0 |" in (out / "README.md").read_text()
+
+
+def _hits(store: Store, kinds: dict[str, str]) -> None:
+    """Contamination rows (current schema) for seeds: seed id -> hit kind."""
+    from quality.tables import CONTAMINATION
+
+    rows = pl.DataFrame(
+        {
+            "item_id": list(kinds),
+            "item_table": "seeds",
+            "field": "problem",
+            "benchmark": "math500",
+            "benchmark_item_id": [f"b-{s}" for s in kinds],
+            "method": "ngram",
+            "kind": list(kinds.values()),
+        }
+    )
+    with store.run("test.decontam") as run:
+        run.insert(CONTAMINATION, rows)
+
+
+def test_a_copy_is_excluded_and_a_sibling_kept_unless_the_recipe_says(
+    store: Store, tmp_path: Path
+) -> None:
+    data.fill_store(store, marks=False)
+    everything = set(_build(store, tmp_path, data.ALL_RECIPE)["seed_id"])
+    assert {"s01", "s03", "s05"} <= everything
+    _hits(store, {"s01": "copy", "s03": "sibling", "s05": "quote"})
+    default = set(_build(store, tmp_path, data.ALL_RECIPE)["seed_id"])
+    assert "s03" in default and not {"s01", "s05"} & default
+    assert default == everything - {"s01", "s05"}
+    strict = data.ALL_RECIPE.replace("seed: 7", "seed: 7\nexclude_siblings: true")
+    assert set(_build(store, tmp_path, strict)["seed_id"]) == everything - {"s01", "s03", "s05"}
+    record = store.sql("SELECT decontamination, decontamination_kinds FROM mixtures")
+    kinds = [json.loads(k) for k in record["decontamination_kinds"] if k != "{}"]
+    assert len(kinds) == 2  # the builds after the hits
+    assert all(set(k["math500"]) == {"copy", "quote", "sibling"} for k in kinds)
+
+
+def test_a_later_decontam_run_changes_the_kind_in_force(store: Store, tmp_path: Path) -> None:
+    data.fill_store(store, marks=False)
+    _hits(store, {"s03": "copy"})
+    assert "s03" not in set(_build(store, tmp_path, data.ALL_RECIPE)["seed_id"])
+    _hits(store, {"s03": "sibling"})  # reclassified: the latest run per hit wins
+    assert "s03" in set(_build(store, tmp_path, data.ALL_RECIPE)["seed_id"])

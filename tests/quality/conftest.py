@@ -62,3 +62,20 @@ def make_store(tmp_path):
     yield _make
     for store in stores:
         store.close()
+
+
+# --- a real Label Studio for the review tests (marked `server`) ---
+@pytest.fixture(scope="session")
+def label_studio():
+    """The process's shared Label Studio (quality.review.testing): started once, stopped at exit."""
+    from quality.review.testing import shared_server
+
+    return shared_server()
+
+
+@pytest.fixture
+def ls_env(label_studio, monkeypatch: pytest.MonkeyPatch):
+    """LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY pointing at the shared server as its admin."""
+    monkeypatch.setenv("LABEL_STUDIO_URL", label_studio.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", label_studio.api_key)
+    return label_studio

@@ -77,3 +77,20 @@ def test_report_quality_cli_prints_hits_and_writes_histogram(make_store, seeds_s
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     listed = runner.invoke(app, ["benchmarks", "list"])
     assert listed.exit_code == 0 and "gpqa_diamond" in listed.output
+
+
+def test_streamed_run_over_many_batches_equals_the_in_memory_clusters(
+    make_store, seeds_spec, math_test_rows
+):
+    rows = math_test_rows[:1500]
+    texts = [r["problem"] for r in rows] + [r["problem"] + " Please answer." for r in rows[:100]]
+    ids = [f"s{i:05d}" for i in range(len(texts))]
+    seeds = pl.DataFrame({"seed_id": ids, "problem": texts, "source": "math_test"})
+    store = make_store([(seeds_spec, seeds)])
+    counts = run_dedup(store, DedupConfig(batch_size=97))
+    columns = ["item_id", "representative_id", "jaccard"]
+    streamed = store.table("near_dups").select(columns).sort("item_id")
+    order = np.zeros(len(ids), np.int64)  # one loading run: ties go to the lowest id
+    whole = near_duplicates(pl.Series(ids), pl.Series(texts), order, DedupConfig())
+    assert counts["items"] == len(ids) and counts["duplicates"] >= 50
+    assert streamed.equals(whole.select(columns).sort("item_id"))

@@ -240,3 +240,28 @@ def test_card_never_carries_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     for path in (tmp_path / "out").iterdir():
         if path.suffix in (".md", ".json"):
             assert secret not in path.read_text()
+
+
+def test_card_counts_matches_per_benchmark_and_kind(store: Store, tmp_path: Path) -> None:
+    from quality.tables import CONTAMINATION
+
+    fill_store(store, marks=False)
+    hits = pl.DataFrame(
+        {
+            "item_id": ["s01", "s03", "s05"],
+            "item_table": "seeds",
+            "field": "problem",
+            "benchmark": ["math500", "math500", "aime24"],
+            "benchmark_item_id": ["b1", "b2", "b3"],
+            "method": "ngram",
+            "kind": ["copy", "sibling", "sibling"],
+        }
+    )
+    with store.run("test.decontam") as run:
+        run.insert(CONTAMINATION, hits)
+    card = (_export(store, tmp_path, "jsonl") / "README.md").read_text()
+    assert re.search(r"^\| math500 \| copy \| \d+ \| yes \|$", card, re.M)
+    assert re.search(r"^\| math500 \| sibling \| \d+ \| no \|$", card, re.M)
+    assert re.search(r"^\| aime24 \| sibling \| \d+ \| no \|$", card, re.M)
+    assert re.search(r"^\| math500 \| \d+ \|$", card, re.M)  # prompts excluded: the copy's
+    assert not re.search(r"^\| aime24 \| \d+ \|$", card, re.M)  # siblings excluded nothing

@@ -1,0 +1,165 @@
+"""CSV reader that knows where each record starts.
+
+A record's location is the physical line it starts on (a quoted cell may hold newlines), and a
+row with too few or too many cells is set aside by line: Polars' reader pads a short row with
+empty cells and refuses a long one without a location. So one NumPy pass over the bytes finds
+each record's start line and cell count (a newline or comma is structure when an even number
+of quotes precedes it); when every record fits the header, Polars reads the cells. Anything
+else (a ragged row, a stray quote, bytes that are not UTF-8, blank lines) takes Python's `csv`
+module, record by record. Every cell is text; the header is the first non-blank record.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from curate.seeds.errors import IngestError
+from curate.seeds.records import LOC, Reject, SourceRecords, excerpt, reject
+
+_BOM = b"\xef\xbb\xbf"
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept by surrogateescape
+
+
+def read_csv(path: Path, skip_bad: bool) -> SourceRecords:
+    data = path.read_bytes()
+    clean = _read_clean(path, data.removeprefix(_BOM))
+    if clean is not None:
+        return SourceRecords(clean)
+    text, undecodable = _decode(data)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    rejects: list[Reject] = []
+    lines: list[str] = []  # the physical lines, split only once a row is bad
+    start, limit = 1, csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)  # over-long cells are judged by max_chars, with a field name
+    try:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                row, problem = [], ("", f"malformed CSV: {exc}")
+            else:
+                if header and len(row) == len(header) and not undecodable:  # the common case
+                    rows.append(row)
+                    starts.append(start)
+                    start = reader.line_num + 1
+                    continue
+                problem = _check(row, header, undecodable)
+            if problem is not None:
+                lines = lines or io.StringIO(text, newline="").readlines()
+                raw = excerpt("".join(lines[start - 1 : reader.line_num]))
+                # a bad header always fails: the cells of every row are read by it
+                loc = f"{path}:{start}"
+                rejects.append(reject(loc, *problem, raw, skip_bad and header is not None))
+            elif header is None and row:
+                header = _header(row, f"{path}:{start}")
+            elif row:
+                rows.append(row)
+                starts.append(start)
+            start = reader.line_num + 1
+    finally:
+        csv.field_size_limit(limit)
+    if header is None or not (rows or rejects):
+        raise IngestError(f"{path}: empty file, no records")
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(header, pl.String), orient="row")
+    locs = pl.lit(f"{path}:") + pl.Series(starts, dtype=pl.Int64).cast(pl.String)
+    return SourceRecords(frame.with_columns(locs.alias(LOC)), rejects)
+
+
+def _read_clean(path: Path, data: bytes) -> pl.DataFrame | None:
+    """The records with their locations when every one fits the header, else None."""
+    layout = _layout(data)
+    if layout is None or data.count(b"\r") != data.count(b"\r\n"):
+        return None  # an odd quote count, or lone carriage returns (csv counts them as lines)
+    starts, cells = layout
+    try:
+        first = data[: _first_end(data, starts)].decode("utf-8")
+        header = _header(next(csv.reader([first.rstrip("\r\n")])), f"{path}:1")
+        if cells.size < 2 or (cells != len(header)).any():
+            return None
+        frame = pl.read_csv(
+            io.BytesIO(data), infer_schema_length=0, empty_string_is_null=False, new_columns=header
+        )
+    except (UnicodeDecodeError, StopIteration, csv.Error, pl.exceptions.PolarsError):
+        return None
+    if frame.height != starts.size - 1:
+        return None  # e.g. blank lines, which Polars skips
+    locs = pl.lit(f"{path}:") + pl.Series(starts[1:]).cast(pl.String)
+    return frame.with_columns(locs.alias(LOC))
+
+
+def _layout(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """(start line, cell count) of each record, or None when the quotes do not pair up."""
+    array = np.frombuffer(data, dtype=np.uint8)
+    quotes = _positions(array, 0x22)
+    if quotes.size % 2:
+        return None
+    newlines = _positions(array, 0x0A)
+    ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]  # outside quotes: a record ends
+    commas = _positions(array, 0x2C)
+    separators = commas[np.searchsorted(quotes, commas) % 2 == 0]
+    records = ends.size + (0 if data.endswith(b"\n") else 1)
+    cells = np.bincount(np.searchsorted(ends, separators), minlength=records)[:records] + 1
+    starts = np.concatenate(([1], np.searchsorted(newlines, ends) + 2))[:records]
+    return starts, cells
+
+
+def _first_end(data: bytes, starts: np.ndarray) -> int:
+    """Byte offset just past the header record."""
+    if starts.size < 2:
+        return len(data)
+    offset = 0
+    for _ in range(int(starts[1]) - 1):
+        offset = data.index(b"\n", offset) + 1
+    return offset
+
+
+def _positions(array: np.ndarray, byte: int) -> np.ndarray:
+    """Offsets of `byte`, found in cache-sized blocks (one big comparison is slower here)."""
+    found = [np.empty(0, dtype=np.intp)]
+    for start in range(0, array.size, 1 << 20):
+        found.append(np.flatnonzero(array[start : start + (1 << 20)] == byte) + start)
+    return np.concatenate(found)
+
+
+def _decode(data: bytes) -> tuple[str, bool]:
+    """The text (a leading BOM dropped) and whether some bytes were not UTF-8; those are kept as
+    lone surrogates so the rows holding them can be found and set aside by line."""
+    try:
+        return data.decode("utf-8-sig"), False
+    except UnicodeDecodeError:
+        return data.removeprefix(_BOM).decode("utf-8", "surrogateescape"), True
+
+
+def _check(row: list[str], header: list[str] | None, undecodable: bool) -> tuple[str, str] | None:
+    """(field, what is wrong) for a record, or None. A blank line is no record."""
+    if undecodable:
+        for index, cell in enumerate(row):
+            if bad := _UNDECODABLE.search(cell):
+                name = header[index] if header and index < len(header) else ""
+                return name, f"is not valid UTF-8 (byte 0x{ord(bad.group()) - 0xDC00:02x})"
+    if header is None or not row or len(row) == len(header):
+        return None
+    if len(row) < len(header):
+        missing = header[len(row)]
+        return missing, f"is missing: the row has {len(row)} of the header's {len(header)} cells"
+    return "", f"row has {len(row)} cells, the header has {len(header)}"
+
+
+def _header(row: list[str], loc: str) -> list[str]:
+    names = [name.strip() for name in row]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise IngestError(f"{loc}: header names {duplicates} more than once")
+    return names
