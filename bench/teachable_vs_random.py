@@ -24,13 +24,19 @@ from pathlib import Path
 
 import polars as pl
 
+from curate.evaluation.experiment import (
+    MODELS,
+    accuracy_by,
+    experiment_plot,
+    mixture_contents,
+    paired_by,
+    weak_model_gradient,
+)
 from store import Store
 
 RECIPE = (
     Path(__file__).resolve().parents[1] / "recipes" / "experiments" / "teachable_vs_random.yaml"
 )
-MODELS = ("base", "teachable", "random")
-PAIRS = (("teachable", "base"), ("random", "base"), ("teachable", "random"))
 
 
 def _cpu_s() -> float:
@@ -57,55 +63,17 @@ def run_recipe(recipe: Path, store_path: str | None) -> str:
     return root
 
 
-def weak_model_gradient(store: Store) -> pl.DataFrame:
-    """Pass rate and band counts of the weak model per family and level."""
-    return store.sql(
-        "SELECT s.source, s.level, count(*) AS seeds, round(avg(d.pass_rate), 3) AS pass_rate, "
-        "count(*) FILTER (d.band = 'too_easy') AS too_easy, "
-        "count(*) FILTER (d.band = 'teachable') AS teachable, "
-        "count(*) FILTER (d.band = 'too_hard') AS too_hard "
-        f"FROM {store.ref('difficulty')} d JOIN {store.ref('seeds')} s USING (seed_id) "
-        "GROUP BY ALL ORDER BY ALL"
-    )
-
-
-def mixture_contents(store: Store) -> pl.DataFrame:
-    """Rows per mixture, family and band, of each mixture's latest build."""
-    items = store.latest("mixture_items", key="mixture")
-    seeds = store.sql(f"SELECT seed_id, source, level FROM {store.ref('seeds')}")
-    return (
-        items.join(seeds, on="seed_id", how="left")
-        .group_by("mixture", "source", "band")
-        .agg(pl.len().alias("rows"), pl.col("level").mean().round(2).alias("mean_level"))
-        .sort("mixture", "source", "band")
-    )
-
-
-def per_family(store: Store, labels: list[str]) -> pl.DataFrame:
-    """Accuracy (mean over items and samples) per model, family and level on the held-out
-    items."""
-    evals = store.sql(
-        f"SELECT e.model_name, s.source, s.level, e.correct FROM {store.ref('evals')} e "
-        f"JOIN {store.ref('seeds')} s ON s.seed_id = e.item_id"
-    ).filter(pl.col("model_name").is_in(labels))
-    return (
-        evals.group_by("source", "level", "model_name")
-        .agg(pl.col("correct").mean().round(3))
-        .pivot(on="model_name", index=["source", "level"], values="correct")
-        .sort("source", "level")
-        .select("source", "level", *[m for m in labels if m in evals["model_name"].unique()])
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", default=None, help="experiment store (default: the recipe's)")
     parser.add_argument("--recipe", type=Path, default=RECIPE)
     parser.add_argument("--run", action="store_true", help="run the recipe first")
     parser.add_argument("--models", nargs=3, default=list(MODELS), metavar=("BASE", "A", "B"))
+    parser.add_argument("--plot", type=Path, default=None, help="also draw the per-family chart")
     args = parser.parse_args()
     pl.Config.set_tbl_rows(60)
     pl.Config.set_tbl_width_chars(200)
+    pl.Config.set_fmt_str_lengths(40)
     root = (
         run_recipe(args.recipe, args.store) if args.run else (args.store or "teachable-experiment")
     )
@@ -130,8 +98,32 @@ def main() -> None:
         print("\npaired differences on the same items (A - B):")
         pairs = ((first, base), (second, base), (first, second))
         print(pl.concat([formatted_comparison(compare(store, a, b)) for a, b in pairs]))
+        print("\nheld-out accuracy per family, with the 95% interval over runs:")
+        print(_pct(accuracy_by(store, args.models, ("source",)), "accuracy"))
+        print("\npaired differences per family (A - B, bootstrap interval over items):")
+        per_family = [paired_by(store, a, b, ("source",)) for a, b in pairs]
+        print(_pct(pl.concat(per_family), "diff", "run_spread"))
         print("\nheld-out accuracy per family and level:")
-        print(per_family(store, args.models))
+        by_level = accuracy_by(store, args.models, ("source", "level"))
+        print(
+            by_level.pivot(on="model", index=["source", "level"], values="accuracy").sort(
+                "source", "level"
+            )
+        )
+        if args.plot:
+            print(f"\nchart: {experiment_plot(store, args.models, args.plot)}")
+
+
+def _pct(frame: pl.DataFrame, *value: str) -> pl.DataFrame:
+    """Figures as percentages with one decimal, intervals as [low, high]."""
+
+    def pct(col: str) -> pl.Expr:
+        return (pl.col(col) * 100).round(1)
+
+    return frame.with_columns(
+        *(pct(c) for c in value),
+        pl.format("[{}, {}]", pct("ci_low"), pct("ci_high")).alias("95% interval"),
+    ).drop("ci_low", "ci_high")
 
 
 if __name__ == "__main__":

@@ -111,12 +111,15 @@ def test_experiment_runs_end_to_end_at_toy_size(tmp_path: Path) -> None:
 
     bench = subprocess.run(
         [sys.executable, str(REPO / "bench" / "teachable_vs_random.py"), "--store",
-         str(tmp_path / "teachable-experiment")],
+         str(tmp_path / "teachable-experiment"), "--plot", str(tmp_path / "experiment.png")],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert bench.returncode == 0, bench.stderr[-3000:]
-    for figure in ("avg", "paired differences", "teachable", "random", "base", "per family"):
+    for figure in ("avg", "paired differences per family", "teachable", "random", "base"):
         assert figure in bench.stdout, figure
+    for family in ("pool/reverse_digits", "heldout/reverse_digits", "heldout/echo_number"):
+        assert family in bench.stdout, family  # the gradient, then accuracy per held-out family
+    assert (tmp_path / "experiment.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_sft_key_survives_a_re_export_and_follows_settings(store: Store, tmp_path: Path) -> None:
