@@ -84,6 +84,7 @@ def main() -> None:
     pl.Config.set_tbl_rows(60)
     pl.Config.set_tbl_width_chars(200)
     pl.Config.set_fmt_str_lengths(40)
+    pl.Config.set_tbl_cols(20)
     root = (
         run_recipe(args.recipe, args.store) if args.run else (args.store or "teachable-experiment")
     )
@@ -107,7 +108,8 @@ def main() -> None:
         print(formatted_table(eval_table(summaries)))
         print("\npaired differences on the same items (A - B):")
         pairs = ((first, base), (second, base), (first, second))
-        print(pl.concat([formatted_comparison(compare(store, a, b)) for a, b in pairs]))
+        for a, b in pairs:  # columns are named after the two models: one table per pair
+            print(formatted_comparison(compare(store, a, b)))
         print("\nheld-out accuracy per family, with the 95% interval over runs:")
         print(_pct(accuracy_by(store, args.models, ("source",)), "accuracy"))
         print("\npaired differences per family (A - B, bootstrap interval over items):")
