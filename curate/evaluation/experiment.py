@@ -192,7 +192,7 @@ def experiment_plot(
         ax.bar(x + k * width, heights, width, yerr=[low, high], capsize=3, label=f"{name} (N={n})")
     ax.set_xticks(x + 0.4 - width / 2, [g.split("/")[-1] for g in groups])
     ax.set(ylabel="held-out accuracy [avg of N]", ylim=(0, 1))
-    ax.set_title("teachable vs random: accuracy per family, 95% interval over runs")
+    ax.set_title("held-out accuracy per family (95% interval over runs)", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
