@@ -11,18 +11,16 @@ fine-tunes on the held-out items with the spread across runs and its 95% interva
 pass@N, the paired differences (per-item, bootstrap interval, beyond run-to-run noise or not),
 and accuracy per family and level. With --run it times every stage (wall and CPU seconds).
 
-Measured (issue 12; 2 cores shared with other jobs, load average 15-27): the recipe at a
-64-seed pool and 24 held-out items (`count: 64` / `24`, the rest as shipped) stopped where it
-must. seeds + proxy ~1 s; difficulty (SmolLM2 3-shot, K=4 adaptive, max_tokens 48) 687 s wall,
-503 s CPU; traces (synthetic) 0.2 s; filter 1 s; then the strict teachable mixture refused to
-build: "too few candidates (teachable: 1 of 64)". The weak model's pass rate per family and
-level was a step, not a slope:
-    echo_number     levels 1-3: 1.0, levels 4-5: 0.833 (every seed too_easy or too_hard)
-    reverse_digits  level 1: 1.0, level 2: 0.0, level 3: 0.048 (the one teachable seed), 4-5: 0.0
-So no SFT or eval ran and there are no accuracies to report: at this weak model and these
-families the teachable band holds ~1-2% of the pool (the default 400 seeds would give a handful,
-not 64). The echo_number drop at levels 4-5 that issue 12 measured with max_tokens 12 was
-truncation (16 and 32 digits do not fit in 12 tokens).
+Measured (issue 12; 2 cores shared with other jobs, load average 2-27): the recipe stops at its
+first mix.build, as it must. At the default size (400 pool seeds, 60 held-out), difficulty
+(SmolLM2 3-shot, K=4 adaptive, max_tokens 48) took 646 s wall / 644 s CPU with about half of
+its 1519 samples already in the request cache, and banded 14 of 400 seeds teachable; the
+strict teachable mixture (count 64) then refuses to build. At 64 pool seeds: 687 s, 1 of 64.
+The weak model's pass rate per family and level (400 seeds) is a step, not a slope:
+    echo_number     levels 1-5: 1.0, 0.964, 0.993, 0.928, 0.971 (too_easy 210, teachable 9)
+    reverse_digits  levels 1-5: 1.0, 0.061, 0.0, 0.0, 0.0 (teachable 5, all at level 2)
+So no SFT or eval ran and there are no accuracies to report. The echo_number drop at levels
+4-5 that issue 12 measured with max_tokens 12 was truncation (16 and 32 digits do not fit).
 """
 
 from __future__ import annotations
