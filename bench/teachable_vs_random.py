@@ -19,8 +19,19 @@ strict teachable mixture (count 64) then refuses to build. At 64 pool seeds: 687
 The weak model's pass rate per family and level (400 seeds) is a step, not a slope:
     echo_number     levels 1-5: 1.0, 0.964, 0.993, 0.928, 0.971 (too_easy 210, teachable 9)
     reverse_digits  levels 1-5: 1.0, 0.061, 0.0, 0.0, 0.0 (teachable 5, all at level 2)
-So no SFT or eval ran and there are no accuracies to report. The echo_number drop at levels
-4-5 that issue 12 measured with max_tokens 12 was truncation (16 and 32 digits do not fit).
+The echo_number drop at levels 4-5 that issue 12 measured with max_tokens 12 was truncation
+(16 and 32 digits do not fit).
+Run to the end with both mixtures at the 14 teachable traces there are (`count: 14`),
+`max_steps: 7` (two epochs at batch 4), eval `max_tokens: 160`, `limit: 20` held-out items,
+avg@4: SFT 189 s and 155 s, evals 117 s (partly cached), 162 s, 163 s. Held-out pass@1[avg-of-4]:
+    base 22.5 +- 8.7 (95% 8.7-36.3)   teachable 28.7 +- 13.8 (6.8-50.7)
+    random 33.8 +- 9.5 (18.7-48.8)
+    paired: teachable - base +6.2 (-6.2 to 18.8), random - base +11.2 (2.5 to 20.0),
+    teachable - random -5.0 (-17.5 to 6.2); none beyond run-to-run noise.
+    per family: echo_number base 31.2 / teachable 43.8 / random 45.8; reverse_digits 9.4 / 6.2 /
+    15.6 (8 and 12 items; every per-family difference inside the run spread).
+What it means: at 14 training rows and 20 items nothing separates the arms; both fine-tunes
+may beat base slightly (random's item-bootstrap interval excludes 0, but not the run noise).
 """
 
 from __future__ import annotations
