@@ -3,6 +3,13 @@
 Usage:
     .venv/bin/python bench/difficulty.py                       # 500 seeds, K=8 (hours on 2 cores)
     .venv/bin/python bench/difficulty.py --limit 60 --threads 1
+    .venv/bin/python bench/difficulty.py --families --keep /tmp/fam   # per synthetic family
+
+`--families` is the check of issue 12 instead: 320 synthetic seeds (all eight families, levels
+1-5), SmolLM2 3-shot completion prompts, K=4 adaptive, max_tokens 12 (the quickstart's
+setting); per family it prints the Spearman correlation of pass rate with level and the bands
+with chance correction (the default) and without it (a second difficulty run over the same
+samples, all served from the request cache).
 
 Each mode runs in its own fresh store (so its own empty request cache) and is timed end to end.
 Sample i of a seed is the same request in both modes (seed + i), so adaptive draws are a prefix of
@@ -73,8 +80,59 @@ def _run(root: Path, args: argparse.Namespace, adaptive: bool) -> tuple[dict, fl
     return counts, wall, bands
 
 
+def families(root: Path, count: int) -> None:
+    """Per-family gradient and bands of SmolLM2 on synthetic seeds, chance-corrected and raw."""
+    from curate.synthetic.generate import SynthConfig, run_synth
+    from curate.teachability.attempts import prompting, resolve_style
+    from curate.teachability.difficulty import setting_key
+    from curate.teachability.proxy import ProxyConfig, run_proxy
+    from synth.models import resolve_model
+
+    store = Store.open(root)
+    if not store.has_table("seeds"):
+        run_synth(store, SynthConfig(count=count, seed=0))
+        run_proxy(store, ProxyConfig())
+    rows = {}
+    for corrected in (True, False):
+        config = DifficultyConfig(
+            weak=["smollm2"], samples=4, prompt_style="completion", shots=3, max_tokens=12,
+            chance_correction=corrected,
+        )  # fmt: skip
+        start = time.perf_counter()
+        counts = run_difficulty(store, config)
+        print(f"chance_correction={corrected}: {time.perf_counter() - start:.1f} s, "
+              f"sent {counts.get('sent', 0)}, cached {counts.get('cached', 0)}")  # fmt: skip
+        model = resolve_model("smollm2")
+        style = resolve_style(config.prompt_style, model)
+        prompt = prompting(style, config.temperature, config.max_tokens, config.seed)
+        setting = setting_key(model, prompt, config)
+        rows[corrected] = store.table("difficulty").filter(pl.col("setting") == setting)
+    seeds = store.table("seeds").select("seed_id", "source", "level")
+    both = rows[True].join(
+        rows[False].select("seed_id", pl.col("band").alias("raw_band")), on="seed_id"
+    )
+    table = (
+        both.join(seeds, on="seed_id")
+        .group_by("source")
+        .agg(
+            pl.len().alias("seeds"),
+            pl.corr("pass_rate", "level", method="spearman").round(2).alias("spearman"),
+            pl.col("pass_rate").mean().round(3).alias("pass_rate"),
+            pl.col("chance").max().alias("chance"),
+            *[(pl.col("band") == b).sum().alias(b) for b in ("too_easy", "teachable", "too_hard")],
+            (pl.col("raw_band") == "teachable").sum().alias("teachable_raw"),
+        )
+        .sort("source")
+    )
+    pl.Config.set_tbl_width_chars(200)
+    print(table)
+    store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", action="store_true", help="per-family check (issue 12)")
+    parser.add_argument("--count", type=int, default=320, help="--families: synthetic seeds")
     parser.add_argument("--limit", type=int, default=500, help="GSM8K seeds (first N rows)")
     parser.add_argument("--samples", type=int, default=8, help="K")
     parser.add_argument("--max-tokens", type=int, default=16)
@@ -88,6 +146,13 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="keep the stores in this folder")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-difficulty-"))
+    if args.families:
+        try:
+            families(work / "families", args.count)
+        finally:
+            if args.keep is None:
+                shutil.rmtree(work, ignore_errors=True)
+        return
     try:
         fixed, fixed_wall, fixed_bands = _run(work / "fixed", args, adaptive=False)
         where = "fixed" if args.replay else "adaptive"

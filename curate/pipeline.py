@@ -43,6 +43,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "decontam": ("quality.decontam:run_decontam", "quality.decontam:DecontamConfig"),
     "dedup": ("quality.dedup:run_dedup", "quality.dedup:DedupConfig"),
     "filter": ("quality.filters:run_filter", "quality.filters:FilterConfig"),
+    "sft": ("curate.training:run_sft_stage", "curate.training:SFTStageConfig"),
     "eval": ("curate.evaluation.stage:run_eval", "curate.evaluation.stage:EvalConfig"),
 }
 

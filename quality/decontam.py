@@ -192,7 +192,7 @@ def _item_answers(store: Store, run: Run, table: str, id_col: str, ids: list[str
             "proxy_answers",
             key="seed_id",
             at=run.at,
-            where="answer IS NOT NULL AND seed_id IN (SELECT unnest(?::VARCHAR[]))",
+            where="answer IS NOT NULL AND list_contains(?::VARCHAR[], seed_id)",
             params=[ids],
         )
         frames.append(proxy.select(pl.col("seed_id").alias("item_id"), "answer"))

@@ -47,7 +47,8 @@ WAVE_TASKS = 4096
 
 def plan(config: ModelConfig, engine: str | None = None) -> Plan:
     """How `config`'s calls run on `engine` (default: the current one)."""
-    if (engine or current_engine()) == "local" or config.batch_api:
+    # the synthetic teacher answers from the store, which only this process holds
+    if (engine or current_engine()) == "local" or config.batch_api or config.backend == "synthetic":
         return "local"
     return "llm" if config.backend == "vllm" else "map_batches"
 

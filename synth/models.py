@@ -21,6 +21,7 @@ from synth.backends.base import ChatRequest, Sampling
 
 SMOLLM2 = "smollm2-135m-instruct"
 GEMMA3_270M = "gemma3-270m"
+SYNTHETIC = "synthetic"
 _ALIASES = {"smollm2": SMOLLM2, "gemma3": GEMMA3_270M, "gemma-3-270m": GEMMA3_270M}
 _DEFAULTS = {"temperature": 0.7, "top_p": 1.0, "max_tokens": 512, "seed": 0}
 # Fields that change what a model answers; everything else (concurrency, timeouts, url, key env)
@@ -43,7 +44,7 @@ class ModelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     backend: str = "llamacpp"
-    """A name in synth.backends.BACKENDS: llamacpp, openai, vllm, transformers."""
+    """A name in synth.backends.BACKENDS: llamacpp, openai, vllm, transformers, synthetic."""
     model: str = SMOLLM2
     params: dict[str, Any] = Field(default_factory=dict)
     """Default sampling params: temperature, top_p, max_tokens, seed, stop."""
@@ -141,6 +142,8 @@ def load_model_config(source: str | Path | None) -> ModelConfig:
     name = _ALIASES.get(str(source), str(source))
     if name in (SMOLLM2, GEMMA3_270M):
         return ModelConfig(model=name)
+    if name == SYNTHETIC:  # the offline teacher that writes stored worked solutions
+        return ModelConfig(backend="synthetic", model=SYNTHETIC)
     raise FileNotFoundError(f"no model config file or embedded model named {source!r}")
 
 

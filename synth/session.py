@@ -134,6 +134,7 @@ def model_session(
     normally raises SamplesFailedError when too many samples failed (see FailurePolicy)."""
     owned = not isinstance(model, Backend)
     backend = engine_backend(resolve_model(model, **params)) if owned else model  # type: ignore[arg-type]
+    backend.bind(store)  # type: ignore[union-attr]
     request_cache = RequestCache.for_store(store) if cache else None
     session = ModelSession(
         backend,  # type: ignore[arg-type]

@@ -153,6 +153,11 @@ COMMANDS: dict[str, StageCommand] = {
         "teachable dedup --table seeds --threshold 0.85",
         extras=(ENGINE,),
     ),
+    "sft": StageCommand(
+        "Fine-tune on an exported mixture as a journaled recipe stage (skips a finished run).",
+        "teachable sft --dataset exports/edge --output-dir runs/edge --settings "
+        "'{\"max_steps\": 60}'",
+    ),
     "filter": StageCommand(
         "Judge traces with the quality filters into `verdicts`.",
         "teachable filter -f not_truncated -f repetition",

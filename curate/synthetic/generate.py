@@ -1,4 +1,6 @@
-"""`teachable seeds synth`: procedurally generated seeds with known answers and levels."""
+"""`teachable seeds synth`: procedurally generated seeds with known answers, levels and worked
+solutions. The solution is stored GSM8K-style ("steps\n#### answer"), so ingestion keeps it in
+`seeds.solution` and takes the answer from its tail, exactly as for GSM8K seeds."""
 
 from __future__ import annotations
 
@@ -46,13 +48,14 @@ def generate(config: SynthConfig) -> pl.DataFrame:
     from its own RNG seeded by (seed, family, level, index), so adding families or raising the
     count never changes the problems already generated."""
     cells = [(f, lv) for f in config.families for lv in config.levels]
-    rows: dict[str, tuple[str, str, int, str]] = {}
+    rows: dict[str, tuple[str, str, int, str]] = {}  # problem -> (answer_raw, family, level, ref)
     index = 0
     while len(rows) < config.count and index < config.count * 20:
         family, level = cells[index % len(cells)]
         rng = random.Random(f"{config.seed}/{family}/{level}/{index // len(cells)}")
-        problem, answer = FAMILIES[family](rng, level)
-        rows.setdefault(problem, (answer, family, level, f"synth:{config.seed}:{index}"))
+        made = FAMILIES[family](rng, level)
+        worked = f"{made.solution}\n#### {made.answer}"
+        rows.setdefault(made.problem, (worked, family, level, f"synth:{config.seed}:{index}"))
         index += 1
     problems = list(rows)
     return pl.DataFrame(

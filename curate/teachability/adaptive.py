@@ -19,6 +19,16 @@ the nonparametric maximum-likelihood estimate of that distribution on a grid of 
 ruled out: on 500 mostly-zero seeds it stops at 2 of 8, on 25 it rarely stops on the prior
 alone. The stopping rule depends only on observed data, so the
 likelihood the prior is fitted from stays valid.
+
+Chance (quality.answers.chance_rate): a seed whose answer can be guessed with probability c
+passes with p = c + (1 - c) q, where q, the chance-corrected pass rate ("skill"), is what the
+bands are about. The prior lives on q (the same thing as p when c = 0) and each seed's
+likelihood uses its own c. K samples cannot tell a guess from skill (a coin-flipper gets 3 of 4
+five times in sixteen), so a guessable seed's band is not the band of its observed rate but
+the band its skill lies in by the posterior: it leaves too_hard only once skill >=
+teachable_min has probability >= `confidence`, and is then teachable or too_easy, whichever is
+more probable. Pooling is what makes this work: when a model guesses on every seed, the fitted
+prior sits at q = 0 and no run of lucky samples is enough; when it has skill, the prior moves.
 """
 
 from __future__ import annotations
@@ -58,28 +68,38 @@ def band_of(correct: np.ndarray, samples: np.ndarray, bounds: Bounds) -> np.ndar
     return bounds.band(rate)
 
 
-def _likelihood(n: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """(pairs, grid) binomial likelihood without the coefficient (constant in the grid)."""
-    p = GRID[None, :]
+def skill_of(rate: np.ndarray, chance: np.ndarray) -> np.ndarray:
+    """Chance-corrected pass rate (rate - c) / (1 - c), 0 at or below chance."""
+    return np.clip((rate - chance) / np.maximum(1.0 - chance, 1e-12), 0.0, 1.0)
+
+
+def _likelihood(n: np.ndarray, s: np.ndarray, chance: np.ndarray | None = None) -> np.ndarray:
+    """(pairs, grid) binomial likelihood of skill GRID without the coefficient (constant in the
+    grid); a success has probability c + (1 - c) q."""
+    c = np.zeros(len(n)) if chance is None else chance
+    p = c[:, None] + (1.0 - c[:, None]) * GRID[None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
         log = s[:, None] * np.log(p) + (n - s)[:, None] * np.log1p(-p)
     return np.exp(np.nan_to_num(log, nan=0.0, neginf=-np.inf))
 
 
 def fit_prior(
-    samples: np.ndarray, correct: np.ndarray, pseudo_seeds: float = PSEUDO_SEEDS
+    samples: np.ndarray,
+    correct: np.ndarray,
+    pseudo_seeds: float = PSEUDO_SEEDS,
+    chance: np.ndarray | None = None,
 ) -> Prior:
-    """Weights over GRID maximizing the likelihood of all seeds' (samples, correct), with
-    `pseudo_seeds` uniform pseudo-seeds."""
-    pairs = Counter(zip(samples.tolist(), correct.tolist(), strict=True))
-    pairs.pop((0, 0), None)
+    """Weights over GRID (skill) maximizing the likelihood of all seeds' (samples, correct) at
+    their chance rates, with `pseudo_seeds` uniform pseudo-seeds."""
+    rates = np.zeros(len(samples)) if chance is None else np.round(chance, 6)
+    keys = zip(samples.tolist(), correct.tolist(), rates.tolist(), strict=True)
+    pairs = Counter(key for key in keys if key[0] > 0)
     uniform = np.full(len(GRID), 1.0 / len(GRID))
     if not pairs:
         return tuple(uniform.tolist())
-    n = np.array([k[0] for k in pairs], dtype=float)
-    s = np.array([k[1] for k in pairs], dtype=float)
+    n, s, c = (np.array([k[i] for k in pairs], dtype=float) for i in range(3))
     count = np.array(list(pairs.values()), dtype=float)
-    like = _likelihood(n, s)
+    like = _likelihood(n, s, c)
     weights = uniform.copy()
     for _ in range(_EM_STEPS):
         post = like * weights
@@ -91,14 +111,23 @@ def fit_prior(
     return tuple(weights.tolist())
 
 
+def _posterior(n: int, s: int, prior: Prior, chance: float) -> np.ndarray:
+    like = _likelihood(np.array([float(n)]), np.array([float(s)]), np.array([chance]))[0]
+    post = np.asarray(prior) * like
+    return post / post.sum()
+
+
 @lru_cache(maxsize=8192)
 def final_band_probs(
-    n: int, s: int, k: int, prior: Prior, bounds: Bounds
+    n: int, s: int, k: int, prior: Prior, bounds: Bounds, chance: float = 0.0
 ) -> tuple[float, float, float]:
-    """P(band after all k samples = too_easy, teachable, too_hard | s of n correct so far)."""
+    """P(band = too_easy, teachable, too_hard | s of n correct so far): the band of the pass
+    rate after all k samples, or, for a guessable seed (chance > 0), the band of its skill."""
+    post = _posterior(n, s, prior, chance)
+    if chance > 0:
+        bands = bounds.band(GRID)
+        return tuple(float(post[bands == name].sum()) for name in _BAND_NAMES)  # type: ignore[return-value]
     m = k - n
-    post = np.asarray(prior) * _likelihood(np.array([float(n)]), np.array([float(s)]))[0]
-    post /= post.sum()
     xs = np.arange(m + 1)
     coef = np.array([math.comb(m, int(x)) for x in xs], dtype=float)
     p = GRID[:, None]
@@ -114,6 +143,14 @@ class Decision:
     confidence: np.ndarray  # its probability
 
 
+def _settled(probs: np.ndarray, confidence: float) -> np.ndarray:
+    """Band index of seeds that must be decided now on what they have (guessable seeds at K):
+    too_hard unless skill >= teachable_min has probability >= confidence, then the more probable
+    of teachable and too_easy."""
+    above = probs[:, 0] + probs[:, 1] >= confidence
+    return np.where(above, np.where(probs[:, 0] > probs[:, 1], 0, 1), 2)
+
+
 def decide(
     samples: np.ndarray,
     correct: np.ndarray,
@@ -122,17 +159,24 @@ def decide(
     confidence: float,
     min_samples: int,
     prior: Prior,
+    chance: np.ndarray | None = None,
+    final: np.ndarray | None = None,
 ) -> Decision:
-    """Per seed: is its fixed-K band decided at `confidence`, and which band."""
+    """Per seed: is its band decided at `confidence`, and which band. `final` marks seeds that
+    get no more samples (at K, or whose samples failed for good): they are decided anyway."""
+    rates = np.zeros(len(samples)) if chance is None else chance
     probs = np.array(
         [
-            final_band_probs(int(n), int(s), k, prior, bounds)
-            for n, s in zip(samples.tolist(), correct.tolist(), strict=True)
+            final_band_probs(int(n), int(s), k, prior, bounds, float(c))
+            for n, s, c in zip(samples.tolist(), correct.tolist(), rates.tolist(), strict=True)
         ]
     ).reshape(-1, 3)
     best = probs.argmax(axis=1)
+    end = samples >= k if final is None else final | (samples >= k)
+    forced = end & (rates > 0) & (probs.max(axis=1) < confidence)
+    best = np.where(forced, _settled(probs, confidence), best)
     conf = probs[np.arange(len(best)), best]
-    done = (samples >= k) | ((samples >= min_samples) & (conf >= confidence))
+    done = end | ((samples >= min_samples) & (conf >= confidence))
     return Decision(done=done, band=_BAND_NAMES[best], confidence=conf)
 
 
@@ -157,10 +201,12 @@ class Sequential:
         min_samples: int,
         adaptive: bool = True,
         pseudo_seeds: float = PSEUDO_SEEDS,
+        chance: np.ndarray | None = None,
     ) -> None:
         self.k, self.bounds, self.adaptive = k, bounds, adaptive
         self.pseudo_seeds = pseudo_seeds
         self.confidence, self.min_samples = confidence, min_samples
+        self.chance = np.zeros(n_items) if chance is None else np.asarray(chance, dtype=float)
         self.samples = np.zeros(n_items, dtype=np.int64)
         self.correct = np.zeros(n_items, dtype=np.int64)
         self.done = np.zeros(n_items, dtype=bool)
@@ -174,24 +220,44 @@ class Sequential:
         self.correct += np.bincount(items, weights=correct.astype(float), minlength=n).astype(
             np.int64
         )
-        if self.adaptive:
-            prior = fit_prior(self.samples, self.correct, self.pseudo_seeds)
-            decision = decide(
-                self.samples,
-                self.correct,
-                self.k,
-                self.bounds,
-                self.confidence,
-                self.min_samples,
-                prior,
-            )
-            new, conf = decision.done & ~self.done, decision.confidence
-            self.band[new], self.band_confidence[new] = decision.band[new], conf[new]
-        else:
-            new = (self.samples >= self.k) & ~self.done
-            self.band[new] = band_of(self.correct[new], self.samples[new], self.bounds)
-            self.band_confidence[new] = 1.0
+        if not self.adaptive:
+            self._conclude(~self.done & (self.samples >= self.k))
+            return
+        decision = self._decision(None)
+        new = decision.done & ~self.done
+        self.band[new], self.band_confidence[new] = decision.band[new], decision.confidence[new]
         self.done |= new
+
+    def finish(self) -> None:
+        """Decide every seed still open that has samples (its other samples failed for good)."""
+        self._conclude(~self.done & (self.samples > 0))
+
+    def _conclude(self, seeds: np.ndarray) -> None:
+        """Decide `seeds` on the samples they have: the band of the observed pass rate, or for a
+        guessable seed the posterior rule (module docstring)."""
+        plain = seeds & (self.chance <= 0)
+        self.band[plain] = band_of(self.correct[plain], self.samples[plain], self.bounds)
+        self.band_confidence[plain] = 1.0
+        guessable = seeds & (self.chance > 0)
+        if guessable.any():
+            decision = self._decision(guessable)
+            self.band[guessable] = decision.band[guessable]
+            self.band_confidence[guessable] = decision.confidence[guessable]
+        self.done |= seeds
+
+    def _decision(self, final: np.ndarray | None) -> Decision:
+        prior = fit_prior(self.samples, self.correct, self.pseudo_seeds, self.chance)
+        return decide(
+            self.samples,
+            self.correct,
+            self.k,
+            self.bounds,
+            self.confidence,
+            self.min_samples,
+            prior,
+            self.chance,
+            final,
+        )
 
     def rounds(self, min_samples: int, step: int) -> list[int]:
         return schedule(self.k, min_samples, step) if self.adaptive else [self.k]

@@ -1,10 +1,13 @@
 """`teachable difficulty`: weak-model attempts, pass rates and bands, with adaptive sampling.
 
 Each weak model answers each seed up to K times; the pass rate against the proxy answer gives a
-band: too_hard (< teachable_min), too_easy (> teachable_max), else teachable. With `adaptive`,
-seeds are sampled in rounds and a seed stops as soon as its fixed-K band is decided at
-`confidence` (adaptive.py), so clear-cut seeds cost a fraction of K calls. The run records calls
-spent and the fixed-K cost.
+band: too_hard (< teachable_min), too_easy (> teachable_max), else teachable. A seed whose
+answer can be guessed (a choice, yes/no, one of two listed numbers: quality.answers.chance_rate)
+is banded on its chance-corrected pass rate and leaves too_hard only when the samples show skill
+above chance at `confidence` (adaptive.py), so a model that guesses yields no teachable seeds.
+With `adaptive`, seeds are sampled in rounds and a seed stops as soon as its fixed-K band is
+decided at `confidence` (adaptive.py), so clear-cut seeds cost a fraction of K calls. The run
+records calls spent and the fixed-K cost.
 
 Every finished sample is in the request cache, so a crash loses nothing and a re-run re-sends
 only what never finished; the writer lock is taken only for the final write.
@@ -38,6 +41,7 @@ from curate.teachability.attempts import (
 )
 from curate.teachability.inputs import load_seeds, with_proxy
 from curate.teachability.tables import ATTEMPTS, DIFFICULTY
+from quality.answers.chance import chance_rates
 from store import Store
 from synth.backends import Backend
 from synth.models import ModelConfig, resolve_model
@@ -56,7 +60,8 @@ class DifficultyConfig(SeedPromptConfig):
     adaptive: bool = True
     """Stop sampling a seed once its band is decided."""
     confidence: float = Field(default=0.95, gt=0.5, le=1)
-    """Stop a seed once its fixed-K band has at least this probability."""
+    """Stop a seed once its fixed-K band has at least this probability; a guessable seed
+    leaves too_hard only once skill above teachable_min has at least this probability."""
     min_samples: int = Field(default=3, ge=1)
     """Samples every seed gets in the first round. Each later round re-reads a seed's prompt
     (an in-process model re-evaluates it), and with K=8 a seed is rarely decided after 2, so 3
@@ -69,6 +74,9 @@ class DifficultyConfig(SeedPromptConfig):
     more risk of disagreeing with fixed K."""
     max_tokens: int = Field(default=64, ge=1)
     """Max tokens per attempt."""
+    chance_correction: bool = True
+    """Band guessable seeds (choice, yes/no, listed alternatives) on their chance-corrected
+    pass rate; off: every seed on its raw pass rate, guesses included."""
 
     @model_validator(mode="after")
     def _bounds(self) -> DifficultyConfig:
@@ -97,6 +105,9 @@ def estimate(
 ) -> Estimate:
     """Sample every item (adaptively or K times) and decide its band."""
     n_items = len(problems)
+    chance = np.array(
+        chance_rates(problems, answers, types) if config.chance_correction else [0.0] * n_items
+    )
     state = adaptive.Sequential(
         n_items,
         config.samples,
@@ -105,6 +116,7 @@ def estimate(
         config.min_samples,
         config.adaptive,
         config.prior_seeds,
+        chance,
     )
     frames: list[pl.DataFrame] = []
     for target in state.rounds(config.min_samples, config.step):
@@ -115,14 +127,15 @@ def estimate(
         batch = grade(sampler.draw(problems, shots, pairs), answers, types)
         frames.append(batch)
         state.add(batch["item"].to_numpy(), batch["correct"].to_numpy())
-    # seeds whose samples failed for good: decide on what they have
-    left = ~state.done & (state.samples > 0)
-    state.band[left] = adaptive.band_of(state.correct[left], state.samples[left], config.bounds())
+    state.finish()  # seeds whose samples failed for good: decided on what they have
+    rate = np.divide(state.correct, np.maximum(state.samples, 1))
     seeds = pl.DataFrame(
         {
             "item": np.arange(n_items),
             "samples": state.samples,
             "correct": state.correct,
+            "chance": chance,
+            "skill": adaptive.skill_of(rate, chance),
             "band": state.band.astype(str),
             "band_confidence": state.band_confidence,
             "decided_early": state.samples < config.samples,
@@ -148,6 +161,7 @@ def setting_key(model: ModelConfig, prompt: Prompting, config: DifficultyConfig)
             "step",
             "shots",
             "prior_seeds",
+            "chance_correction",
         }
     )
     return xxhash.xxh3_64_hexdigest(
@@ -203,6 +217,7 @@ def run_difficulty(
             run.insert(DIFFICULTY, bands, unique_on=["seed_id", "model", "setting"])
             counts.update(dict(bands.group_by("band").len().iter_rows()))
             counts["decided_early"] += int(bands["decided_early"].sum())
+            counts["guessable"] += int((bands["chance"] > 0).sum())
         return run.count_all(counts)
 
 

@@ -53,6 +53,16 @@ DIFFICULTY = TableSpec(
         "band_confidence": "DOUBLE",  # P(fixed-K band = band | data); 1.0 when all K were drawn
         "decided_early": "BOOLEAN",  # adaptive sampling stopped before K
         "run_id": "VARCHAR",
+        # version 2: chance (NULL on rows written before it was accounted for)
+        "chance": "DOUBLE",  # P(a uniform guess is right): quality.answers.chance_rate
+        "skill": "DOUBLE",  # chance-corrected pass rate (pass_rate - chance) / (1 - chance), >= 0
+    },
+    version=2,
+    upgrades={
+        2: [
+            'ALTER TABLE {table} ADD COLUMN "chance" DOUBLE',
+            'ALTER TABLE {table} ADD COLUMN "skill" DOUBLE',
+        ]
     },
 )
 

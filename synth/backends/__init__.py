@@ -30,6 +30,7 @@ BACKENDS: dict[str, str] = {
     "llamacpp": "synth.backends.llamacpp:LlamaCppBackend",
     "openai": "synth.backends.openai_backend:OpenAIBackend",
     "openai-batch": "synth.backends.batch_api:BatchAPIBackend",
+    "synthetic": "synth.backends.synthetic:SyntheticBackend",
     "vllm": "synth.backends.vllm_backend:VLLMBackend",
     "transformers": "synth.backends.transformers_backend:TransformersBackend",
 }

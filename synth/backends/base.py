@@ -135,5 +135,9 @@ class Backend(ABC):
     def run(self, tasks: Sequence[SampleTask], sink: Sink) -> None:
         """Generate every task, calling `sink.admit` before and `sink.emit` after each one."""
 
+    def bind(self, store: Any) -> None:  # noqa: B027 - optional hook
+        """Called by `model_session` with its store: a backend that answers from the store (the
+        synthetic teacher) keeps it; the others ignore it."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients; backends that hold nothing need not override it."""

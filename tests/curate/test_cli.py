@@ -5,8 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
+from quality.answers import answers_match, extract_answer
 from store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,8 +32,18 @@ def test_quickstart_recipe_runs_from_an_empty_directory(tmp_path: Path) -> None:
         assert store.table("seeds").height > 0
         for table in ("difficulty", "selections", "traces", "verdicts", "mixture_items"):
             assert store.table(table).height > 0, table
+        # the mixture is on the defaults: only verified traces that carry reasoning
+        mixed = store.table("mixture_items").join(store.table("traces"), on="trace_id", how="inner")
+        assert mixed.height == store.table("mixture_items").height
+        assert mixed["correct"].all() and (mixed["reasoning"].str.len_chars() > 0).all()
     export = tmp_path / "exports" / "quickstart"
     assert (export / "train.parquet").exists() and (export / "README.md").exists()
+    rows = pl.concat([pl.read_parquet(export / f"{s}.parquet") for s in ("train", "val")])
+    for messages, answer in zip(rows["messages"], rows["answer"], strict=True):
+        reply = messages[-1]["content"]
+        reasoning, _, final = reply.removeprefix("<think>").partition("</think>")
+        assert reply.startswith("<think>") and reasoning.strip() and final.strip()
+        assert answers_match(extract_answer(final), answer), reply
     log = _teachable("log", cwd=tmp_path)
     assert log.returncode == 0 and "seeds.synth" in log.stdout
 

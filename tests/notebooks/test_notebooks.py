@@ -18,8 +18,31 @@ def _param(path: Path) -> object:
     return pytest.param(path, id=path.stem, marks=marks)
 
 
+def experiment_store(root: Path) -> Path:
+    """A small store shaped like the experiment's (held-out seeds of two families, evals
+    labelled base / teachable / random) for 04_eval's experiment cells: three settings of the
+    embedded SmolLM2 stand in for the base model and the two fine-tunes."""
+    from curate.evaluation.stage import EvalConfig, run_eval
+    from curate.synthetic.generate import SynthConfig, run_synth
+    from store import Store
+    from synth.models import ModelConfig
+
+    families = ["reverse_digits", "echo_number"]
+    with Store.open(root / "experiment") as store:
+        run_synth(store, SynthConfig(count=6, families=families, levels=[1], name="heldout"))
+        common = dict(model=ModelConfig(n_threads=1), samples=2, max_tokens=16)
+        for label, temperature in (("base", 1.0), ("teachable", 0.0), ("random", 0.5)):
+            config = EvalConfig(
+                **common, where="source LIKE 'heldout/%'", label=label, temperature=temperature
+            )
+            run_eval(store, config)
+        return store.root
+
+
 @pytest.mark.parametrize("path", [_param(p) for p in NOTEBOOKS])
-def test_notebook_executes(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebook_executes(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    if path.stem == "04_eval":
+        monkeypatch.setenv("TEACHABLE_EXPERIMENT_STORE", str(experiment_store(tmp_path)))
     if path.stem in SERVER_NOTEBOOKS:
         from quality.review.testing import shared_server
 
@@ -42,3 +65,11 @@ def test_notebook_executes(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         if output.get("output_type") == "error"
     ]
     assert not errors
+    if path.stem == "04_eval":  # the experiment's chart was drawn, beside the eval chart
+        images = [
+            output
+            for cell in notebook.cells
+            for output in cell.get("outputs", [])
+            if "image/png" in output.get("data", {})
+        ]
+        assert len(images) == 2

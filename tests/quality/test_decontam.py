@@ -258,3 +258,25 @@ def test_questions_and_optional_traces(make_store, registry):
         ("questions", "q1", "question", aime["item_id"][3]),
         ("traces", "t1", "reasoning", aime["item_id"][4]),
     ]
+
+
+def test_seeds_without_answers_are_classified_with_their_proxy_answer(
+    make_store, seeds_spec, registry
+):
+    """A hit on a seed without its own answer reads the seed's proxy answer (the latest one)
+    to tell a copy from a sibling; the lookup is a checked condition of `Store.latest`."""
+    from curate.teachability.tables import PROXY_ANSWERS
+
+    math500 = registry.items(["math500"])
+    seeds = pl.DataFrame({"seed_id": ["s-copy"], "problem": [math500["text"][0]], "source": "t"})
+    proxy = pl.DataFrame(
+        {"seed_id": ["s-copy"], "proxy": ["reference"], "method": ["reference"]}
+        | {"answer": [math500["answer"][0]], "answer_type": [None], "agreement": [1.0]}
+        | {"votes": [1], "samples": [0], "reason": [None], "model": [None]},
+        schema_overrides={"answer_type": pl.String, "reason": pl.String, "model": pl.String},
+    )
+    store = make_store([(seeds_spec, seeds), (PROXY_ANSWERS, proxy)])
+    counts = run_decontam(store, DecontamConfig(benchmarks=["math500"]))
+    assert counts["seeds_contaminated"] == 1
+    kinds = set(store.table("contamination").filter(item_id="s-copy")["kind"])
+    assert kinds == {"copy"}
