@@ -232,8 +232,16 @@ def _flusher(cache: RequestCache | None) -> Iterator[None]:
 
 
 class _RateColumn(ProgressColumn):
+    """Samples per second: rich's recent-window speed while running, the whole run's average
+    once finished (a batched backend returns its samples in bursts, and the window's speed at
+    the last burst read tens of thousands a second)."""
+
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
+        elapsed = task.elapsed
+        if task.finished and elapsed:
+            speed: float | None = task.completed / elapsed
+        else:
+            speed = task.speed
         return Text(f"{speed:,.1f}/s" if speed else "-/s", style="progress.data.speed")
 
 
