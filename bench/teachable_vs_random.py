@@ -11,27 +11,25 @@ fine-tunes on the held-out items with the spread across runs and its 95% interva
 pass@N, the paired differences (per-item, bootstrap interval, beyond run-to-run noise or not),
 and accuracy per family and level. With --run it times every stage (wall and CPU seconds).
 
-Measured (issue 12; 2 cores shared with other jobs, load average 2-27): the recipe stops at its
-first mix.build, as it must. At the default size (400 pool seeds, 60 held-out), difficulty
-(SmolLM2 3-shot, K=4 adaptive, max_tokens 48) took 646 s wall / 644 s CPU with about half of
-its 1519 samples already in the request cache, and banded 14 of 400 seeds teachable; the
-strict teachable mixture (count 64) then refuses to build. At 64 pool seeds: 687 s, 1 of 64.
-The weak model's pass rate per family and level (400 seeds) is a step, not a slope:
+Measured (issue 12; 2 cores shared with other jobs). Difficulty at the recipe's size (400 pool
+seeds, SmolLM2 3-shot, K=4 adaptive, max_tokens 48): 646 s wall / 644 s CPU with about half of
+its 1519 samples already in the request cache; 14 of 400 seeds teachable. The weak model's pass
+rate per family and level is a step, not a slope:
     echo_number     levels 1-5: 1.0, 0.964, 0.993, 0.928, 0.971 (too_easy 210, teachable 9)
     reverse_digits  levels 1-5: 1.0, 0.061, 0.0, 0.0, 0.0 (teachable 5, all at level 2)
-The echo_number drop at levels 4-5 that issue 12 measured with max_tokens 12 was truncation
-(16 and 32 digits do not fit).
-Run to the end with both mixtures at the 14 teachable traces there are (`count: 14`),
-`max_steps: 7` (two epochs at batch 4), eval `max_tokens: 160`, `limit: 20` held-out items,
-avg@4: SFT 189 s and 155 s, evals 117 s (partly cached), 162 s, 163 s. Held-out pass@1[avg-of-4]:
-    base 22.5 +- 8.7 (95% 8.7-36.3)   teachable 28.7 +- 13.8 (6.8-50.7)
-    random 33.8 +- 9.5 (18.7-48.8)
-    paired: teachable - base +6.2 (-6.2 to 18.8), random - base +11.2 (2.5 to 20.0),
-    teachable - random -5.0 (-17.5 to 6.2); none beyond run-to-run noise.
-    per family: echo_number base 31.2 / teachable 43.8 / random 45.8; reverse_digits 9.4 / 6.2 /
-    15.6 (8 and 12 items; every per-family difference inside the run spread).
-What it means: at 14 training rows and 20 items nothing separates the arms; both fine-tunes
-may beat base slightly (random's item-bootstrap interval excludes 0, but not the run noise).
+(The echo_number drop at levels 4-5 that issue 12 saw with max_tokens 12 was truncation.) With
+`count: 64` the strict mix.build refused to build, so the recipe's arms are 12 traces.
+The shipped recipe end to end on a fresh store whose request cache held difficulty, traces and
+the base eval from earlier runs: 15 min 14 s wall, peak RSS 7.0 GB (SFT 6 steps ~2.5 min each,
+each fine-tune's eval ~4 min). Held-out pass@1[avg-of-4] on 20 items, +- std across runs (95%):
+    base 22.5 +- 8.7 (8.7-36.3)   teachable 35.0 +- 21.6 (0.6-69.4)   random 26.2 +- 6.3 (16.2-36.3)
+    paired: teachable - base +12.5 (0.0 to 26.2), random - base +3.8 (-7.5 to 15.0),
+    teachable - random +8.8 (-7.5 to 26.2); none beyond run-to-run noise.
+    per family: echo_number base 31.2 / teachable 56.2 / random 37.5 (12 items);
+    reverse_digits 9.4 / 3.1 / 9.4 (8 items); every per-family difference inside the run spread.
+What it means: at 12 training rows and 20 items nothing separates the arms (an earlier run at 14
+rows and 7 steps had random ahead by 5.0, also inside the noise); the CPU size checks the
+machinery, and the claim needs the GPU size.
 """
 
 from __future__ import annotations
