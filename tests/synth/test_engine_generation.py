@@ -186,6 +186,8 @@ def test_plans() -> None:
     assert plan(ModelConfig(backend="llamacpp"), "ray") == "map_batches"
     assert plan(vllm, "ray") == "llm"
     assert plan(openai.model_copy(update={"batch_api": True}), "ray") == "local"
+    # the synthetic teacher reads worked solutions from the store only this process holds
+    assert plan(ModelConfig(backend="synthetic", model="synthetic"), "ray") == "local"
     assert llm_problem(vllm, has_vllm=True, gpus=2) is None
     assert "needs 2 GPU(s) per replica; the Ray cluster has 1" in str(
         llm_problem(vllm, has_vllm=True, gpus=1)
