@@ -105,3 +105,13 @@ def pg_store(pg_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     opened = Store.open(pg_dsn, data_path=tmp_path / "pg-data", lock_timeout_s=2)
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[None]:
+    """A local 2-CPU cluster shared by the engine tests (Ray shuts it down at exit)."""
+    import ray  # only the tests that use the cluster pay for the import
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    yield

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from curate.evaluation.metrics import RunStats, paired_difference, run_stats
-from curate.evaluation.report import current
+from curate.evaluation.report import current, interval_bars
 from curate.evaluation.tables import EVALS
 from store import Store
 
@@ -165,37 +165,20 @@ def experiment_plot(
     """Held-out accuracy per family, one bar per model with its 95% run-to-run interval, and
     the same over all families: a fine-tune beats the base model where its bar clears the
     other's interval."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     families = accuracy_by(store, models, ("source",), at)
     overall = accuracy_by(store, models, (), at) if families["source"].n_unique() > 1 else None
     frame = families if overall is None else pl.concat(
         [families, overall.with_columns(source=pl.lit("all"))], how="diagonal_relaxed"
     )  # fmt: skip
     groups = frame["source"].unique(maintain_order=True).to_list()
-    names = [m for m in models if m in set(frame["model"])]
-    width = 0.8 / max(1, len(names))
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.8 * len(groups)), 4))
-    x = np.arange(len(groups))
-    for k, name in enumerate(names):
-        mine = {r["source"]: r for r in frame.filter(pl.col("model") == name).iter_rows(named=True)}
-        rows = [mine.get(g) for g in groups]
-        heights = [r["accuracy"] if r else np.nan for r in rows]
-        low = [r["accuracy"] - r["ci_low"] if r and r["ci_low"] is not None else 0.0 for r in rows]
-        high = [
-            r["ci_high"] - r["accuracy"] if r and r["ci_high"] is not None else 0.0 for r in rows
-        ]
-        n = int(frame.filter(pl.col("model") == name)["N"].max())
-        ax.bar(x + k * width, heights, width, yerr=[low, high], capsize=3, label=f"{name} (N={n})")
-    ax.set_xticks(x + 0.4 - width / 2, [g.split("/")[-1] for g in groups])
-    ax.set(ylabel="held-out accuracy [avg of N]", ylim=(0, 1))
-    ax.set_title("held-out accuracy per family (95% interval over runs)", fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    series = []
+    for name in [m for m in models if m in set(frame["model"])]:
+        mine = frame.filter(pl.col("model") == name)
+        by_group = {r["source"]: r for r in mine.iter_rows(named=True)}
+        series.append((f"{name} (N={int(mine['N'].max())})", [by_group.get(g) for g in groups]))
+    return interval_bars(
+        groups, series, "accuracy", out,
+        ylabel="held-out accuracy [avg of N]",
+        title="held-out accuracy per family (95% interval over runs)",
+        fig_width=1.8 * len(groups), tick_labels=[g.split("/")[-1] for g in groups],
+    )  # fmt: skip

@@ -13,7 +13,9 @@ Usage:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -93,33 +95,52 @@ def resolve_model_name(summaries: pl.DataFrame, name: str) -> str:
 def eval_plot(summaries: pl.DataFrame, out: Path) -> Path:
     """Bars of pass@1[avg-of-N] per benchmark, one per model, with the 95% run-to-run interval
     (none when N = 1)."""
+    benchmarks = sorted(summaries["benchmark"].unique().to_list())
+    models = summaries.select("model", "model_name").unique(maintain_order=True).head(MAX_MODELS)
+    series = []
+    for model, name in models.iter_rows():
+        mine = summaries.filter(pl.col("model") == model)
+        by_bench = {r["benchmark"]: r for r in mine.iter_rows(named=True)}
+        n = int(mine["samples"].max())
+        series.append((f"{name} (N={n})", [by_bench.get(b) for b in benchmarks]))
+    return interval_bars(
+        benchmarks, series, "avg", out,
+        ylabel="pass@1 [avg of N]", title="accuracy with 95% interval over runs",
+        fig_width=1.6 * len(benchmarks) * max(1, models.height) ** 0.5,
+    )  # fmt: skip
+
+
+def interval_bars(
+    groups: Sequence[str],
+    series: Sequence[tuple[str, Sequence[dict[str, Any] | None]]],
+    value: str,
+    out: Path,
+    *,
+    ylabel: str,
+    title: str,
+    fig_width: float,
+    tick_labels: Sequence[str] | None = None,
+) -> Path:
+    """Grouped bars: in each group one bar per series, its height the row's `value` with the
+    95% interval `ci_low`..`ci_high` as error bar (none where the row lacks one, a gap where
+    the series has no row). The one chart of accuracy over runs (eval report, experiment)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    benchmarks = sorted(summaries["benchmark"].unique().to_list())
-    models = summaries.select("model", "model_name").unique(maintain_order=True).head(MAX_MODELS)
-    width = 0.8 / max(1, models.height)
-    fig, ax = plt.subplots(
-        figsize=(max(5.0, 1.6 * len(benchmarks) * max(1, models.height) ** 0.5), 4)
-    )
-    x = np.arange(len(benchmarks))
-    for k, (model, name) in enumerate(models.iter_rows()):
-        mine = summaries.filter(pl.col("model") == model)
-        by_bench = {r["benchmark"]: r for r in mine.iter_rows(named=True)}
-        heights, low, high = [], [], []
-        for bench in benchmarks:
-            row = by_bench.get(bench)
-            avg = row["avg"] if row else np.nan
-            heights.append(avg)
-            low.append(avg - row["ci_low"] if row and row["ci_low"] is not None else 0.0)
-            high.append(row["ci_high"] - avg if row and row["ci_high"] is not None else 0.0)
-        n = int(mine["samples"].max())
-        ax.bar(x + k * width, heights, width, yerr=[low, high], capsize=3, label=f"{name} (N={n})")
-    ax.set_xticks(x + 0.4 - width / 2, benchmarks)
-    ax.set(ylabel="pass@1 [avg of N]", ylim=(0, 1), title="accuracy with 95% interval over runs")
+    width = 0.8 / max(1, len(series))
+    fig, ax = plt.subplots(figsize=(max(5.0, fig_width), 4))
+    x = np.arange(len(groups))
+    for k, (label, rows) in enumerate(series):
+        heights = [r[value] if r else np.nan for r in rows]
+        low = [r[value] - r["ci_low"] if r and r["ci_low"] is not None else 0.0 for r in rows]
+        high = [r["ci_high"] - r[value] if r and r["ci_high"] is not None else 0.0 for r in rows]
+        ax.bar(x + k * width, heights, width, yerr=[low, high], capsize=3, label=label)
+    ax.set_xticks(x + 0.4 - width / 2, list(tick_labels or groups))
+    ax.set(ylabel=ylabel, ylim=(0, 1))
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)

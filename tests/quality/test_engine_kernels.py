@@ -6,25 +6,14 @@ Shares the session's local 2-CPU Ray cluster with tests/synth/test_engine_genera
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import polars as pl
 import pytest
-import ray
 
 import quality.engine
 from quality.decontam import DecontamConfig, run_decontam
 from quality.dedup import DedupConfig, run_dedup
 from quality.engine import set_engine
 from store import Store
-
-
-@pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[None]:
-    """A local 2-CPU cluster for the whole session (Ray shuts it down at exit)."""
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    yield
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import ray
 
 from curate.seeds.ingest import IngestConfig, run_ingest
 from curate.teachability.difficulty import DifficultyConfig, run_difficulty
@@ -32,14 +31,6 @@ from synth.generate import generate, sample_tasks
 from synth.models import ModelConfig
 from synth.testing.loopback import LoopbackServer, serve_in_thread
 from synth.traces import TracesConfig, run_traces
-
-
-@pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[None]:
-    """A local 2-CPU cluster for the whole session (Ray shuts it down at exit)."""
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    yield
 
 
 @pytest.fixture
