@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
+import export_data as data  # tests/export_data.py: tests/ is on sys.path (conftest)
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -18,21 +17,6 @@ from curate.seeds.tables import SEEDS
 from store import Store, TableSpec
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _fixtures():
-    if "export_data" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "export_data", REPO / "tests" / "store" / "export_data.py"
-        )
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["export_data"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["export_data"]
-
-
-data = _fixtures()
 
 
 def _build(store: Store, tmp_path: Path, text: str, at: int | str | None = None) -> pl.DataFrame:
@@ -215,7 +199,7 @@ def test_pipeline_registers_the_stages() -> None:
     assert "mix.build" in STAGES
 
 
-_ = TableSpec  # fixtures write with test-local specs (see tests/store/export_data.py)
+_ = TableSpec  # fixtures write with test-local specs (see tests/export_data.py)
 
 
 def test_inline_recipe_through_the_pipeline_and_an_empty_export(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
+import export_data as data  # tests/export_data.py: tests/ is on sys.path (conftest)
 import polars as pl
 import pytest
 from label_studio_sdk import LabelStudio
@@ -25,21 +24,6 @@ from store import Store
 pytestmark = pytest.mark.server
 REPO = Path(__file__).resolve().parents[2]
 BANDS = ["teachable", "too_hard", "too_easy"]
-
-
-def _export_data():
-    if "export_data" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "export_data", REPO / "tests/store/export_data.py"
-        )
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["export_data"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["export_data"]
-
-
-data = _export_data()
 
 
 def _result(verdict: str, answer: str | None = None, rating: int | None = None) -> list[dict]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import export_data as data  # tests/export_data.py: tests/ is on sys.path (conftest)
 import numpy as np
 import polars as pl
 import pytest
@@ -26,21 +25,6 @@ from store import Store, TableSpec
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 1)
-
-
-def _export_data():
-    if "export_data" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "export_data", REPO / "tests/store/export_data.py"
-        )
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["export_data"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["export_data"]
-
-
-data = _export_data()
 
 
 # ---- agreement ---------------------------------------------------------------------------------
@@ -144,7 +128,7 @@ def test_resolve_counts_each_annotator_once_at_their_latest_word() -> None:
 
 
 def test_resolved_reads_a_hand_made_table(store: Store) -> None:
-    # older or hand-made reviews tables (tests/store/export_data.py) lack most columns
+    # older or hand-made reviews tables (tests/export_data.py) lack most columns
     spec = TableSpec("reviews", {"item_id": "VARCHAR", "verdict": "VARCHAR", "reviewer": "VARCHAR"})
     with store.run("test") as run:
         run.insert(
