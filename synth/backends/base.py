@@ -125,6 +125,17 @@ class Sink(Protocol):
         ...
 
 
+def admitted_tasks(tasks: Sequence[SampleTask], sink: Sink) -> list[SampleTask]:
+    """The leading tasks `sink` admits, up to its first refusal (the budget ran out): what a
+    batched backend may generate at once."""
+    out = []
+    for task in tasks:
+        if not sink.admit(task):
+            break
+        out.append(task)
+    return out
+
+
 class Backend(ABC):
     name: str = ""
 

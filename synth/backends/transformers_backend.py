@@ -33,7 +33,7 @@ from typing import Any
 
 import xxhash
 
-from synth.backends.base import Backend, Completion, SampleTask, Sink
+from synth.backends.base import Backend, Completion, SampleTask, Sink, admitted_tasks
 from synth.models import GEMMA3_270M, SMOLLM2, ModelConfig, resolve_gguf
 from synth.reasoning import normalize
 
@@ -133,11 +133,7 @@ class TransformersBackend(Backend):
         self.eos_ids = _eos_ids(self.tokenizer, self.model)
 
     def run(self, tasks: Sequence[SampleTask], sink: Sink) -> None:
-        admitted = []
-        for task in tasks:
-            if not sink.admit(task):
-                break
-            admitted.append(task)
+        admitted = admitted_tasks(tasks, sink)
         for batch in self._batches(admitted):
             for (_, task), completion in zip(batch, self._generate(batch), strict=True):
                 sink.emit(task, completion)

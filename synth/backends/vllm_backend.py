@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from synth.backends.base import Backend, Completion, SampleTask, Sink
+from synth.backends.base import Backend, Completion, SampleTask, Sink, admitted_tasks
 from synth.models import ModelConfig
 from synth.reasoning import normalize
 
@@ -26,11 +26,7 @@ class VLLMBackend(Backend):
         self.llm = _engine(config)
 
     def run(self, tasks: Sequence[SampleTask], sink: Sink) -> None:
-        admitted = []
-        for task in tasks:
-            if not sink.admit(task):
-                break
-            admitted.append(task)
+        admitted = admitted_tasks(tasks, sink)
         chats = [t for t in admitted if t.messages is not None]
         raws = [t for t in admitted if t.prompt is not None]
         if chats:
