@@ -25,7 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from quality.answers import gsm8k_answer, last_boxed
-from quality.benchmarks import Registry
+from quality.benchmarks.registry import Registry
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / ".." / "shared" / "data"
@@ -70,7 +70,7 @@ _PHRASES = [
 
 
 def _reformat(text: str, rng: random.Random) -> str:
-    """One or two formatting changes that `quality.text` normalization undoes."""
+    """One or two formatting changes that `quality.kernels.tokens` normalization undoes."""
     changes = [
         lambda t: t.upper(),
         lambda t: t.replace(" ", "  \n "),

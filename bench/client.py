@@ -4,7 +4,7 @@ Usage:
     .venv/bin/python bench/client.py                 # concurrency 1, 64, 256; cache on and off
     .venv/bin/python bench/client.py --requests 4000 --concurrency 256
 
-The server (synth.testing.loopback) runs in its own process, so it does not share the client's event
+The server (tests/loopback.py) runs in its own process, so it does not share the client's event
 loop. Baseline: a plain sequential loop over the sync `openai` SDK client, in the same run.
 Target: >= 1,000 completed requests/s at concurrency 256 on 2 cores, cache on.
 
@@ -28,10 +28,12 @@ import openai
 
 from synth import ChatRequest, ModelConfig, RequestCache, generate
 
+LOOPBACK = Path(__file__).resolve().parents[1] / "tests" / "loopback.py"  # the test server
+
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "synth.testing.loopback", "--port", "0"],
+        [sys.executable, str(LOOPBACK), "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

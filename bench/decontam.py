@@ -59,7 +59,7 @@ def _generate(store_dir: Path, rows: int, words: int) -> None:
     import polars as pl
     import pyarrow as pa
 
-    from quality.benchmarks import Registry
+    from quality.benchmarks.registry import Registry
     from store import Store, TableSpec
 
     spec = TableSpec("seeds", {"seed_id": "VARCHAR", "problem": "VARCHAR", "source": "VARCHAR"})
@@ -96,8 +96,8 @@ def _warm_up() -> None:
     """Load (or compile) the numba kernels outside the timed region."""
     import polars as pl
 
-    from quality.benchmarks import Registry
-    from quality.decontam import BenchmarkIndex, DecontamConfig, find_contamination
+    from quality.benchmarks.registry import Registry
+    from quality.decontam.stage import BenchmarkIndex, DecontamConfig, find_contamination
 
     bench = Registry.load().items(["aime24"])
     items = pl.DataFrame({"item_id": ["w"], "field": ["problem"], "text": [bench["text"][0]]})
@@ -110,7 +110,7 @@ def _measure(store_dir: Path, at: str, cores: int) -> dict:
 
     import numba
 
-    from quality.decontam import DecontamConfig, run_decontam
+    from quality.decontam.stage import DecontamConfig, run_decontam
     from store import Store
 
     numba.set_num_threads(cores)

@@ -8,7 +8,7 @@ from tests/quality/data); GSM8K train and the other MATH test problems as negati
 
 Contenders, all against the same benchmark items:
   teachable     quality.decontam defaults: 13-grams + MinHash candidates, each judged by
-                quality.hit_kinds (copy | paraphrase | quote | sibling, or no hit)
+                quality.decontam.kinds (copy | paraphrase | quote | sibling, or no hit)
   open-r1 8g    open-r1's scripts/decontaminate.py: lowercase, whitespace words, any shared
                 8-gram flags the item (no kinds: every flag excludes)
   plain 13g     teachable's 13-gram candidates without MinHash and without kinds
@@ -31,9 +31,9 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._decontam_set import MATH_BENCHMARKS, build  # noqa: E402
-from quality.bench_index import BenchmarkIndex, scan  # noqa: E402
-from quality.decontam import DecontamConfig, find_contamination  # noqa: E402
-from quality.hit_kinds import EXCLUDED_BY_DEFAULT, KINDS  # noqa: E402
+from quality.decontam.index import BenchmarkIndex, scan  # noqa: E402
+from quality.decontam.kinds import EXCLUDED_BY_DEFAULT, KINDS  # noqa: E402
+from quality.decontam.stage import DecontamConfig, find_contamination  # noqa: E402
 
 CLASSES = ("copy", "paraphrase", "quote", "sibling", "unrelated", "none")
 

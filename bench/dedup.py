@@ -26,9 +26,9 @@ import pyarrow as pa  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._corpus import make_corpus  # noqa: E402
-from quality.lsh import clusters, optimal_params  # noqa: E402
-from quality.minhash import permutations, shingles, signatures_from_hashes  # noqa: E402
-from quality.text import token_hash, tokenize_batch  # noqa: E402
+from quality.kernels.lsh import clusters, optimal_params  # noqa: E402
+from quality.kernels.minhash import permutations, shingles, signatures_from_hashes  # noqa: E402
+from quality.kernels.tokens import token_hash, tokenize_batch  # noqa: E402
 
 NUM_PERM, K, THRESHOLD = 128, 5, 0.7
 TOKENS_8B = 8.3e9
@@ -66,7 +66,8 @@ def _numpy_affine32(h32: np.ndarray, offsets: np.ndarray, block: int = 64) -> np
 
 
 def _shingle_strings(texts: list[str]) -> list[list[str]]:
-    """Baseline shingles: the same words as quality.text for this ASCII corpus (checked below)."""
+    """Baseline shingles: the same words as quality.kernels.tokens for this ASCII corpus
+    (checked below)."""
     out = []
     for t in texts:
         w = re.findall(r"[a-z0-9]+", t.lower())

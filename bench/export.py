@@ -1,4 +1,4 @@
-"""Export throughput: a 1.4M-item synthetic mixture to Parquet via store.export, against
+"""Export throughput: a 1.4M-item synthetic mixture to Parquet via curate.export, against
 writing the same input rows with `polars.DataFrame.write_parquet` alone, in the same run.
 
     .venv/bin/python bench/export.py                 # 1.4M rows (~3 min on 2 cores)
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from store.export import ExportMeta, export_rows
+from curate.export import ExportMeta, export_rows
 
 SYSTEM = Path(__file__).resolve().parents[1] / "synth" / "prompts" / "reasoning_system.txt"
 
@@ -77,7 +77,7 @@ def main() -> None:
     )
     meta = ExportMeta(name="bench", snapshot_id=0, system_prompt=SYSTEM.read_text())
     work = Path(tempfile.mkdtemp(prefix="teachable-bench-export-"))
-    best = {"polars.write_parquet": float("inf"), "store.export (parquet)": float("inf")}
+    best = {"polars.write_parquet": float("inf"), "curate.export (parquet)": float("inf")}
     sizes = {}
     try:
         for _ in range(args.repeat):
@@ -93,10 +93,10 @@ def main() -> None:
             result = export_rows(
                 rows, meta, work / "export", batch_rows=args.batch_rows, overwrite=True
             )
-            best["store.export (parquet)"] = min(
-                best["store.export (parquet)"], time.perf_counter() - start
+            best["curate.export (parquet)"] = min(
+                best["curate.export (parquet)"], time.perf_counter() - start
             )
-            sizes["store.export (parquet)"] = sum(f.stat().st_size for f in result.files)
+            sizes["curate.export (parquet)"] = sum(f.stat().st_size for f in result.files)
             assert sum(result.rows.values()) == rows.height
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -106,7 +106,7 @@ def main() -> None:
             f"{name:>24}: {seconds:6.2f}s  {rows.height / seconds:>12,.0f} rows/s  "
             f"{sizes[name] / 1e9:.2f} GB written"
         )
-    ratio = best["polars.write_parquet"] / best["store.export (parquet)"]
+    ratio = best["polars.write_parquet"] / best["curate.export (parquet)"]
     print(f"export throughput / polars.write_parquet throughput = {ratio:.2f}x (target >= 0.5x)")
 
 

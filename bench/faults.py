@@ -5,7 +5,7 @@ Usage:
     .venv/bin/python bench/faults.py                     # 500 seeds x 4 samples = 2,000 requests
     .venv/bin/python bench/faults.py --seeds 100 --kills 3 --chaos 0.5
 
-The server (synth.testing.loopback, a thread of this process) draws a fault for each attempt
+The server (tests/loopback.py, a thread of this process) draws a fault for each attempt
 of every request: 429 with Retry-After, 500, a reset connection, a stall past the deadline, an
 endless drip, malformed JSON, empty choices. The client is the real CLI in a subprocess, killed
 (SIGKILL) once the server has seen a random number of its requests, `--kills` times; then it is
@@ -39,7 +39,9 @@ import yaml
 
 from curate.synthetic.generate import SynthConfig, run_synth
 from store import Store
-from synth.testing.loopback import LoopbackServer, serve_in_thread
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from loopback import LoopbackServer, serve_in_thread  # noqa: E402  (the test server)
 
 # probability of each fault per attempt (the rest answer normally)
 FAULTS = {"429": 0.3, "500": 0.2, "reset": 0.15, "stall": 0.05, "dripforever": 0.05,

@@ -4,7 +4,7 @@ Usage:  python bench/pipeline_scale.py [--seeds 20000] [--stores folder,postgres
 
 Synthetic seeds (problems of 30 Zipf-random words and a number; half with a reference answer)
 go through every stage in order: ingest, proxy, difficulty, traces, decontam, dedup, filter,
-mix build, export. The model is the loopback OpenAI-compatible server (synth.testing.loopback)
+mix build, export. The model is the loopback OpenAI-compatible server (tests/loopback.py)
 in a process of its own, answering instantly, so the CPU time of a stage's process is
 teachable's: prompts, cache keys, the HTTP client, parsing, the request cache, the store.
 
@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+LOOPBACK = REPO / "tests" / "loopback.py"  # the test server, run as its own process
 REPORT_SEEDS = 1_400_000
 CALLS_PER_SEED = 8
 STAGES = (
@@ -81,13 +82,13 @@ def _open(args: argparse.Namespace) -> Any:
 
 def _stage(name: str, store: Any, args: argparse.Namespace) -> tuple[dict, int]:
     """Run stage `name`; its counts and the rows it processed."""
+    from curate.export.stage import ExportConfig, run_export
     from curate.mixtures.build import MixBuildConfig, run_mix_build
-    from curate.mixtures.export import ExportConfig, run_export
     from curate.seeds.ingest import IngestConfig, run_ingest
     from curate.teachability.difficulty import DifficultyConfig, run_difficulty
     from curate.teachability.proxy import ProxyConfig, run_proxy
-    from quality.decontam import DecontamConfig, run_decontam
-    from quality.dedup import DedupConfig, run_dedup
+    from quality.decontam.stage import DecontamConfig, run_decontam
+    from quality.dedup.stage import DedupConfig, run_dedup
     from quality.filters import FilterConfig, run_filter
     from synth.models import ModelConfig
     from synth.traces import TracesConfig, run_traces
@@ -128,7 +129,7 @@ def _calls(stage: str, counts: Any) -> int:
 def _measure(args: argparse.Namespace) -> dict:
     """One stage in this fresh process: wall and CPU seconds, peak RSS, model calls sent. The
     stage modules are imported first, outside the clock: a process start is not the stage's."""
-    import curate.mixtures.export  # noqa: F401
+    import curate.export.stage  # noqa: F401
     import quality.decontam  # noqa: F401
     import quality.dedup  # noqa: F401
     import quality.filters  # noqa: F401
@@ -253,7 +254,7 @@ def _places(kinds: list[str], work: Path) -> list[dict]:
 
 
 def _loopback(env: dict) -> tuple[subprocess.Popen, str]:
-    cmd = [sys.executable, "-m", "synth.testing.loopback", "--port", "0"]
+    cmd = [sys.executable, str(LOOPBACK), "--port", "0"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
     port = int(proc.stdout.readline())  # type: ignore[union-attr]
     return proc, f"http://127.0.0.1:{port}/v1"

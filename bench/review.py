@@ -36,15 +36,13 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.seeds.tables import SEEDS
-from curate.teachability.tables import SELECTIONS
 from quality.review.annotations import parse_export
 from quality.review.connection import connect, download_export, labeling_config
 from quality.review.context import gather
 from quality.review.pull import EXPORT_OPTIONS, PullConfig, run_review_pull
 from quality.review.push import PushConfig, choose, run_review_push
 from store import Store
-from synth.tables import TRACES
+from store.tables import SEEDS, SELECTIONS, TRACES
 
 WORDS = ["the", "of", "and", "to", "in", "is", "that", "it", "for", "as", "with", "was", "on"]
 

@@ -46,9 +46,10 @@ PROJECT = (2, 4, 8, 16, 32, 64)
 def _measure(store_dir: Path, engine: str, workers: int) -> dict:
     """One decontam run on `engine` in this fresh process."""
     from bench.decontam import _warm_up
-    from quality.decontam import DecontamConfig, run_decontam
-    from quality.engine import ensure_ray, map_on_ray, set_engine
+    from quality.decontam.stage import DecontamConfig, run_decontam
+    from quality.kernels.ray import map_on_ray
     from store import Store
+    from store.engine import ensure_ray, set_engine
 
     _warm_up()
     startup = 0.0

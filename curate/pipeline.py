@@ -5,7 +5,7 @@ A recipe is YAML: `store:` (optional path) and `stages:`, a list of `{stage: NAM
 imported only when a recipe uses it, so `teachable --help` never imports torch.
 
 An optional `engine:` (local or ray) says where the stages' model calls and decontam/dedup
-kernels run (quality.engine); it is a process setting, set when the recipe is loaded.
+kernels run (store.engine); it is a process setting, set when the recipe is loaded.
 
 `load_recipe` validates every stage's config and checks every stage's inputs (files, models,
 benchmarks: curate.preflight) before the first stage runs, and reports all problems at once.
@@ -39,9 +39,9 @@ STAGES: dict[str, tuple[str, str]] = {
     "select": ("curate.teachability.select:run_select", "curate.teachability.select:SelectConfig"),
     "traces": ("synth.traces:run_traces", "synth.traces:TracesConfig"),
     "mix.build": ("curate.mixtures.build:run_mix_build", "curate.mixtures.build:MixBuildConfig"),
-    "export": ("curate.mixtures.export:run_export", "curate.mixtures.export:ExportConfig"),
-    "decontam": ("quality.decontam:run_decontam", "quality.decontam:DecontamConfig"),
-    "dedup": ("quality.dedup:run_dedup", "quality.dedup:DedupConfig"),
+    "export": ("curate.export.stage:run_export", "curate.export.stage:ExportConfig"),
+    "decontam": ("quality.decontam.stage:run_decontam", "quality.decontam:DecontamConfig"),
+    "dedup": ("quality.dedup.stage:run_dedup", "quality.dedup:DedupConfig"),
     "filter": ("quality.filters:run_filter", "quality.filters:FilterConfig"),
     "sft": ("curate.training:run_sft_stage", "curate.training:SFTStageConfig"),
     "eval": ("curate.evaluation.stage:run_eval", "curate.evaluation.stage:EvalConfig"),
@@ -129,7 +129,7 @@ def _indent(text: str) -> str:
 def _engine_problems(recipe: dict[str, Any]) -> list[str]:
     """Set the recipe's `engine:` for this process (which loads a recipe to run it), or say
     why it cannot be; `teachable run --engine` overrides it afterwards."""
-    from quality.engine import set_engine
+    from store.engine import set_engine
 
     if recipe.get("engine") is None:
         return []

@@ -23,8 +23,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from quality.benchmark_check import HubProbe, check_benchmarks
-from quality.benchmarks import Registry
+from quality.benchmarks.check import HubProbe, check_benchmarks
+from quality.benchmarks.registry import Registry
 
 # backend -> (import name, how to get it); backends not listed need only core dependencies
 _BACKEND_PACKAGES = {

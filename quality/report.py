@@ -6,9 +6,9 @@ from pathlib import Path
 
 import polars as pl
 
-from quality.hit_kinds import KINDS
-from quality.tables import CONTAMINATION, CONTAMINATION_CURRENT
+from quality.decontam.kinds import KINDS
 from store import Store
+from store.tables import CONTAMINATION, NEAR_DUPS, VERDICTS
 
 
 def contamination_summary(store: Store) -> pl.DataFrame:
@@ -17,9 +17,7 @@ def contamination_summary(store: Store) -> pl.DataFrame:
     (the latest decontam run per hit)."""
     if not store.has_table(CONTAMINATION.name):
         return pl.DataFrame()
-    c = store.latest(CONTAMINATION.name, key=CONTAMINATION_CURRENT).with_columns(
-        pl.col("kind").fill_null("unclassified")
-    )
+    c = store.latest(CONTAMINATION).with_columns(pl.col("kind").fill_null("unclassified"))
     per_kind = [
         pl.col("item_id").filter(pl.col("kind") == kind).n_unique().alias(kind)
         for kind in (*KINDS, "unclassified")
@@ -38,11 +36,11 @@ def contamination_summary(store: Store) -> pl.DataFrame:
 
 def cluster_sizes(store: Store) -> pl.DataFrame:
     """(item_table, cluster_id, size) from the latest dedup run of each table."""
-    if not store.has_table("near_dups"):
+    if not store.has_table(NEAR_DUPS):
         return pl.DataFrame(
             schema={"item_table": pl.String, "cluster_id": pl.String, "size": pl.UInt32}
         )
-    nd = store.table("near_dups")
+    nd = store.table(NEAR_DUPS)
     runs = store.runs().select("run_id", "started_at")
     latest = (
         nd.select("item_table", "run_id")
@@ -62,10 +60,10 @@ def cluster_sizes(store: Store) -> pl.DataFrame:
 
 
 def verdict_summary(store: Store) -> pl.DataFrame:
-    if not store.has_table("verdicts"):
+    if not store.has_table(VERDICTS):
         return pl.DataFrame()
     return (
-        store.table("verdicts")
+        store.table(VERDICTS)
         .group_by("filter")
         .agg(pl.len().alias("judged"), (~pl.col("passed")).sum().alias("failed"))
         .sort("filter")

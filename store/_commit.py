@@ -35,7 +35,7 @@ import polars as pl
 from store._catalog import committed_snapshot, qualified
 from store._tables import Tables
 from store.errors import StoreBusyError
-from store.schema import TableSpec
+from store.schema import VERSIONS, TableSpec
 
 RETRIES_ENV = "TEACHABLE_COMMIT_RETRIES"
 _RETRYABLE = ("conflict", "duplicate key", "could not serialize")
@@ -201,5 +201,6 @@ class SharedWrites:
             n = self._insert_frame(op.spec, op.frame, op.unique_on) if op.frame.height else 0
             inserted[op.spec.name] = inserted.get(op.spec.name, 0) + n
         for name, n in inserted.items():
-            self.counts[f"{name}_inserted"] = n
+            if name != VERSIONS.name:  # bookkeeping, as on a folder store
+                self.counts[f"{name}_inserted"] = n
         self._write_builtin()

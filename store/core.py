@@ -23,11 +23,12 @@ from store._place import Place, journal_refusal
 from store._postgres import is_postgres
 from store._process import alive, identity
 from store._reconcile import committed_runs, crash_note
+from store.current import has_version, latest_query, read_columns
 from store.errors import SnapshotNotFoundError, StoreError, UnknownTableError
 from store.gc import DEFAULT_MIN_AGE_S, GcReport, collect
 from store.journal import JOURNAL_FILE, Journal
 from store.run import Run, new_run_id, now
-from store.schema import RUNS, SCHEMA_VERSIONS, TAGS
+from store.schema import RUNS, SCHEMA_VERSIONS, TAGS, TableSpec, table_name
 from store.secrets import redact, scrub
 from store.sql import where_expression
 from store.version import code_version
@@ -161,8 +162,8 @@ class Store:
     def snapshot(self) -> int:
         return current_snapshot(self._con)
 
-    def has_table(self, name: str, at: Snapshot = None) -> bool:
-        return name in self.tables(at)
+    def has_table(self, table: TableSpec | str, at: Snapshot = None) -> bool:
+        return table_name(table) in self.tables(at)
 
     def tables(self, at: Snapshot = None) -> list[str]:
         if at is None:
@@ -192,12 +193,13 @@ class Store:
             raise SnapshotNotFoundError(f"no snapshot {version} in store {self.name}")
         return version
 
-    def table(self, name: str, at: Snapshot = None) -> pl.DataFrame:
+    def table(self, table: TableSpec | str, at: Snapshot = None) -> pl.DataFrame:
         """The table as a Polars DataFrame, now or at a snapshot id / tag (time travel)."""
-        return self.sql(f"SELECT * FROM {self.ref(name, at)}")
+        return self.sql(f"SELECT * FROM {self.ref(table, at)}")
 
-    def ref(self, name: str, at: Snapshot = None) -> str:
-        """A SQL table reference for `name` at `at`, for use inside your own queries."""
+    def ref(self, table: TableSpec | str, at: Snapshot = None) -> str:
+        """A SQL table reference for the table at `at`, for use inside your own queries."""
+        name = table_name(table)
         version = None if at is None else self.resolve(at)
         if not self.has_table(name, version):
             where = "now" if version is None else f"at snapshot {version}"
@@ -294,7 +296,7 @@ class Store:
             {"tag": [name], "snapshot_id": [target], "created_at": [now()], "note": [note]}
         )
         with self.run("tag", {"tag": name, "snapshot": target}) as run:
-            run.insert(TAGS, frame, unique_on=["tag"])
+            run.insert(TAGS, frame)
         if not run.counts.get(f"{TAGS.name}_inserted"):  # another writer tagged it meanwhile
             raise StoreError(f"tag '{name}' already exists in store {self.name}")
         return target
@@ -356,32 +358,22 @@ class Store:
     # ---- the current version ----------------------------------------------------------------
     def latest_sql(
         self,
-        table: str,
+        table: TableSpec | str,
         key: str | Sequence[str] | None = None,
         at: Snapshot = None,
         source: str | None = None,
     ) -> str:
         """A parenthesised SELECT of the rows of `table` (at `at`) written by the latest run
-        per `key` (every row of that run), runs ordered by their start time: the one
-        definition of "the current version" (of a named selection, a seed's band, a dedup
-        assignment, a trace's verdict). `source` replaces the table reference, e.g. by a
-        projection of it; it must keep the `run_id` column."""
-        version = self.resolve(at)
-        rows = source or f"(SELECT * FROM {self.ref(table, version)})"
-        runs = self.ref(RUNS.name, version) if self.has_table(RUNS.name, version) else None
-        keys = [key] if isinstance(key, str) else list(key or [])
-        partition = f"PARTITION BY {', '.join(f'x.{_q(k)}' for k in keys)} " if keys else ""
-        if runs is None:  # nothing committed a run yet: order by run id alone
-            order = "x.run_id DESC NULLS LAST"
-            joined = f"{rows} x"
-        else:
-            order = "r.started_at DESC NULLS LAST, x.run_id DESC NULLS LAST"
-            joined = f"{rows} x LEFT JOIN (SELECT run_id, started_at FROM {runs}) r USING (run_id)"
-        return f"(SELECT x.* FROM {joined} QUALIFY rank() OVER ({partition}ORDER BY {order}) = 1)"
+        per `key` (default: the spec's `current` columns), every row of that run, runs ordered
+        by their start time: the one definition of "the current version" (of a named
+        selection, a seed's band, a dedup assignment, a trace's verdict). A run that replaced
+        a version with no rows (`run.insert(..., replaces=)`) makes it empty. `source`
+        replaces the table reference, e.g. by a filtered projection; it keeps `run_id`."""
+        return latest_query(self, table, key, self.resolve(at), source)
 
     def latest(
         self,
-        table: str,
+        table: TableSpec | str,
         key: str | Sequence[str] | None = None,
         at: Snapshot = None,
         where: str | None = None,
@@ -392,9 +384,24 @@ class Store:
         source = None
         if where:  # user SQL: one checked expression (store.sql), parenthesized
             condition = where_expression(where, allow_params=True)
-            source = f"(SELECT * FROM {self.ref(table, at)} WHERE {condition})"
+            source = f"(SELECT * FROM {self.ref(table_name(table), at)} WHERE {condition})"
         return self.sql(f"SELECT * FROM {self.latest_sql(table, key, at, source)}", params)
 
+    def read(
+        self,
+        table: TableSpec,
+        columns: Sequence[str] | None = None,
+        *,
+        at: Snapshot = None,
+        where: str = "",
+        params: Sequence[Any] = (),
+        current: bool = False,
+    ) -> pl.DataFrame:
+        """`columns` of `table` at `at`, typed by its spec: the rows matching `where` (our own
+        SQL, with `params`), only the current version's when `current`; empty when the table
+        does not exist yet, NULL for a column an older table lacks."""
+        return read_columns(self, table, columns, self.resolve(at), where, params, current)
 
-def _q(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
+    def has_version(self, table: TableSpec, key: dict[str, object], at: Snapshot = None) -> bool:
+        """Whether a run wrote a version of `table` for `key` (the current one may be empty)."""
+        return has_version(self, table, key, self.resolve(at))

@@ -31,13 +31,24 @@ from store._commit import Pending, RetryPolicy, SharedWrites
 from store._connection import LAKE
 from store._lock import WriterLock
 from store._tables import Tables
+from store.current import version_key
 from store.errors import SchemaError, StoreBusyError, StoreError
-from store.schema import BUILTIN_TABLES, RUNS, TableSpec
+from store.schema import BUILTIN_TABLES, RUNS, VERSIONS, TableSpec, table_name
 from store.version import code_version
 
 
 def now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def version_row(spec: TableSpec, key: Mapping[str, object], run_id: str) -> pl.DataFrame:
+    """The `versions` row saying run `run_id` wrote the current version of `spec` for `key`."""
+    if spec.current is None or sorted(key) != sorted(spec.current):
+        raise SchemaError(
+            f"table '{spec.name}' is versioned per {list(spec.current or [])}; "
+            f"a run cannot replace the version of {sorted(key)}"
+        )
+    return pl.DataFrame({"table_name": [spec.name], "key": [version_key(key)], "run_id": [run_id]})
 
 
 def new_run_id(stage: str) -> str:
@@ -98,12 +109,13 @@ class Run(SharedWrites):
     def sql(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         return self._con.execute(query, params or []).pl()
 
-    def has_table(self, name: str) -> bool:
-        """Whether `name` existed at the run's input snapshot."""
-        return name in tables_at(self._con, self.at)
+    def has_table(self, table: TableSpec | str) -> bool:
+        """Whether the table existed at the run's input snapshot."""
+        return table_name(table) in tables_at(self._con, self.at)
 
-    def ref(self, name: str) -> str:
-        """SQL reference to table `name` at the run's input snapshot."""
+    def ref(self, table: TableSpec | str) -> str:
+        """SQL reference to the table at the run's input snapshot."""
+        name = table_name(table)
         if not self.has_table(name):
             raise StoreError(f"table '{name}' does not exist at snapshot {self.at}")
         return qualified(name, self.at)
@@ -118,7 +130,7 @@ class Run(SharedWrites):
         """The rows of `rows` whose key (`on`) is not yet in `table` at the input snapshot,
         among the table's rows matching every `where` column = value: the resume filter of
         every stage ("not yet done for this key")."""
-        name = table if isinstance(table, str) else table.name
+        name = table_name(table)
         keys = [on] if isinstance(on, str) else list(on)
         if rows.height == 0 or not self.has_table(name):
             return rows
@@ -151,11 +163,12 @@ class Run(SharedWrites):
         spec: TableSpec,
         rows: pl.DataFrame | pa.Table,
         *,
-        unique_on: Sequence[str] | None = None,
+        replaces: Mapping[str, object] | None = None,
     ) -> int:
-        """Insert `rows` into `spec`'s table; with `unique_on`, rows whose key exists (in the
-        table or earlier in `rows`) are skipped. A `run_id` column the rows lack is this run's.
-        Returns the number of rows inserted."""
+        """Insert `rows` into `spec`'s table, skipping rows whose `spec.key` is stored (in the
+        table or earlier in `rows`). A `run_id` column the rows lack is this run's. With
+        `replaces` (a value for each of `spec.current`'s columns) the rows are the whole new
+        current version for that value, even when there are none. Returns the rows inserted."""
         frame = rows if isinstance(rows, pl.DataFrame) else pl.from_arrow(rows)
         assert isinstance(frame, pl.DataFrame)
         extra = [c for c in frame.columns if c not in spec.columns]
@@ -167,14 +180,18 @@ class Run(SharedWrites):
             frame = frame.with_columns(run_id=pl.lit(self.id, dtype=pl.String))
         missing = [c for c in spec.columns if c not in frame.columns]
         frame = frame.with_columns(pl.lit(None).alias(c) for c in missing)
-        if self._lock is None:  # an empty insert too: the commit still creates the table
-            inserted = self._defer(spec, frame, unique_on)
-        else:
-            self._begin()
-            self._tables.ensure(spec)
-            inserted = self._insert_frame(spec, frame, unique_on) if frame.height else 0
+        if replaces is not None:
+            self._write(VERSIONS, version_row(spec, replaces, self.id), None)
+        inserted = self._write(spec, frame, spec.key or None)
         self.count(f"{spec.name}_inserted", inserted)
         return inserted
+
+    def _write(self, spec: TableSpec, frame: pl.DataFrame, unique_on: Sequence[str] | None) -> int:
+        if self._lock is None:  # an empty insert too: the commit still creates the table
+            return self._defer(spec, frame, unique_on)
+        self._begin()
+        self._tables.ensure(spec)
+        return self._insert_frame(spec, frame, unique_on) if frame.height else 0
 
     def _begin(self) -> None:
         """Take the writer lock and open the transaction, once, at the first write (a shared

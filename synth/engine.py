@@ -1,4 +1,4 @@
-"""Model calls on a Ray cluster: the `ray` engine (quality.engine) behind the Backend interface.
+"""Model calls on a Ray cluster: the `ray` engine (store.engine) behind the Backend interface.
 
 `model_session` asks `engine_backend(config)` for its backend. With the `local` engine that is
 the configured backend itself; with `ray` it is a `RayBackend`, which carries the configured
@@ -35,7 +35,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
-from quality.engine import EngineError, current_engine, ensure_ray, ray_workers
+from store.engine import EngineError, current_engine, ensure_ray, ray_workers
 from synth.backends import BACKENDS, Backend, Completion, SampleTask, Sampling, Sink, get_backend
 from synth.models import ModelConfig
 

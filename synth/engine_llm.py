@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from quality.engine import EngineError
+from store.engine import EngineError
 from synth.backends import Completion
 from synth.engine import llm_problem, task_from_row
 from synth.models import ModelConfig

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-OPEN, CLOSE = "<think>", "</think>"
+from store.tables.traces import THINK_CLOSE as CLOSE
+from store.tables.traces import THINK_OPEN as OPEN
 
 
 def split_think(text: str) -> tuple[str, str | None]:

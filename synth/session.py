@@ -16,7 +16,7 @@ exits non-zero instead of recording an empty success. The request cache keeps ev
 sample, so the re-run pays only for the failed ones.
 
 Progress bars are on unless TEACHABLE_PROGRESS=0 (or `set_progress(False)`); they are a matter
-of display, not of a stage's config. So is the engine (quality.engine: `--engine ray` or
+of display, not of a stage's config. So is the engine (store.engine: `--engine ray` or
 TEACHABLE_ENGINE=ray): a session opened from a model config gets its backend from
 `synth.engine.engine_backend`, which runs the calls on a Ray cluster with the same cache keys and
 the same results; a ready backend passed in (a test's fault injector) always runs here.

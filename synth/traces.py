@@ -23,16 +23,14 @@ from pydantic import Field
 
 from store import Run, StageConfig, Store
 from store.sql import SqlCondition, bind_condition, user_sql_errors
+from store.tables import PROMPT_TABLES, SELECTIONS, TRACES
 from synth.backends import ChatRequest, Completion
 from synth.generate import Budget, GenerateResult
 from synth.models import ModelConfig, resolve_model
 from synth.session import FailurePolicy, model_session
-from synth.tables import TRACES
 
 log = logging.getLogger("teachable.synth.traces")
 DEFAULT_SYSTEM_PROMPT = Path(__file__).parent / "prompts" / "reasoning_system.txt"
-# item table -> (id column, text column)
-_SOURCES = {"seeds": ("seed_id", "problem"), "questions": ("question_id", "question")}
 
 
 class TracesConfig(StageConfig, FailurePolicy):
@@ -90,7 +88,7 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
             with model_session(store, teacher, max_failed_share=share) as models:
                 result = models.generate(requests, budget=budget, label="traces")
         rows = _rows(todo, result, config.source, teacher, teacher_hash)
-        run.insert(TRACES, rows, unique_on=["trace_id"])
+        run.insert(TRACES, rows)
         counts = run.count_all(
             {
                 "items": items.height,
@@ -120,8 +118,9 @@ def _warn(result: GenerateResult) -> None:
 
 
 def _load_items(store: Store, config: TracesConfig, at: int) -> pl.DataFrame:
-    id_col, text_col = _SOURCES[config.source]
-    ref = store.ref(config.source, at=at)
+    spec = PROMPT_TABLES[config.source]
+    id_col, text_col = spec.id_column, spec.text_columns[0]
+    ref = store.ref(spec, at=at)
     columns = store.sql(f"SELECT * FROM {ref} LIMIT 0").columns
     conditions: list[str] = [bind_condition(store, ref, config.where)] if config.where else []
     params: list[object] = []
@@ -130,9 +129,10 @@ def _load_items(store: Store, config: TracesConfig, at: int) -> pl.DataFrame:
     if config.selection:
         # the current version of a named selection (written by `teachable select`)
         current = store.latest_sql(
-            "selections", key="name", at=at,
-            source=f"(SELECT * FROM {store.ref('selections', at=at)} WHERE name = ?)",
-        )  # fmt: skip
+            SELECTIONS,
+            at=at,
+            source=f"(SELECT * FROM {store.ref(SELECTIONS, at=at)} WHERE name = ?)",
+        )
         conditions.append(f"seed_id IN (SELECT seed_id FROM {current})")
         params.append(config.selection)
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
@@ -180,7 +180,7 @@ def _rows(
         for index, c in enumerate(samples)
         if c is not None and c.ok
     ]
-    schema = {name: _POLARS[sql] for name, sql in TRACES.columns.items() if name != "run_id"}
+    schema = TRACES.schema(TRACES.row_columns)
     if not records:
         return pl.DataFrame(schema=schema)
     _check(records)
@@ -229,11 +229,3 @@ def _record(item: dict[str, Any], index: int, c: Completion, teacher_hash: str) 
         "latency_s": c.latency_s,
         "cost_usd": c.cost_usd,
     }
-
-
-_POLARS = {
-    "VARCHAR": pl.Utf8,
-    "INTEGER": pl.Int32,
-    "BOOLEAN": pl.Boolean,
-    "DOUBLE": pl.Float64,
-}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from quality.benchmarks import DATA_DIR_ENV, REGISTRY_ENV
+from quality.benchmarks.registry import DATA_DIR_ENV, REGISTRY_ENV
 from store import Store
 
 REPO = Path(__file__).resolve().parents[1]

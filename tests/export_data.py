@@ -11,8 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.seeds.tables import SEEDS
 from store import Store, TableSpec
+from store.tables import SEEDS
 
 V = "VARCHAR"
 QUESTIONS = TableSpec(

@@ -9,6 +9,8 @@ think tags. No system prompt is injected: the export provides one.
 
 from __future__ import annotations
 
+from store.tables.traces import THINK_CLOSE, THINK_OPEN
+
 TURN_START = "<|im_start|>"
 TURN_END = "<|im_end|>"
 
@@ -18,7 +20,7 @@ REASONING_TEMPLATE = (
     "{%- if message['role'] == 'assistant' -%}"
     "{%- generation -%}"
     "{%- if message['reasoning'] is defined and message['reasoning'] -%}"
-    "{{- '<think>' + message['reasoning'] + '</think>' -}}"
+    f"{{{{- '{THINK_OPEN}' + message['reasoning'] + '{THINK_CLOSE}' -}}}}"
     "{%- endif -%}"
     "{{- message['content'] + '<|im_end|>' -}}"
     "{%- endgeneration -%}"
@@ -37,7 +39,7 @@ def render(messages: list[dict[str, str]], add_generation_prompt: bool = False) 
     for message in messages:
         content = message["content"]
         if message["role"] == "assistant" and message.get("reasoning"):
-            content = f"<think>{message['reasoning']}</think>{content}"
+            content = f"{THINK_OPEN}{message['reasoning']}{THINK_CLOSE}{content}"
         parts.append(f"{TURN_START}{message['role']}\n{content}{TURN_END}\n")
     if add_generation_prompt:
         parts.append(f"{TURN_START}assistant\n")

@@ -14,7 +14,7 @@ is a small extra term.
   when it is not one well-formed `<think>...</think>` block then the answer; else 0.
 - repetition: minus `repetition_scale` times the share of repeated word n-grams.
 
-The think-block, repetition and truncation rules are quality.scorers', the ones the trace
+The think-block, repetition and truncation rules are quality.filters.scorers', the ones the trace
 filters apply to the stored traces, so a trace the filters keep is one these rewards do not
 penalize for its form. trl.rewards ships rewards of the same names, not of the same meaning:
 - `think_format_reward` accepts empty reasoning, a second `</think>` in the answer and no
@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from quality.scorers import repetition_batch, think_problems, truncated_ids
+from quality.filters.scorers import repetition_batch, think_problems, truncated_ids
 from train.tokens import THINK_END
 
 RewardFn = Callable[..., list[float]]

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from store.tables.traces import THINK_CLOSE as THINK_END
+from store.tables.traces import THINK_OPEN as THINK_START
 from train.chat_template import REASONING_TEMPLATE, TURN_END, TURN_START
-
-THINK_START = "<think>"
-THINK_END = "</think>"
 
 # Placeholder tokens that tokenizers ship unused: Llama 3, Gemma, Phi-4, BERT-style.
 _PLACEHOLDER = re.compile(

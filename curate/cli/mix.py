@@ -11,6 +11,7 @@ import typer
 
 from curate.cli._common import StoreOption, console, open_store, print_frame, subgroup
 from store import Store
+from store.tables import MIXTURES
 
 
 def register(app: typer.Typer) -> None:
@@ -39,7 +40,7 @@ def list_mixtures(store: str = StoreOption) -> None:
     Example: teachable mix list
     """
     with open_store(store, create=False) as opened:
-        if not opened.has_table("mixtures"):
+        if not opened.has_table(MIXTURES):
             console.print("no mixtures yet (teachable mix build RECIPE)")
             return
         frame = opened.sql(

@@ -36,7 +36,7 @@ def benchmarks_list(registry: str | None = RegistryOption) -> None:
 
     Example: teachable benchmarks list
     """
-    from quality.benchmarks import Registry
+    from quality.benchmarks.registry import Registry
 
     with user_errors():
         reg = Registry.load(registry)
@@ -66,7 +66,7 @@ def benchmarks_add(
 
     Example: teachable benchmarks add hmmt hmmt.jsonl -r my.yaml
     """
-    from quality.benchmarks import BenchmarkSpec, add_benchmark
+    from quality.benchmarks.registry import BenchmarkSpec, add_benchmark
 
     with user_errors():
         spec = BenchmarkSpec(

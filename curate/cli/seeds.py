@@ -6,6 +6,7 @@ import polars as pl
 import typer
 
 from curate.cli._common import StoreOption, console, open_store, print_frame, subgroup
+from store.tables import SEED_SOURCES, SEEDS
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +27,7 @@ def list_seeds(
     Example: teachable seeds list --source gsm8k
     """
     with open_store(store, create=False) as opened:
-        seeds = opened.table("seeds", at=at)
+        seeds = opened.table(SEEDS, at=at)
         if source:
             seeds = seeds.filter(pl.col("source") == source)
         counts = seeds.group_by("source").agg(
@@ -48,10 +49,10 @@ def show(
     Example: teachable seeds show 3fa2c1
     """
     with open_store(store, create=False) as opened:
-        seeds = opened.table("seeds").filter(pl.col("seed_id").str.starts_with(seed_id))
+        seeds = opened.table(SEEDS).filter(pl.col("seed_id").str.starts_with(seed_id))
         if seeds.height != 1:
             raise typer.BadParameter(f"{seeds.height} seeds match '{seed_id}'")
         for key, value in seeds.row(0, named=True).items():
             console.print(f"[bold]{key}[/bold]: {value}", highlight=False)
-        sources = opened.table("seed_sources").filter(pl.col("seed_id") == seeds["seed_id"][0])
+        sources = opened.table(SEED_SOURCES).filter(pl.col("seed_id") == seeds["seed_id"][0])
         print_frame(sources.select("source", "source_ref", "run_id"), title="provenance")

@@ -44,7 +44,7 @@ class EngineChoice(str, enum.Enum):
 
 def _set_engine(choice: EngineChoice | None) -> None:
     if choice is not None:
-        from quality.engine import set_engine
+        from store.engine import set_engine
 
         set_engine(choice.value)
 

@@ -19,8 +19,8 @@ import polars as pl
 
 from curate.evaluation.metrics import RunStats, paired_difference, run_stats
 from curate.evaluation.report import current, interval_bars
-from curate.evaluation.tables import EVALS
 from store import Store
+from store.tables import DIFFICULTY, EVALS, MIXTURE_ITEMS, SEEDS
 
 MODELS = ("base", "teachable", "random")
 
@@ -34,15 +34,15 @@ def weak_model_gradient(store: Store, at: int | str | None = None) -> pl.DataFra
         "count(*) FILTER (d.band = 'too_easy') AS too_easy, "
         "count(*) FILTER (d.band = 'teachable') AS teachable, "
         "count(*) FILTER (d.band = 'too_hard') AS too_hard "
-        f"FROM {store.latest_sql('difficulty', key=['seed_id', 'model'], at=at)} d "
-        f"JOIN {store.ref('seeds', at)} s USING (seed_id) GROUP BY ALL ORDER BY ALL"
+        f"FROM {store.latest_sql(DIFFICULTY, at=at)} d "
+        f"JOIN {store.ref(SEEDS, at)} s USING (seed_id) GROUP BY ALL ORDER BY ALL"
     )
 
 
 def mixture_contents(store: Store, at: int | str | None = None) -> pl.DataFrame:
     """Rows per mixture, family and band, of each mixture's latest build."""
-    items = store.latest("mixture_items", key="mixture", at=at)
-    seeds = store.sql(f"SELECT seed_id, source, level FROM {store.ref('seeds', at)}")
+    items = store.latest(MIXTURE_ITEMS, at=at)
+    seeds = store.sql(f"SELECT seed_id, source, level FROM {store.ref(SEEDS, at)}")
     return (
         items.join(seeds, on="seed_id", how="left")
         .group_by("mixture", "source", "band")
@@ -69,7 +69,7 @@ def scored_samples(
             f"SELECT {columns}? AS model, ?::INTEGER AS N, e.item_id, e.sample, "
             "coalesce(e.correct, false) AS correct "
             f"FROM {store.ref(EVALS.name, at)} e "
-            f"JOIN {store.ref('seeds', at)} s ON s.seed_id = e.item_id "
+            f"JOIN {store.ref(SEEDS, at)} s ON s.seed_id = e.item_id "
             "WHERE e.model = ? AND e.benchmark = ? AND e.sample < ?",
             [summary["model_name"], n, summary["model"], summary["benchmark"], n],
         )

@@ -11,11 +11,11 @@ from __future__ import annotations
 import polars as pl
 
 from curate.evaluation import metrics
-from curate.evaluation.tables import EVALS, frame_schema
 from quality.answers import check_batch, extract_answer
+from store.tables import EVALS
 from synth.backends import Completion
 
-EVAL_SCHEMA = frame_schema(EVALS)
+EVAL_SCHEMA = EVALS.schema(EVALS.row_columns)
 _CORRECT_CLASS = 1 << 40  # the reference's class, above any id the vote classes give
 
 

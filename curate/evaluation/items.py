@@ -15,9 +15,10 @@ import polars as pl
 import xxhash
 
 from quality.answers import infer_answer_type
-from quality.benchmarks import BenchmarkSpec, Registry, load_items
+from quality.benchmarks.registry import BenchmarkSpec, Registry, load_items
 from store import Store
 from store.sql import bind_condition, user_sql_errors
+from store.tables import SEEDS
 
 ITEM_SCHEMA = {
     "benchmark": pl.String,
@@ -105,14 +106,14 @@ def store_benchmark(
     on `seeds`, read at the run's snapshot."""
     from curate.teachability.select import read_selection
 
-    ref = store.ref("seeds", at)
+    ref = store.ref(SEEDS, at)
     condition = bind_condition(store, ref, where) if where else "true"
     with user_sql_errors(where):
         seeds = store.sql(f"SELECT * FROM {ref} WHERE {condition}")
     if selection:
         picked = read_selection(store, selection, at).select("seed_id")
         seeds = seeds.join(picked, on="seed_id", how="semi")
-    label = f"selection:{selection}" if selection else "seeds"
+    label = f"selection:{selection}" if selection else SEEDS.name
     if where:
         label += f"[{where}]"
     frame = seeds.sort("seed_id").select(

@@ -20,6 +20,7 @@ import yaml
 
 from store import Store
 from store.secrets import redact
+from store.tables import EXPORTS
 from synth.backends.transformers_backend import local_folder, with_weights_identity
 from synth.models import ModelConfig, resolve_model
 
@@ -153,7 +154,7 @@ def read_export(dataset: str | None) -> dict[str, Any] | None:
 def export_run(store: Store, export: dict[str, Any] | None, at: int) -> dict[str, Any] | None:
     """`export` with the run id of the store's `exports` row for its folder, when this store
     made it."""
-    if not export or not store.has_table("exports", at):
+    if not export or not store.has_table(EXPORTS, at):
         return export
-    rows = store.latest("exports", key="out", at=at, where="out = ?", params=[export["folder"]])
+    rows = store.latest(EXPORTS, at=at, where="out = ?", params=[export["folder"]])
     return {**export, "export_run": rows["run_id"][0]} if rows.height else export

@@ -22,8 +22,8 @@ import polars as pl
 from curate.evaluation.grading import item_accuracy
 from curate.evaluation.metrics import paired_difference
 from curate.evaluation.stage import latest_summaries
-from curate.evaluation.tables import EVALS
 from store import Store
+from store.tables import EVALS
 
 MAX_MODELS = 10  # bars per benchmark beyond this are unreadable
 

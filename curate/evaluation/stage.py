@@ -32,9 +32,9 @@ from curate.evaluation.items import (
     store_benchmark,
 )
 from curate.evaluation.lineage import EvalModel, eval_model, export_run
-from curate.evaluation.tables import EVAL_SUMMARIES, EVALS, frame_schema
 from store import Run, StageConfig, Store
 from store.sql import SqlCondition
+from store.tables import EVAL_SUMMARIES, EVALS
 from synth.backends import Backend, ChatRequest
 from synth.generate import Budget
 from synth.models import ModelConfig
@@ -127,14 +127,10 @@ def run_eval(store: Store, config: EvalConfig, backend: Backend | None = None) -
         # read before the first write: inside the write transaction DuckLake shows this run's
         # own rows even in a read pinned at run.at
         stored = stored_rows(run, model, expected)
-        run.insert(EVALS, new, unique_on=["eval_id"])
+        run.insert(EVALS, new)
         rows = pl.concat([stored, new], how="vertical_relaxed")
         summaries = summary_rows(store, run, model, benchmarks, rows, config.samples)
-        run.insert(
-            EVAL_SUMMARIES,
-            summaries,
-            unique_on=["model", "model_name", "benchmark", "samples", "benchmark_hash"],
-        )
+        run.insert(EVAL_SUMMARIES, summaries)
         return run.count_all(
             {
                 "items": sum(b.items.height for b in benchmarks),
@@ -267,7 +263,7 @@ def summary_rows(
                 "benchmark_hash": bench.identity,
             }
         )
-    return pl.DataFrame(records, schema=frame_schema(EVAL_SUMMARIES))
+    return pl.DataFrame(records, schema=EVAL_SUMMARIES.schema(EVAL_SUMMARIES.row_columns))
 
 
 def _json(value: object) -> str | None:
@@ -278,20 +274,18 @@ def latest_summaries(store: Store, at: int | str | None = None) -> pl.DataFrame:
     """The current summary of every (model, benchmark): the latest eval run's row."""
     if not store.has_table(EVAL_SUMMARIES.name, at):
         raise ValueError(f"no eval results in store {store.name}: run `teachable eval` first")
-    return store.latest(EVAL_SUMMARIES.name, key=["model", "benchmark"], at=at).sort(
-        "benchmark", "model_name"
-    )
+    return store.latest(EVAL_SUMMARIES, at=at).sort("benchmark", "model_name")
 
 
 def eval_summary(store: Store, config: EvalConfig, at: int | str | None = None) -> pl.DataFrame:
     """The summaries of the model, benchmarks and N that `config` names (after `run_eval`),
     even when a later eval of the same model used another N."""
     if not store.has_table(EVAL_SUMMARIES.name, at):
-        return pl.DataFrame(schema=frame_schema(EVAL_SUMMARIES, run_id=True))
+        return EVAL_SUMMARIES.empty()
     model = resolve(config)
     return store.latest(
-        EVAL_SUMMARIES.name,
-        key=["model", "benchmark", "samples"],
+        EVAL_SUMMARIES,
+        key=[*(EVAL_SUMMARIES.current or ()), "samples"],
         at=at,
         where="model = ? AND samples = ?",
         params=[model.hash, config.samples],

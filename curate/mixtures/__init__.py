@@ -1,1 +1,1 @@
-"""Mixture recipes resolved at one snapshot (`mix.build`) and their export (`export`)."""
+"""Mixture recipes resolved at one snapshot (`mix.build`); curate.export writes them out."""

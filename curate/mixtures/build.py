@@ -12,8 +12,8 @@ import polars as pl
 from curate.mixtures import inputs, review
 from curate.mixtures.recipe import MixtureRecipe, MixtureRecipeError, load_recipe
 from curate.mixtures.sample import apply_exclusions, sample_parts
-from curate.mixtures.tables import MIXTURE_ITEMS, MIXTURES
 from store import StageConfig, Store
+from store.tables import MIXTURE_ITEMS, MIXTURES, QUESTIONS, SEEDS, TRACES
 
 
 class MixBuildConfig(StageConfig):
@@ -58,9 +58,9 @@ def resolve(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
             "relax the filters or set strict: false"
         )
     runs = {
-        "traces": _runs(items, "trace_run"),
-        "seeds": _runs(items, "seed_run"),
-        "questions": _runs(items, "question_run"),
+        TRACES.name: _runs(items, "trace_run"),
+        SEEDS.name: _runs(items, "seed_run"),
+        QUESTIONS.name: _runs(items, "question_run"),
         **inputs.mark_runs(store, at),
     }
     columns = [c for c in MIXTURE_ITEMS.columns if c in items.columns]
@@ -80,7 +80,7 @@ def run_mix_build(store: Store, config: MixBuildConfig) -> dict[str, int]:
     with store.run("mix.build", config) as run:
         resolved = resolve(store, recipe, run.at)
         items = resolved.items.with_columns(mixture=pl.lit(recipe.name))
-        run.insert(MIXTURE_ITEMS, items)
+        run.insert(MIXTURE_ITEMS, items, replaces={"mixture": recipe.name})
         record = {
             "name": recipe.name,
             "recipe": text,
@@ -95,7 +95,7 @@ def run_mix_build(store: Store, config: MixBuildConfig) -> dict[str, int]:
             "run_id": run.id,
             "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
         }
-        run.insert(MIXTURES, pl.DataFrame([record]))
+        run.insert(MIXTURES, pl.DataFrame([record]), replaces={"name": recipe.name})
         return run.count_all(
             {
                 "candidates": resolved.candidates,

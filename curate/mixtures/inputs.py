@@ -8,43 +8,40 @@ from __future__ import annotations
 
 import polars as pl
 
-from curate.seeds.tables import SEEDS
 from curate.teachability.select import selection_rows
-from curate.teachability.tables import DIFFICULTY, QUESTIONS, SELECTIONS
 from quality.review.resolve import ReviewRule, resolved
-from quality.tables import CONTAMINATION, CONTAMINATION_CURRENT, NEAR_DUPS, REVIEWS, VERDICTS
 from store import Store, TableSpec
-from store.schema import RUNS
-from synth.tables import TRACES
+from store.tables import (
+    CONTAMINATION,
+    DIFFICULTY,
+    NEAR_DUPS,
+    QUESTIONS,
+    REVIEWS,
+    RUNS,
+    SEEDS,
+    SELECTIONS,
+    TRACES,
+    VERDICTS,
+)
 
-# table -> (its spec, the columns a mixture reads); the specs own names and types
-READS: dict[str, tuple[TableSpec, tuple[str, ...]]] = {
-    "traces": (
-        TRACES,
-        ("trace_id", "item_id", "item_table", "teacher_model", "correct", "reasoning",
-         "answer_text", "finish_reason", "run_id"),
-    ),
-    "seeds": (
-        SEEDS,
-        ("seed_id", "source", "domain", "level", "problem", "answer", "answer_type", "run_id"),
-    ),
-    "questions": (
-        QUESTIONS,
-        ("question_id", "seed_id", "question", "answer", "answer_type", "status", "run_id"),
-    ),
-    "difficulty": (DIFFICULTY, ("seed_id", "model", "model_name", "band", "run_id")),
-    "selections": (SELECTIONS, ("name", "seed_id", "run_id")),
-    "contamination": (
-        CONTAMINATION,
-        ("item_id", "item_table", "field", "benchmark", "benchmark_item_id", "method", "kind",
-         "run_id"),
-    ),
-    "near_dups": (NEAR_DUPS, ("item_id", "item_table", "is_representative", "run_id")),
-    "verdicts": (VERDICTS, ("item_id", "item_table", "filter", "passed", "run_id")),
-    "runs": (RUNS, ("run_id", "started_at")),
-    "reviews": (REVIEWS, ("item_id", "verdict", "run_id")),
+# table -> the columns a mixture reads of it; the specs own names and types
+READS: dict[str, tuple[str, ...]] = {
+    TRACES.name: ("trace_id", "item_id", "item_table", "teacher_model", "correct", "reasoning",
+                  "answer_text", "finish_reason", "run_id"),
+    SEEDS.name: ("seed_id", "source", "domain", "level", "problem", "answer", "answer_type",
+                 "run_id"),
+    QUESTIONS.name: ("question_id", "seed_id", "question", "answer", "answer_type", "status",
+                     "run_id"),
+    DIFFICULTY.name: ("seed_id", "model", "model_name", "band", "run_id"),
+    SELECTIONS.name: ("name", "seed_id", "run_id"),
+    CONTAMINATION.name: ("item_id", "item_table", "field", "benchmark", "benchmark_item_id",
+                         "method", "kind", "run_id"),
+    NEAR_DUPS.name: ("item_id", "item_table", "is_representative", "run_id"),
+    VERDICTS.name: ("item_id", "item_table", "filter", "passed", "run_id"),
+    RUNS.name: ("run_id", "started_at"),
+    REVIEWS.name: ("item_id", "verdict", "run_id"),
 }  # fmt: skip
-MARK_TABLES = ("contamination", "near_dups", "verdicts", "reviews")
+MARK_TABLES = (CONTAMINATION, NEAR_DUPS, VERDICTS, REVIEWS)
 # columns read as NULL when a table lacks them (other stages may not write them)
 OPTIONAL = {"run_id", "item_table", "model_name", "answer_type", "kind"}
 
@@ -64,10 +61,10 @@ def _table_at(store: Store, name: str, at: int) -> tuple[str, list[str]] | None:
     return _SCHEMAS[key]
 
 
-def source(store: Store, name: str, at: int) -> str:
+def source(store: Store, spec: TableSpec, at: int) -> str:
     """A parenthesised SELECT of the table's needed columns at `at`, or an empty stand-in."""
-    spec, wanted = READS[name]
-    columns = {col: spec.columns[col] for col in wanted}
+    name = spec.name
+    columns = {col: spec.columns[col] for col in READS[name]}
     found = _table_at(store, name, at)
     if found is None:
         nulls = ", ".join(f'NULL::{kind} AS "{col}"' for col, kind in columns.items())
@@ -86,16 +83,18 @@ def source(store: Store, name: str, at: int) -> str:
     return f"(SELECT {', '.join(picked)} FROM {ref})"
 
 
-def latest(store: Store, table: str, key: list[str], at: int, where: str = "") -> str:
-    """The needed columns of `table`'s rows (matching an SQL condition `where`) from the latest
-    run per `key` (Store.latest_sql: a re-run — new dedup assignment, re-filtered trace,
-    re-estimated band — supersedes the rows of earlier runs)."""
-    rows = source(store, table, at)
+def latest(
+    store: Store, spec: TableSpec, at: int, where: str = "", key: list[str] | None = None
+) -> str:
+    """The needed columns of the table's rows (matching an SQL condition `where`) from the
+    latest run per `key` (default the spec's; Store.latest_sql: a re-run — new dedup
+    assignment, re-filtered trace, re-estimated band — supersedes the rows of earlier runs)."""
+    rows = source(store, spec, at)
     if where:
         rows = f"(SELECT * FROM {rows} WHERE {where})"
-    if _table_at(store, table, at) is None:
+    if _table_at(store, spec.name, at) is None:
         return rows
-    return store.latest_sql(table, key, at, source=rows)
+    return store.latest_sql(spec, key, at, source=rows)
 
 
 def band_source(store: Store, at: int, model: str | None) -> tuple[str, list[object]]:
@@ -103,7 +102,7 @@ def band_source(store: Store, at: int, model: str | None) -> tuple[str, list[obj
     ties (several models or settings in one run) go to the lowest model id."""
     where, params = ("model = ? OR model_name = ?", [model, model]) if model else ("", [])
     query = (
-        f"(SELECT seed_id, band, run_id FROM {latest(store, 'difficulty', ['seed_id'], at, where)} "
+        f"(SELECT seed_id, band, run_id FROM {latest(store, DIFFICULTY, at, where, ['seed_id'])} "
         f"QUALIFY row_number() OVER (PARTITION BY seed_id ORDER BY model) = 1)"
     )
     return query, params
@@ -115,20 +114,21 @@ def candidates(store: Store, at: int, seed: int, difficulty_model: str | None) -
     `key` is md5(seed:trace_id): a stable, seeded pseudo-random order (MD5 is a fixed function,
     unlike engine hash functions that may change between versions)."""
     bands, band_params = band_source(store, at, difficulty_model)
+    question, seeds = QUESTIONS.name, SEEDS.name
     query = f"""
-        WITH t AS {source(store, "traces", at)},
-             q AS {source(store, "questions", at)},
-             s AS {source(store, "seeds", at)},
+        WITH t AS {source(store, TRACES, at)},
+             q AS {source(store, QUESTIONS, at)},
+             s AS {source(store, SEEDS, at)},
              d AS {bands},
              tq AS (
                SELECT t.*, q.status AS question_status, q.run_id AS question_run,
-                      CASE WHEN t.item_table = 'questions' THEN q.seed_id ELSE t.item_id END
+                      CASE WHEN t.item_table = '{question}' THEN q.seed_id ELSE t.item_id END
                         AS seed_id,
-                      CASE WHEN t.item_table = 'questions' THEN t.item_id END AS question_id
+                      CASE WHEN t.item_table = '{question}' THEN t.item_id END AS question_id
                FROM t LEFT JOIN q
-                 ON t.item_table = 'questions' AND q.question_id = t.item_id)
+                 ON t.item_table = '{question}' AND q.question_id = t.item_id)
         SELECT tq.trace_id, tq.item_id,
-               CASE WHEN tq.item_table = 'questions' THEN 'questions' ELSE 'seeds' END
+               CASE WHEN tq.item_table = '{question}' THEN '{question}' ELSE '{seeds}' END
                  AS item_table,
                tq.seed_id, tq.question_id, tq.question_status, tq.teacher_model, tq.correct,
                coalesce(length(tq.reasoning), 0) > 0 AS has_reasoning, tq.finish_reason,
@@ -150,12 +150,12 @@ def marks(store: Store, at: int, review_rule: ReviewRule = "majority") -> pl.Dat
     (quality.review.resolve)."""
     query = f"""
         SELECT item_id, 'contaminated' AS reason, benchmark, kind
-          FROM {latest(store, "contamination", CONTAMINATION_CURRENT, at)}
+          FROM {latest(store, CONTAMINATION, at)}
         UNION ALL SELECT item_id, 'near_duplicate', NULL, NULL
-          FROM {latest(store, "near_dups", ["item_table"], at)}
+          FROM {latest(store, NEAR_DUPS, at)}
           WHERE NOT coalesce(is_representative, false)
         UNION ALL SELECT item_id, 'failed_filter', NULL, NULL
-          FROM {latest(store, "verdicts", ["item_table", "item_id", "filter"], at)}
+          FROM {latest(store, VERDICTS, at)}
           WHERE passed = false
     """
     rejected = resolved(store, at, review_rule).filter(pl.col("verdict") == "reject")
@@ -180,9 +180,9 @@ def selection_seeds(store: Store, at: int, name: str) -> pl.Series:
 def mark_runs(store: Store, at: int) -> dict[str, list[str]]:
     """Run ids of the quality marks in force at `at` (their tables' run_id, where they have one)."""
     runs: dict[str, list[str]] = {}
-    for name in MARK_TABLES + ("difficulty", "selections"):
-        if "run_id" not in READS[name][1] or _table_at(store, name, at) is None:
+    for spec in (*MARK_TABLES, DIFFICULTY, SELECTIONS):
+        if "run_id" not in READS[spec.name] or _table_at(store, spec.name, at) is None:
             continue
-        query = f"SELECT DISTINCT run_id FROM {source(store, name, at)} WHERE run_id IS NOT NULL"
-        runs[name] = sorted(store.sql(query)["run_id"].to_list())
+        query = f"SELECT DISTINCT run_id FROM {source(store, spec, at)} WHERE run_id IS NOT NULL"
+        runs[spec.name] = sorted(store.sql(query)["run_id"].to_list())
     return runs

@@ -16,6 +16,7 @@ from quality.review.corrections import corrections
 from quality.review.recheck import recheck
 from quality.review.resolve import ReviewRule
 from store import Store
+from store.tables import PROMPT_TABLES
 
 
 def rescore(store: Store, at: int, rule: ReviewRule, candidates: pl.DataFrame) -> pl.DataFrame:
@@ -53,14 +54,15 @@ def mixture_fixes(store: Store, record: dict[str, Any]) -> tuple[pl.DataFrame, d
 
 def _answers(store: Store, at: int, fixes: pl.DataFrame) -> pl.DataFrame:
     frames = []
-    for table, key in (("seeds", "seed_id"), ("questions", "question_id")):
-        ids = fixes.filter(pl.col("prompt_table") == table)["prompt_id"].to_list()
-        if ids and store.has_table(table, at):
+    for spec in PROMPT_TABLES.values():
+        key = spec.id_column
+        ids = fixes.filter(pl.col("prompt_table") == spec.name)["prompt_id"].to_list()
+        if ids and store.has_table(spec, at):
             frames.append(
                 store.sql(
                     f"SELECT ? AS prompt_table, {key} AS prompt_id, answer AS answer_was "
-                    f"FROM {store.ref(table, at)} WHERE {key} IN (SELECT unnest(?::VARCHAR[]))",
-                    [table, ids],
+                    f"FROM {store.ref(spec, at)} WHERE {key} IN (SELECT unnest(?::VARCHAR[]))",
+                    [spec.name, ids],
                 )
             )
     schema = {"prompt_table": pl.String, "prompt_id": pl.String, "answer_was": pl.String}

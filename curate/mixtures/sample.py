@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from curate.mixtures.recipe import MixtureRecipe, PartSpec
-from quality.hit_kinds import EXCLUDED_BY_DEFAULT
+from quality.decontam.kinds import EXCLUDED_BY_DEFAULT
+from store.tables import QUESTIONS
 
 ID_COLUMNS = ("trace_id", "item_id", "seed_id")
 REASONS = ("contaminated", "near_duplicate", "failed_filter", "rejected_in_review")
@@ -69,7 +70,7 @@ def apply_exclusions(
     }
     flags["question_rejected"] = (pl.col("question_status") == "rejected").fill_null(False)
     flags["orphan"] = ~pl.col("has_seed") | (
-        (pl.col("item_table") == "questions") & pl.col("question_status").is_null()
+        (pl.col("item_table") == QUESTIONS.name) & pl.col("question_status").is_null()
     )
     flagged = candidates.with_columns(**{f"_x_{k}": v for k, v in flags.items()}).with_columns(
         pl.any_horizontal(pl.col(f"_x_{k}") for k in flags).alias("_excluded")

@@ -15,9 +15,9 @@ from curate.seeds.errors import IngestError
 from curate.seeds.normalize import content_ids, normalize_expr
 from curate.seeds.readers import read_source
 from curate.seeds.records import EXCERPT, KIND, LOC, Reject, SourceRecords, excerpt
-from curate.seeds.tables import REJECTS, SEED_SOURCES, SEEDS
 from curate.seeds.validate import NUMBER, TEXT, Field
 from store import Run, StageConfig, Store
+from store.tables import REJECTS, SEED_SOURCES, SEEDS
 
 PROBLEM_FIELDS = ("problem", "question", "prompt", "input", "instruction")
 ANSWER_FIELDS = ("answer", "final_answer", "solution", "target", "output")
@@ -74,9 +74,9 @@ def store_seed_frame(
     """Insert mapped records (columns problem, answer_raw, ref, level_raw, _loc) as seeds plus
     their provenance rows."""
     seeds = _build_seeds(frame, source, domain, license, run)
-    run.insert(SEEDS, seeds, unique_on=["seed_id"])
+    run.insert(SEEDS, seeds)
     sources = seeds.select("seed_id", "source", "source_ref", "run_id")
-    run.insert(SEED_SOURCES, sources, unique_on=["seed_id", "source", "source_ref"])
+    run.insert(SEED_SOURCES, sources)
     run.count("duplicates_in_source", frame.height - seeds["seed_id"].n_unique())
 
 

@@ -40,9 +40,9 @@ from curate.teachability.attempts import (
     resolve_style,
 )
 from curate.teachability.inputs import load_seeds, with_proxy
-from curate.teachability.tables import ATTEMPTS, DIFFICULTY
 from quality.answers.chance import chance_rates
 from store import Store
+from store.tables import ATTEMPTS, DIFFICULTY
 from synth.backends import Backend
 from synth.models import ModelConfig, resolve_model
 from synth.session import model_session
@@ -209,12 +209,9 @@ def run_difficulty(
                 counts.update({**result.stats, **models_.stats})
             ids = todo["seed_id"]
             tag = {"model": model.config_hash(), "model_name": model.model}
-            run.insert(
-                ATTEMPTS, _attempt_rows(result.attempts, ids, tag, prompt.key()),
-                unique_on=["attempt_id"],
-            )  # fmt: skip
+            run.insert(ATTEMPTS, _attempt_rows(result.attempts, ids, tag, prompt.key()))
             bands = _difficulty_rows(result.seeds, ids, tag, setting, config.samples)
-            run.insert(DIFFICULTY, bands, unique_on=["seed_id", "model", "setting"])
+            run.insert(DIFFICULTY, bands)
             counts.update(dict(bands.group_by("band").len().iter_rows()))
             counts["decided_early"] += int(bands["decided_early"].sum())
             counts["guessable"] += int((bands["chance"] > 0).sum())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from curate.teachability.tables import PROXY_ANSWERS
 from store import Store
 from store.sql import bind_condition, user_sql_errors
+from store.tables import PROXY_ANSWERS, RUNS, SEEDS
 
 SEED_COLUMNS = "seed_id, source, domain, problem, answer, answer_type, level"
 
@@ -16,7 +16,7 @@ def load_seeds(
 ) -> pl.DataFrame:
     """Seeds at snapshot `at`, filtered by a user SQL condition (one checked expression, see
     store.sql), in seed_id order."""
-    ref = store.ref("seeds", at=at)
+    ref = store.ref(SEEDS, at=at)
     cond = f"WHERE {bind_condition(store, ref, where)}" if where else ""
     cap = f"LIMIT {int(limit)}" if limit else ""
     with user_sql_errors(where):
@@ -30,13 +30,13 @@ def proxy_view(store: Store, at: int) -> pl.DataFrame:
     if not store.has_table(PROXY_ANSWERS.name, at):
         return store.sql(
             f"SELECT seed_id, answer, answer_type, 'reference' AS method "
-            f"FROM {store.ref('seeds', at=at)} WHERE answer IS NOT NULL AND answer <> ''"
+            f"FROM {store.ref(SEEDS, at=at)} WHERE answer IS NOT NULL AND answer <> ''"
         )
     # ties between strong models' votes go to the one from the latest run (by start time)
     return store.sql(
         f"""SELECT p.seed_id, p.answer, p.answer_type, p.method
         FROM (SELECT * FROM {store.ref(PROXY_ANSWERS.name, at=at)}) p
-        LEFT JOIN (SELECT run_id, started_at FROM {store.ref("runs", at=at)}) r USING (run_id)
+        LEFT JOIN (SELECT run_id, started_at FROM {store.ref(RUNS, at=at)}) r USING (run_id)
         QUALIFY row_number() OVER (
             PARTITION BY p.seed_id
             ORDER BY p.method = 'reference' DESC, p.answer IS NOT NULL DESC, p.agreement DESC,

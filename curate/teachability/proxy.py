@@ -23,10 +23,10 @@ from curate.teachability.attempts import (
     resolve_style,
 )
 from curate.teachability.inputs import load_seeds
-from curate.teachability.tables import PROXY_ANSWERS
 from curate.teachability.vote import majority_vote
 from quality.answers import extract_answer
 from store import Store
+from store.tables import PROXY_ANSWERS
 from synth.backends import Backend
 from synth.models import ModelConfig, resolve_model
 from synth.session import model_session
@@ -78,12 +78,8 @@ def run_proxy(
                 proxy=pl.lit(key), model=pl.lit(model.model), answer_type=_types(todo, votes)
             )
             counts |= {"calls": models.stats["sent"], "cached": models.stats["cached"]}
-        n_ref = run.insert(
-            PROXY_ANSWERS, _reference_rows(reference), unique_on=["seed_id", "proxy"]
-        )
-        n_vote = (
-            run.insert(PROXY_ANSWERS, votes, unique_on=["seed_id", "proxy"]) if votes.height else 0
-        )
+        n_ref = run.insert(PROXY_ANSWERS, _reference_rows(reference))
+        n_vote = run.insert(PROXY_ANSWERS, votes) if votes.height else 0
         return run.count_all(
             {
                 **counts,

@@ -14,8 +14,8 @@ import numpy as np
 import polars as pl
 
 from curate.teachability.select import latest_difficulty
-from curate.teachability.tables import BANDS
 from store import Store
+from store.tables import BANDS, SEEDS
 
 MAX_SOURCES = 8  # histogram lines beyond this are unreadable
 
@@ -23,7 +23,7 @@ MAX_SOURCES = 8  # histogram lines beyond this are unreadable
 def difficulty_table(store: Store, at: int | str | None = None) -> pl.DataFrame:
     """Per weak model and source: seeds, mean pass rate, band counts, calls vs fixed-K."""
     rows = latest_difficulty(store, at).join(
-        store.sql(f"SELECT seed_id, source FROM {store.ref('seeds', at=at)}"),
+        store.sql(f"SELECT seed_id, source FROM {store.ref(SEEDS, at=at)}"),
         on="seed_id",
         how="left",
     )
@@ -51,7 +51,7 @@ def difficulty_report(
     import matplotlib.pyplot as plt
 
     rows = latest_difficulty(store, at).join(
-        store.sql(f"SELECT seed_id, source FROM {store.ref('seeds', at=at)}"),
+        store.sql(f"SELECT seed_id, source FROM {store.ref(SEEDS, at=at)}"),
         on="seed_id",
         how="left",
     )

@@ -24,10 +24,10 @@ from pydantic import Field
 from curate.teachability.attempts import Sampler, prompting, resolve_style
 from curate.teachability.inputs import load_seeds, with_proxy
 from curate.teachability.select import read_selection
-from curate.teachability.tables import QUESTIONS
 from quality.answers import check_batch, extract_answer, infer_answer_type
 from store import StageConfig, Store
 from store.sql import SqlCondition
+from store.tables import QUESTIONS
 from synth.backends import Backend
 from synth.models import ModelConfig, resolve_model
 from synth.session import FailurePolicy, model_session
@@ -119,9 +119,7 @@ def run_rewrite(
             frames.append(_rewrite(store, config, todo, rewriter, solver))
         rows = pl.concat(frames, how="diagonal_relaxed")
         ids = [question_id(s, q) for s, q in rows.select("seed_id", "question").iter_rows()]
-        run.insert(
-            QUESTIONS, rows.with_columns(pl.Series("question_id", ids)), unique_on=["question_id"]
-        )
+        run.insert(QUESTIONS, rows.with_columns(pl.Series("question_id", ids)))
         return run.count_all(
             {"seeds": seeds.height, **dict(rows.group_by("status").len().iter_rows())}
         )

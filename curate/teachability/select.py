@@ -18,8 +18,8 @@ import json
 import polars as pl
 from pydantic import Field, field_validator
 
-from curate.teachability.tables import BANDS, DIFFICULTY, SELECTIONS
 from store import StageConfig, Store
+from store.tables import BANDS, DIFFICULTY, SEEDS, SELECTIONS
 
 
 class SelectConfig(StageConfig):
@@ -47,7 +47,7 @@ class SelectConfig(StageConfig):
 
 def latest_difficulty(store: Store, at: int | str | None = None) -> pl.DataFrame:
     """The difficulty rows of the latest run per (seed, weak model)."""
-    return store.latest(DIFFICULTY.name, key=["seed_id", "model"], at=at)
+    return store.latest(DIFFICULTY, at=at)
 
 
 def resolve(store: Store, config: SelectConfig, at: int) -> pl.DataFrame:
@@ -60,7 +60,7 @@ def resolve(store: Store, config: SelectConfig, at: int) -> pl.DataFrame:
         pl.col("band").is_in(config.bands).all().alias("ok"),
         pl.col("pass_rate").mean().alias("pass_rate"),
     )
-    seeds = store.sql(f"SELECT seed_id, source, domain FROM {store.ref('seeds', at=at)}")
+    seeds = store.sql(f"SELECT seed_id, source, domain FROM {store.ref(SEEDS, at=at)}")
     picked = mid.filter("ok").join(seeds, on="seed_id", how="inner")
     if config.domains:
         picked = picked.filter(pl.col("domain").is_in(config.domains))
@@ -85,25 +85,27 @@ def run_select(store: Store, config: SelectConfig) -> dict[str, int]:
             pl.lit(run.at, dtype=pl.Int64).alias("snapshot_id"),
             pl.lit(criteria).alias("criteria"),
         )
-        run.insert(SELECTIONS, rows)
+        run.insert(SELECTIONS, rows, replaces={"name": config.name})
         return run.count_all({"selected": picked.height, "sources": picked["source"].n_unique()})
 
 
 def selection_rows(store: Store, name: str, at: int | str | None = None) -> pl.DataFrame:
     """The rows (name, seed_id, snapshot_id, criteria, run_id) of the current version of
     selection `name`: the one written by its latest `select` run."""
-    if not store.has_table(SELECTIONS.name, at):
+    if not store.has_table(SELECTIONS, at):
         raise ValueError(f"no selection named {name!r} in store {store.name} (no selections yet)")
-    rows = store.latest(SELECTIONS.name, key="name", at=at, where="name = ?", params=[name])
-    if rows.height == 0:
+    rows = store.latest(SELECTIONS, at=at, where="name = ?", params=[name])
+    if rows.height == 0 and not store.has_version(SELECTIONS, {"name": name}, at):
         raise ValueError(f"no selection named {name!r} in store {store.name}")
-    return rows
+    return rows  # empty when the latest `select` of this name chose nothing
 
 
 def read_selection(store: Store, name: str, at: int | str | None = None) -> pl.DataFrame:
     """The seeds (with their seed rows at the selection's snapshot) of the current version of
     selection `name`."""
     rows = selection_rows(store, name, at)
+    if rows.height == 0:
+        return store.table(SEEDS, at=at).clear().with_columns(snapshot_id=pl.lit(None, pl.Int64))
     snapshot = int(rows["snapshot_id"][0])
-    seeds = store.table("seeds", at=snapshot)
+    seeds = store.table(SEEDS, at=snapshot)
     return seeds.join(rows.select("seed_id", "snapshot_id"), on="seed_id", how="inner")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+from store.tables.traces import THINK_CLOSE
+
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BOX_SPACE_RE = re.compile(r"\\boxed +([^\s$}]+)")
-_THINK_END = "</think>"
 _NUM_COMMA_RE = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _LEADING_GROUPED = re.compile(r"^-?\$?\d{1,3}(?:,\d{3})+(?![\d,])")
 # Python's re backtracks: no two quantifiers below may share a run of characters (quadratic on
@@ -84,8 +85,8 @@ def gsm8k_answer(text: str) -> str | None:
 
 def final_segment(text: str) -> str:
     """Text after the last </think> when present and non-empty, else the whole text."""
-    if _THINK_END in text:
-        tail = text.rsplit(_THINK_END, 1)[1]
+    if THINK_CLOSE in text:
+        tail = text.rsplit(THINK_CLOSE, 1)[1]
         if tail.strip():
             return tail
     return text

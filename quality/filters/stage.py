@@ -7,10 +7,10 @@ from pydantic import Field
 
 import quality.filters.traces  # noqa: F401  (defining the built-in filters registers them)
 from quality.filters.base import FILTERS, TraceFilter, judge_all
-from quality.tables import VERDICTS, VERDICTS_KEY
 from store import StageConfig, Store
 from store.run import Run
 from store.stream import record_batches
+from store.tables import TRACES, VERDICTS
 
 FILTER_NAMES = list(FILTERS)  # the built-in filters, in definition order
 
@@ -51,17 +51,17 @@ def build_filters(config: FilterConfig) -> list[TraceFilter]:
 def _todo(run: Run, name: str, rejudge: bool) -> tuple[str, list[str]]:
     """Traces at the run's snapshot, less those with a verdict of filter `name` unless
     rejudging: (query, params)."""
-    query = f"SELECT t.* FROM (SELECT * FROM {run.ref('traces')}) t"
-    if rejudge or not run.has_table("verdicts"):
+    query = f"SELECT t.* FROM (SELECT * FROM {run.ref(TRACES)}) t"
+    if rejudge or not run.has_table(VERDICTS):
         return query, []
-    done = f"SELECT item_id FROM {run.ref('verdicts')} WHERE item_table = 'traces' AND filter = ?"
-    return f"{query} ANTI JOIN ({done}) v ON t.trace_id = v.item_id", [name]
+    done = f"SELECT item_id FROM {run.ref(VERDICTS)} WHERE item_table = ? AND filter = ?"
+    return f"{query} ANTI JOIN ({done}) v ON t.trace_id = v.item_id", [TRACES.name, name]
 
 
 def run_filter(store: Store, config: FilterConfig) -> dict[str, int]:
     filters = build_filters(config)
     with store.run("filter", config) as run:
-        if not run.has_table("traces"):
+        if not run.has_table(TRACES):
             raise ValueError("no `traces` table yet: generate traces first")
         for f in filters:
             judged = 0
@@ -72,8 +72,8 @@ def run_filter(store: Store, config: FilterConfig) -> dict[str, int]:
                 assert isinstance(todo, pl.DataFrame)
                 verdicts = judge_all(todo, [f])
                 run.count(f"{f.name}_failed", int((~verdicts["passed"]).sum()))
-                rows = verdicts.with_columns(item_table=pl.lit("traces"), run_id=pl.lit(run.id))
-                run.insert(VERDICTS, rows, unique_on=VERDICTS_KEY)
+                rows = verdicts.with_columns(item_table=pl.lit(TRACES.name), run_id=pl.lit(run.id))
+                run.insert(VERDICTS, rows)
                 judged += todo.height
             run.count(f"{f.name}_judged", judged)
         return dict(run.counts)

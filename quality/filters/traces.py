@@ -1,7 +1,7 @@
 """The trace filters, one small class each, all vectorized over a batch of traces.
 
 Defining a class registers it (quality.filters.base). The think-block, repetition and truncation
-rules are quality.scorers', the same the GRPO rewards apply to a policy's completions.
+rules are quality.filters.scorers', the same the GRPO rewards apply to a policy's completions.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from quality.filters.base import TraceFilter
-from quality.scorers import render_trace, repetition_batch, think_problem, truncated_finish
+from quality.filters.scorers import render_trace, repetition_batch, think_problem, truncated_finish
 
 if TYPE_CHECKING:
     from quality.filters.stage import FilterConfig
@@ -67,8 +67,8 @@ class LengthBounds(TraceFilter):
 
 
 class Repetition(TraceFilter):
-    """Share of repeated word n-grams (quality.scorers.repetition) in the trace as the export
-    renders it, reasoning and answer: loops score high."""
+    """Share of repeated word n-grams (quality.filters.scorers.repetition) in the trace as the
+    export renders it, reasoning and answer: loops score high."""
 
     name = "repetition"
     reads = ("reasoning", "answer_text")

@@ -20,7 +20,7 @@ from typing import Any
 import xxhash
 
 from quality.review.connection import labeling_config
-from quality.review.items import ITEM_TABLES
+from store.tables import ITEM_TABLES
 
 RAW_LIMIT = 500  # characters of an offending value kept in review_rejects
 

@@ -14,25 +14,21 @@ from typing import Any
 
 import polars as pl
 
-from quality.review.items import in_ids, read, seed_bands
+from quality.review.items import in_ids, seed_bands
 from store import Store
+from store.tables import CONTAMINATION, PROXY_ANSWERS, QUESTIONS, SEEDS, TRACES, VERDICTS
 
-S, F, N, B = pl.String, pl.Float64, pl.Int64, pl.Boolean
-TRACE_COLUMNS = {
-    "trace_id": S,
-    "item_id": S,
-    "item_table": S,
-    "teacher_model": S,
-    "reasoning": S,
-    "answer_text": S,
-    "extracted_answer": S,
-    "correct": B,
-    "finish_reason": S,
-}
-SEED_COLUMNS = {"seed_id": S, "source": S, "domain": S, "level": N, "problem": S, "answer": S}
-QUESTION_COLUMNS = {"question_id": S, "question": S, "answer": S, "status": S, "solver_answers": S}
-PROXY_COLUMNS = {"seed_id": S, "method": S, "answer": S, "agreement": F, "votes": N,
-                 "samples": N, "reason": S, "model": S}  # fmt: skip
+# the columns a task shows of each table
+TRACE_COLUMNS = [
+    "trace_id", "item_id", "item_table", "teacher_model", "reasoning", "answer_text",
+    "extracted_answer", "correct", "finish_reason",
+]  # fmt: skip
+SEED_COLUMNS = ["seed_id", "source", "domain", "level", "problem", "answer"]
+QUESTION_COLUMNS = ["question_id", "question", "answer", "status", "solver_answers"]
+PROXY_COLUMNS = ["seed_id", "method", "answer", "agreement", "votes", "samples", "reason", "model"]
+HIT_COLUMNS = [
+    "item_id", "field", "benchmark", "benchmark_item_id", "method", "matched_ngrams", "jaccard",
+]  # fmt: skip
 MAX_HITS = 3  # benchmark items shown per task
 
 
@@ -42,16 +38,10 @@ def _by(frame: pl.DataFrame, key: str) -> dict[str, dict[str, Any]]:
 
 def _traces(store: Store, at: int, items: pl.DataFrame) -> dict[str, dict[str, Any]]:
     """The trace each item shows: itself for traces, else its prompt's first trace (by id)."""
-    own = items.filter(pl.col("item_table") == "traces")["item_id"].to_list()
-    prompts = items.filter(pl.col("item_table") != "traces")["prompt_id"].drop_nulls().to_list()
-    rows = read(
-        store,
-        at,
-        "traces",
-        TRACE_COLUMNS,
-        f"{in_ids('trace_id')} OR {in_ids('item_id')}",
-        [own, prompts],
-    )
+    own = items.filter(pl.col("item_table") == TRACES.name)["item_id"].to_list()
+    prompts = items.filter(pl.col("item_table") != TRACES.name)["prompt_id"].drop_nulls().to_list()
+    where = f"{in_ids('trace_id')} OR {in_ids('item_id')}"
+    rows = store.read(TRACES, TRACE_COLUMNS, at=at, where=where, params=[own, prompts])
     shown = _by(rows.filter(pl.col("trace_id").is_in(own)), "trace_id")
     first = rows.filter(pl.col("item_id").is_in(prompts)).sort("trace_id")
     counts = first.group_by("item_id").len()
@@ -62,15 +52,11 @@ def _traces(store: Store, at: int, items: pl.DataFrame) -> dict[str, dict[str, A
 
 
 def _verdicts(store: Store, at: int, trace_ids: list[str]) -> dict[str, str]:
-    rows = read(
-        store,
-        at,
-        "verdicts",
-        {"item_id": S, "filter": S, "passed": B, "reason": S},
-        f"item_table = 'traces' AND {in_ids('item_id')}",
-        [trace_ids],
-        latest=["item_table", "item_id", "filter"],
-    )
+    rows = store.read(
+        VERDICTS, ["item_id", "filter", "passed", "reason"], at=at,
+        where=f"item_table = ? AND {in_ids('item_id')}", params=[TRACES.name, trace_ids],
+        current=True,
+    )  # fmt: skip
     out: dict[str, list[str]] = {}
     for row in rows.sort("filter").iter_rows(named=True):
         mark = "pass" if row["passed"] else f"FAIL ({row['reason'] or 'no reason'})"
@@ -80,22 +66,7 @@ def _verdicts(store: Store, at: int, trace_ids: list[str]) -> dict[str, str]:
 
 def _hits(store: Store, at: int, ids: list[str], registry: str | None) -> dict[str, list[str]]:
     """Contamination hits on any of `ids`, each with the benchmark item's text."""
-    rows = read(
-        store,
-        at,
-        "contamination",
-        {
-            "item_id": S,
-            "field": S,
-            "benchmark": S,
-            "benchmark_item_id": S,
-            "method": S,
-            "matched_ngrams": N,
-            "jaccard": F,
-        },
-        in_ids("item_id"),
-        [ids],
-    )
+    rows = store.read(CONTAMINATION, HIT_COLUMNS, at=at, where=in_ids("item_id"), params=[ids])
     if rows.height == 0:
         return {}
     texts = _benchmark_texts(rows, registry)
@@ -118,7 +89,7 @@ def _hits(store: Store, at: int, ids: list[str], registry: str | None) -> dict[s
 
 
 def _benchmark_texts(rows: pl.DataFrame, registry: str | None) -> dict[tuple[str, str], str]:
-    from quality.benchmarks import Registry
+    from quality.benchmarks.registry import Registry
 
     try:
         reg = Registry.load(registry)
@@ -192,11 +163,16 @@ class _Lookups:
 
 def _lookups(store: Store, at: int, items: pl.DataFrame, registry: str | None) -> _Lookups:
     seed_ids = items["seed_id"].drop_nulls().unique().to_list()
-    q_ids = items.filter(pl.col("prompt_table") == "questions")["prompt_id"].drop_nulls().to_list()
-    seeds = read(store, at, "seeds", SEED_COLUMNS, in_ids("seed_id"), [seed_ids])
-    questions = read(store, at, "questions", QUESTION_COLUMNS, in_ids("question_id"), [q_ids])
-    proxies = read(store, at, "proxy_answers", PROXY_COLUMNS, in_ids("seed_id"), [seed_ids],
-                   latest=["seed_id"])  # fmt: skip
+    is_question = pl.col("prompt_table") == QUESTIONS.name
+    q_ids = items.filter(is_question)["prompt_id"].drop_nulls().to_list()
+    seeds = store.read(SEEDS, SEED_COLUMNS, at=at, where=in_ids("seed_id"), params=[seed_ids])
+    questions = store.read(
+        QUESTIONS, QUESTION_COLUMNS, at=at, where=in_ids("question_id"), params=[q_ids]
+    )
+    proxies = store.read(
+        PROXY_ANSWERS, PROXY_COLUMNS, at=at, where=in_ids("seed_id"), params=[seed_ids],
+        current=True,
+    )  # fmt: skip
     bands: dict[str, list[dict[str, Any]]] = {}
     for row in seed_bands(store, at, seed_ids).sort("model_name").iter_rows(named=True):
         bands.setdefault(row["seed_id"], []).append(row)
@@ -225,7 +201,7 @@ def _facts(
         _bands(look.bands.get(item["seed_id"], [])),
     ]
     if trace is not None:
-        if item["item_table"] != "traces":
+        if item["item_table"] != TRACES.name:
             facts.append(f"trace shown: {trace['trace_id']} (1 of {trace.get('len', 1)})")
         facts.append("filters: " + (look.verdicts.get(trace["trace_id"]) or "none ran"))
     facts.append(f"snapshot {look.at}")
@@ -241,9 +217,9 @@ def _benchmark(found: list[str]) -> str:
 
 def _task(item: dict[str, Any], look: _Lookups) -> dict[str, Any]:
     seed = look.seeds.get(item["seed_id"]) or {}
-    in_questions = item["prompt_table"] == "questions"
+    in_questions = item["prompt_table"] == QUESTIONS.name
     question = look.questions.get(item["prompt_id"]) if in_questions else None
-    own = item["item_table"] == "traces"
+    own = item["item_table"] == TRACES.name
     trace = look.traces.get(item["item_id"] if own else f"prompt:{item['prompt_id']}")
     keys = dict.fromkeys([item["item_id"], item["prompt_id"], item["seed_id"]])
     found = [hit for key in keys for hit in look.hits.get(key, [])]

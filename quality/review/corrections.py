@@ -13,6 +13,7 @@ import polars as pl
 from quality.review.items import links
 from quality.review.resolve import ReviewRule, resolved
 from store import Store
+from store.tables import SEEDS
 
 SCHEMA = {
     "prompt_table": pl.String,
@@ -31,7 +32,7 @@ def corrections(store: Store, at: int, rule: ReviewRule = "majority") -> pl.Data
     fixes = resolved(store, at, rule).filter(pl.col("verdict") == "fix")
     if fixes.height == 0:
         return pl.DataFrame(schema=SCHEMA)
-    items = fixes.select(pl.col("item_table").fill_null("seeds"), "item_id")
+    items = fixes.select(pl.col("item_table").fill_null(SEEDS.name), "item_id")
     linked = links(store, at, items).select("item_id", "prompt_table", "prompt_id")
     joined = fixes.join(linked, on="item_id", how="left").filter(pl.col("prompt_id").is_not_null())
     latest = joined.sort("decided_at", nulls_last=False).unique(

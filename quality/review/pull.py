@@ -39,14 +39,13 @@ from quality.review.connection import (
     download_export,
     find_project,
 )
-from quality.tables import (
+from store import Run, StageConfig, Store, TableSpec
+from store.tables import (
     REVIEW_PULLS,
     REVIEW_REJECTS,
-    REVIEW_REJECTS_KEY,
     REVIEW_TASKS,
     REVIEWS,
 )
-from store import Run, StageConfig, Store
 
 
 class PullConfig(StageConfig):
@@ -85,22 +84,15 @@ def _recorded(run: Run, server: str, project_id: int) -> dict[int, Item]:
     if not run.has_table(REVIEW_TASKS.name):
         return {}
     rows = run.sql(
-        f"SELECT task_id, item_table, item_id, snapshot_id FROM {run.ref(REVIEW_TASKS.name)} "
+        f"SELECT task_id, item_table, item_id, snapshot_id FROM {run.ref(REVIEW_TASKS)} "
         "WHERE server = ? AND project_id = ?",
         [server, project_id],
     )
     return {int(t): (tab, i, s) for t, tab, i, s in rows.iter_rows()}
 
 
-def _frame(rows: list[dict], columns: dict[str, str]) -> pl.DataFrame:
-    types = {
-        "VARCHAR": pl.String,
-        "BIGINT": pl.Int64,
-        "INTEGER": pl.Int32,
-        "TIMESTAMP": pl.Datetime("us"),
-        "DOUBLE": pl.Float64,
-    }
-    schema = {c: types[t] for c, t in columns.items() if c != "run_id"}
+def _frame(rows: list[dict], spec: TableSpec) -> pl.DataFrame:
+    schema = spec.schema(spec.row_columns)
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
@@ -118,14 +110,14 @@ def run_review_pull(store: Store, config: PullConfig) -> dict[str, int]:
         parsed = parse_export(
             tasks, _recorded(run, conn.url, project_id), conn.url, config.project, project_id
         )
-        reviews = _frame(parsed.rows, REVIEWS.columns)
+        reviews = _frame(parsed.rows, REVIEWS)
         new = run.todo(reviews, REVIEWS, on="review_id")
-        run.insert(REVIEWS, new, unique_on=["review_id"])
-        rejects = _frame(parsed.rejects, REVIEW_REJECTS.columns)
-        run.insert(REVIEW_REJECTS, rejects, unique_on=REVIEW_REJECTS_KEY)
+        run.insert(REVIEWS, new)
+        rejects = _frame(parsed.rejects, REVIEW_REJECTS)
+        run.insert(REVIEW_REJECTS, rejects)
         pulled = {"server": conn.url, "project": config.project, "project_id": project_id,
                   "exported_at": started, "since": since, "tasks": len(tasks)}  # fmt: skip
-        run.insert(REVIEW_PULLS, _frame([pulled], REVIEW_PULLS.columns))
+        run.insert(REVIEW_PULLS, _frame([pulled], REVIEW_PULLS))
         return run.count_all(
             {
                 "tasks": len(tasks),

@@ -22,8 +22,8 @@ from pydantic import Field, model_validator
 from quality.review import items as pick
 from quality.review.connection import Connection, connect, download_export, ensure_project
 from quality.review.context import gather
-from quality.tables import REVIEW_TASKS, REVIEW_TASKS_KEY
 from store import Run, StageConfig, Store
+from store.tables import REVIEW_TASKS
 
 Band = Literal["too_easy", "teachable", "too_hard"]
 
@@ -163,7 +163,7 @@ def run_review_push(store: Store, config: PushConfig) -> dict[str, int]:
             project_id=pl.lit(project_id, pl.Int64),
             snapshot_id=pl.lit(run.at, pl.Int64),
         )
-        run.insert(REVIEW_TASKS, record, unique_on=REVIEW_TASKS_KEY)
+        run.insert(REVIEW_TASKS, record)
         return run.count_all(
             {
                 "chosen": chosen.height,

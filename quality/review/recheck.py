@@ -17,13 +17,13 @@ import polars as pl
 
 from quality.answers import check_batch
 from quality.review.corrections import corrections
-from quality.review.items import in_ids, read
+from quality.review.items import in_ids
 from quality.review.resolve import ReviewRule
 from store import Store
+from store.tables import ATTEMPTS, PROMPT_TABLES, SEEDS, TRACES
 
-S, B = pl.String, pl.Boolean
-TRACES = {"trace_id": S, "item_table": S, "item_id": S, "extracted_answer": S, "correct": B}
-ATTEMPTS = {"seed_id": S, "model": S, "model_name": S, "extracted_answer": S, "correct": B}
+TRACE_COLUMNS = ["trace_id", "item_table", "item_id", "extracted_answer", "correct"]
+ATTEMPT_COLUMNS = ["seed_id", "model", "model_name", "extracted_answer", "correct"]
 
 
 @dataclass
@@ -37,10 +37,12 @@ class Recheck:
 def _answer_types(store: Store, at: int, fixes: pl.DataFrame) -> pl.DataFrame:
     """The corrected prompts' answer types (the checker compares by type)."""
     frames = []
-    for table, key in (("seeds", "seed_id"), ("questions", "question_id")):
-        ids = fixes.filter(pl.col("prompt_table") == table)["prompt_id"].to_list()
-        rows = read(store, at, table, {key: S, "answer_type": S}, in_ids(key), [ids])
-        frames.append(rows.select(pl.lit(table).alias("prompt_table"),
+    for spec in PROMPT_TABLES.values():
+        key = spec.id_column
+        assert key is not None
+        ids = fixes.filter(pl.col("prompt_table") == spec.name)["prompt_id"].to_list()
+        rows = store.read(spec, [key, "answer_type"], at=at, where=in_ids(key), params=[ids])
+        frames.append(rows.select(pl.lit(spec.name).alias("prompt_table"),
                                   pl.col(key).alias("prompt_id"), "answer_type"))  # fmt: skip
     return pl.concat(frames)
 
@@ -48,13 +50,13 @@ def _answer_types(store: Store, at: int, fixes: pl.DataFrame) -> pl.DataFrame:
 def _check(rows: pl.DataFrame) -> pl.DataFrame:
     """`rows` (extracted_answer, corrected_answer, answer_type) with `correct_after`."""
     if rows.height == 0:
-        return rows.with_columns(correct_after=pl.lit(None, B))
+        return rows.with_columns(correct_after=pl.lit(None, pl.Boolean))
     verdicts = check_batch(
         rows["extracted_answer"].to_list(),
         rows["corrected_answer"].to_list(),
         rows["answer_type"].to_list(),
     )
-    return rows.with_columns(correct_after=pl.Series(verdicts, dtype=B))
+    return rows.with_columns(correct_after=pl.Series(verdicts, dtype=pl.Boolean))
 
 
 def recheck(store: Store, at: int | str | None = None, rule: ReviewRule = "majority") -> Recheck:
@@ -65,12 +67,14 @@ def recheck(store: Store, at: int | str | None = None, rule: ReviewRule = "major
     )
     fixes = fixes.select("prompt_table", "prompt_id", "corrected_answer", "answer_type")
     prompts = [fixes["prompt_id"].to_list()]
-    traces = read(store, at, "traces", TRACES, in_ids("item_id"), prompts)
+    traces = store.read(TRACES, TRACE_COLUMNS, at=at, where=in_ids("item_id"), params=prompts)
     traces = traces.rename({"item_table": "prompt_table", "item_id": "prompt_id"})
     traces = _check(traces.join(fixes, on=["prompt_table", "prompt_id"]))
-    seeds = fixes.filter(pl.col("prompt_table") == "seeds").rename({"prompt_id": "seed_id"})
+    seeds = fixes.filter(pl.col("prompt_table") == SEEDS.name).rename({"prompt_id": "seed_id"})
     seed_ids = [seeds["seed_id"].to_list()]
-    attempts = read(store, at, "attempts", ATTEMPTS, in_ids("seed_id"), seed_ids)
+    attempts = store.read(
+        ATTEMPTS, ATTEMPT_COLUMNS, at=at, where=in_ids("seed_id"), params=seed_ids
+    )
     attempts = _check(attempts.join(seeds.drop("prompt_table"), on="seed_id"))
     rates = attempts.group_by("seed_id", "model", "model_name").agg(
         pl.len().alias("samples"),

@@ -14,10 +14,11 @@ from pathlib import Path
 import polars as pl
 
 from quality.review.annotations import choices
-from quality.review.items import in_ids, links, read, seed_bands
+from quality.review.items import in_ids, links, seed_bands
 from quality.review.kappa import overall, pairwise
 from quality.review.resolve import ReviewRule, current, read_reviews, resolve
 from store import Store
+from store.tables import SEEDS
 
 
 @dataclass
@@ -48,11 +49,12 @@ def verdicts_by_band(store: Store, at: int | None, resolved: pl.DataFrame) -> pl
     if resolved.height == 0:
         return pl.DataFrame(schema=schema)
     at = store.resolve(at)
-    items = links(store, at, resolved.select(pl.col("item_table").fill_null("seeds"), "item_id"))
+    items = links(store, at, resolved.select(pl.col("item_table").fill_null(SEEDS.name), "item_id"))
     seeds = items["seed_id"].drop_nulls().unique().to_list()
     bands = seed_bands(store, at, seeds).sort("model_name").unique("seed_id", keep="first")
-    sources = read(store, at, "seeds", {"seed_id": pl.String, "source": pl.String},
-                   in_ids("seed_id"), [seeds])  # fmt: skip
+    sources = store.read(
+        SEEDS, ["seed_id", "source"], at=at, where=in_ids("seed_id"), params=[seeds]
+    )
     joined = (
         items.join(resolved.select("item_id", "verdict"), on="item_id")
         .join(bands.select("seed_id", "band"), on="seed_id", how="left")

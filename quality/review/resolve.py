@@ -21,8 +21,8 @@ from typing import Any, Literal, get_args
 
 import polars as pl
 
-from quality.tables import REVIEWS
 from store import Store
+from store.tables import REVIEWS
 
 ReviewRule = Literal["majority", "any_reject", "latest"]
 RULES: tuple[str, ...] = get_args(ReviewRule)
@@ -38,25 +38,12 @@ RESOLVED_SCHEMA = {
     "projects": pl.List(pl.String),
     "decided_at": pl.Datetime("us"),
 }
-_TYPES = {
-    "VARCHAR": pl.String,
-    "BIGINT": pl.Int64,
-    "INTEGER": pl.Int32,
-    "TIMESTAMP": pl.Datetime("us"),
-}
 
 
 def read_reviews(store: Store, at: int | str | None = None) -> pl.DataFrame:
     """Every `reviews` row at `at` with the spec's columns (NULL for columns an older or
     hand-made table lacks; no rows when there is no table)."""
-    schema = {c: _TYPES[t] for c, t in REVIEWS.columns.items()}
-    if not store.has_table(REVIEWS.name, at):
-        return pl.DataFrame(schema=schema)
-    ref = store.ref(REVIEWS.name, at)
-    have = set(store.sql(f"SELECT * FROM {ref} LIMIT 0").columns)
-    picked = ", ".join(f'"{c}"' if c in have else f'NULL AS "{c}"' for c in schema)
-    frame = store.sql(f"SELECT {picked} FROM {ref}")
-    return frame.cast(schema, strict=False) if frame.height else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
+    return store.read(REVIEWS, at=at)
 
 
 def current(reviews: pl.DataFrame) -> pl.DataFrame:

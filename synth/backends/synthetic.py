@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from store.tables import SEEDS
 from synth.backends.base import Backend, Completion, SampleTask, Sink
 
 NO_SOLUTION = "the synthetic teacher has no worked solution for this item (seeds.solution)"
@@ -71,10 +72,10 @@ class SyntheticBackend(Backend):
 
     def _solutions(self, problems: set[str]) -> dict[str, tuple[str, str]]:
         store = self._store
-        if store is None or not problems or not store.has_table("seeds"):
+        if store is None or not problems or not store.has_table(SEEDS):
             return {}
         rows = store.sql(
-            f"SELECT problem, solution, answer FROM {store.ref('seeds')} "
+            f"SELECT problem, solution, answer FROM {store.ref(SEEDS)} "
             "WHERE solution IS NOT NULL AND answer IS NOT NULL AND list_contains(?, problem)",
             [sorted(problems)],
         )

@@ -13,19 +13,19 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+from loopback import serve_in_thread
 from typer.testing import CliRunner
 
 from curate.cli.main import app
 from curate.evaluation.report import compare, current, eval_plot, eval_table
 from curate.evaluation.stage import EvalConfig, eval_summary, resolve, run_eval
 from curate.pipeline import load_recipe
-from curate.teachability.tables import SELECTIONS
 from store import Store
+from store.tables import SELECTIONS
 from synth.backends.base import Backend, Completion, SampleTask, Sink
 from synth.cache import RequestCache
 from synth.models import ModelConfig
 from synth.reasoning import normalize
-from synth.testing.loopback import serve_in_thread
 
 ITEMS = [{"id": f"q{i}", "problem": f"What is {i} + {i}?", "answer": str(2 * i)} for i in (1, 2, 3)]
 

@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 import yaml
 
+from curate.export.stage import ExportConfig, run_export
 from curate.mixtures.build import MixBuildConfig, run_mix_build
-from curate.mixtures.export import ExportConfig, run_export
 from curate.pipeline import load_recipe
 from curate.synthetic.generate import SynthConfig, run_synth
 from curate.training import SFTStageConfig, stage_key

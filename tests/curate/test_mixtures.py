@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from curate.cli.main import app
 from curate.mixtures.build import MixBuildConfig, run_mix_build
 from curate.mixtures.recipe import MixtureRecipeError, load_recipe, parse_recipe
-from curate.seeds.tables import SEEDS
 from store import Store, TableSpec
+from store.tables import SEEDS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -205,7 +205,7 @@ _ = TableSpec  # fixtures write with test-local specs (see tests/export_data.py)
 def test_inline_recipe_through_the_pipeline_and_an_empty_export(
     store: Store, tmp_path: Path
 ) -> None:
-    from curate.mixtures.export import ExportConfig, run_export
+    from curate.export.stage import ExportConfig, run_export
     from curate.pipeline import run_stage, stage_config
 
     data.fill_store(store)
@@ -220,7 +220,7 @@ def test_inline_recipe_through_the_pipeline_and_an_empty_export(
 
 def _hits(store: Store, kinds: dict[str, str]) -> None:
     """Contamination rows (current schema) for seeds: seed id -> hit kind."""
-    from quality.tables import CONTAMINATION
+    from store.tables import CONTAMINATION
 
     rows = pl.DataFrame(
         {

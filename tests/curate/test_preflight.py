@@ -14,7 +14,7 @@ import yaml
 from curate.pipeline import RecipeError, load_recipe
 from curate.preflight import model_problems, stage_problems
 from curate.synthetic.generate import SynthConfig, run_synth
-from quality.benchmarks import DATA_DIR_ENV, REGISTRY_ENV
+from quality.benchmarks.registry import DATA_DIR_ENV, REGISTRY_ENV
 from store import StageConfig, Store
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from curate.export.stage import ExportConfig, run_export
 from curate.mixtures.build import MixBuildConfig, run_mix_build
-from curate.mixtures.export import ExportConfig, run_export
 from curate.seeds.ingest import IngestConfig, run_ingest
 from curate.synthetic.families import FAMILIES, LEVELS
 from curate.synthetic.generate import SynthConfig, generate, run_synth

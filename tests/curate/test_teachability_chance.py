@@ -16,8 +16,8 @@ import pytest
 from curate.synthetic.generate import SynthConfig, run_synth
 from curate.teachability import adaptive
 from curate.teachability.difficulty import DifficultyConfig, run_difficulty
-from curate.teachability.tables import DIFFICULTY
 from store import Store, TableSpec
+from store.tables import DIFFICULTY
 from synth.backends.base import Backend, Completion, SampleTask, Sink
 from synth.models import ModelConfig
 

@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 import yaml
 
-from quality.benchmark_check import HubProbe, check_benchmarks
-from quality.benchmarks import (
+from quality.benchmarks.check import HubProbe, check_benchmarks
+from quality.benchmarks.registry import (
     BUILTIN_REGISTRY,
     DATA_DIR_ENV,
     REGISTRY_ENV,
@@ -25,7 +25,7 @@ from quality.benchmarks import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGE = REPO / "quality"
+PACKAGE = REPO / "quality" / "benchmarks"
 
 
 def _jsonl(path: Path, rows: list[dict]) -> Path:
@@ -134,7 +134,7 @@ def test_missing_local_benchmark_names_itself_every_place_and_the_fixes(tmp_path
 
 
 _OFFLINE_MISS = """
-from quality.benchmarks import BenchmarkMissing, Registry
+from quality.benchmarks.registry import BenchmarkMissing, Registry
 try:
     Registry.load().items(["math500"])
 except BenchmarkMissing as exc:

@@ -3,11 +3,11 @@ import re
 import polars as pl
 import pytest
 
-from quality.benchmarks import Registry, locate
-from quality.decontam import BenchmarkIndex, DecontamConfig, find_contamination, run_decontam
-from quality.ngrams import ngram_hash
-from quality.tables import CONTAMINATION
-from quality.text import words
+from quality.benchmarks.registry import Registry, locate
+from quality.decontam.stage import BenchmarkIndex, DecontamConfig, find_contamination, run_decontam
+from quality.kernels.ngrams import ngram_hash
+from quality.kernels.tokens import words
+from store.tables import CONTAMINATION
 
 _SYNONYMS = [
     ("find", "determine"),
@@ -200,7 +200,7 @@ def test_shipped_registry_default_set_comes_from_the_mirror(registry, shared_dat
 
 
 def test_registry_add_and_hf_source(tmp_path, shared_data):
-    from quality.benchmarks import BenchmarkSpec, add_benchmark
+    from quality.benchmarks.registry import BenchmarkSpec, add_benchmark
 
     rows = pl.DataFrame({"q": ["What is 2 + 2?", "Name a prime."], "opts": ["A) 3 B) 4", None]})
     rows.write_parquet(tmp_path / "mine.parquet")
@@ -265,7 +265,7 @@ def test_seeds_without_answers_are_classified_with_their_proxy_answer(
 ):
     """A hit on a seed without its own answer reads the seed's proxy answer (the latest one)
     to tell a copy from a sibling; the lookup is a checked condition of `Store.latest`."""
-    from curate.teachability.tables import PROXY_ANSWERS
+    from store.tables import PROXY_ANSWERS
 
     math500 = registry.items(["math500"])
     seeds = pl.DataFrame({"seed_id": ["s-copy"], "problem": [math500["text"][0]], "source": "t"})

@@ -7,9 +7,9 @@ import polars as pl
 import pytest
 
 from quality.answers import last_boxed
-from quality.benchmarks import Registry
-from quality.decontam import BenchmarkIndex, DecontamConfig, find_contamination, run_decontam
-from quality.hit_kinds import classify
+from quality.benchmarks.registry import Registry
+from quality.decontam.kinds import classify
+from quality.decontam.stage import BenchmarkIndex, DecontamConfig, find_contamination, run_decontam
 from store import TableSpec
 
 LABELLED = Path(__file__).parent / "data" / "math_test_vs_math500.jsonl"
@@ -150,7 +150,7 @@ def test_a_v1_table_is_upgraded_and_its_hits_get_kinds(make_store, seeds_spec, m
 
 
 def test_value_signatures_see_values_not_wording():
-    from quality.values import value_signatures
+    from quality.decontam.values import value_signatures
 
     sig = value_signatures(
         [

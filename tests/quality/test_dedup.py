@@ -1,8 +1,8 @@
 import numpy as np
 import polars as pl
 
-from quality.dedup import DedupConfig, near_duplicates, run_dedup
-from quality.tables import NEAR_DUPS
+from quality.dedup.stage import DedupConfig, near_duplicates, run_dedup
+from store.tables import NEAR_DUPS
 
 BASE = (
     "A bakery sells muffins for 3 dollars each and cookies for 2 dollars each. On Monday it "
@@ -57,7 +57,7 @@ def test_report_quality_cli_prints_hits_and_writes_histogram(make_store, seeds_s
     from typer.testing import CliRunner
 
     from curate.cli.main import app
-    from quality.benchmarks import Registry
+    from quality.benchmarks.registry import Registry
 
     problem = Registry.load().items(["math500"])["text"][0]
     seeds = pl.DataFrame(

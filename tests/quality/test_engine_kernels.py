@@ -1,4 +1,4 @@
-"""decontam and dedup on the ray engine (quality.engine.map_on_ray) write exactly the rows of
+"""decontam and dedup on the ray engine (quality.kernels.ray.map_on_ray) write exactly the rows of
 the local engine: same hits with the same kinds, same clusters and representatives.
 
 Shares the session's local 2-CPU Ray cluster with tests/synth/test_engine_generation.py.
@@ -9,11 +9,11 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-import quality.engine
-from quality.decontam import DecontamConfig, run_decontam
-from quality.dedup import DedupConfig, run_dedup
-from quality.engine import set_engine
+import quality.kernels.ray
+from quality.decontam.stage import DecontamConfig, run_decontam
+from quality.dedup.stage import DedupConfig, run_dedup
 from store import Store
+from store.engine import set_engine
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_decontam_and_dedup_on_ray_give_the_local_rows(
     make_store, seeds_spec, corpus, ray_cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # several windows of slices (Ray Data executions), so their order is part of the test
-    monkeypatch.setattr(quality.engine, "SLICES_PER_WORKER", 2)
+    monkeypatch.setattr(quality.kernels.ray, "SLICES_PER_WORKER", 2)
     decontam = DecontamConfig(benchmarks=["math500", "aime24"], batch_size=400)
     dedup = DedupConfig(batch_size=400)
     stores = {}

@@ -12,8 +12,8 @@ from quality.filters import (
     judge_all,
     run_filter,
 )
-from quality.tables import VERDICTS
 from store import TableSpec
+from store.tables import VERDICTS
 
 GOOD_REASONING = (
     "First compute the sum of the two numbers: 17 + 25 = 42. Then check the parity: 42 is even, "

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from datasketch.lsh import _optimal_param
 
-from quality.lsh import LSHIndex, clusters, optimal_params
-from quality.minhash import minhash_texts
-from quality.text import words
+from quality.kernels.lsh import LSHIndex, clusters, optimal_params
+from quality.kernels.minhash import minhash_texts
+from quality.kernels.tokens import words
 
 
 def _shingles(text: str, k: int = 5) -> set[str]:

@@ -2,7 +2,7 @@ import datasketch
 import numpy as np
 import pytest
 
-from quality.minhash import (
+from quality.kernels.minhash import (
     MAX_HASH,
     jaccard,
     minhash_texts,
@@ -10,7 +10,7 @@ from quality.minhash import (
     shingle_hash32,
     signatures_from_hashes,
 )
-from quality.text import words
+from quality.kernels.tokens import words
 
 SCHEMES = ["affine32", "legacy"]
 

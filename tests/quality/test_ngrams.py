@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from quality.ngrams import NgramIndex, ngram_hash, ngram_hashes
-from quality.text import normalize, token_hash, tokenize_batch, words
+from quality.kernels.ngrams import NgramIndex, ngram_hash, ngram_hashes
+from quality.kernels.tokens import normalize, token_hash, tokenize_batch, words
 
 
 @pytest.mark.parametrize(

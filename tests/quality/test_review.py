@@ -10,16 +10,16 @@ import polars as pl
 import pytest
 from label_studio_sdk import LabelStudio
 
+from curate.export.stage import ExportConfig, run_export
 from curate.mixtures.build import MixBuildConfig, run_mix_build
-from curate.mixtures.export import ExportConfig, run_export
 from quality.review.connection import ReviewServerError
 from quality.review.devserver import add_user, free_port
 from quality.review.pull import PullConfig, run_review_pull
 from quality.review.push import PushConfig, run_review_push
 from quality.review.report import plot_report, review_report
 from quality.review.resolve import resolved
-from quality.tables import CONTAMINATION
 from store import Store
+from store.tables import CONTAMINATION
 
 pytestmark = pytest.mark.server
 REPO = Path(__file__).resolve().parents[2]

@@ -20,8 +20,8 @@ from quality.review.kappa import cohen_kappa, fleiss_kappa, overall
 from quality.review.push import PushConfig
 from quality.review.recheck import recheck
 from quality.review.resolve import decide, resolve, resolved
-from quality.tables import REVIEWS
 from store import Store, TableSpec
+from store.tables import REVIEWS
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 1)

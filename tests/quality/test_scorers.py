@@ -11,6 +11,7 @@ import random
 import polars as pl
 import pytest
 
+from curate.export.chat import render
 from quality.filters import (
     FILTER_NAMES,
     Delimiters,
@@ -21,7 +22,7 @@ from quality.filters import (
     build_filters,
 )
 from quality.filters.base import FILTERS
-from quality.scorers import (
+from quality.filters.scorers import (
     render_trace,
     repetition,
     repetition_batch,
@@ -30,7 +31,6 @@ from quality.scorers import (
     truncated_finish,
     truncated_ids,
 )
-from store.export.format import render
 
 
 def _stored(pairs: list[tuple[str | None, str | None]]) -> pl.DataFrame:

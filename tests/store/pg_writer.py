@@ -23,7 +23,8 @@ ROWS = 3
 
 
 def spec(table: str) -> TableSpec:
-    return TableSpec(table, {"item_id": "VARCHAR", "writer": "INTEGER", "run_id": "VARCHAR"})
+    columns = {"item_id": "VARCHAR", "writer": "INTEGER", "run_id": "VARCHAR"}
+    return TableSpec(table, columns, key=("item_id",))
 
 
 def main(dsn: str, writer: int, runs: int, table: str, go: Path) -> None:
@@ -37,8 +38,7 @@ def main(dsn: str, writer: int, runs: int, table: str, go: Path) -> None:
         for i in range(runs):
             ids = [f"{writer}-{i}-{j}" for j in range(ROWS)]
             with store.run("writer", {"writer": writer, "i": i}) as run:
-                run.insert(target, pl.DataFrame({"item_id": ids, "writer": [writer] * ROWS}),
-                           unique_on=["item_id"])  # fmt: skip
+                run.insert(target, pl.DataFrame({"item_id": ids, "writer": [writer] * ROWS}))
             retries += run.counts.get("commit_retries", 0)
             run_ids.append(run.id)
         seconds = time.perf_counter() - started

@@ -28,12 +28,12 @@ from pathlib import Path
 import crash_proc
 import polars as pl
 import pytest
+from loopback import serve_in_thread
 from typer.testing import CliRunner
 
 from curate.cli.main import app
 from store import Store, StoreBusyError
 from store._process import identity
-from synth.testing.loopback import serve_in_thread
 
 N_SEEDS = 2000
 KILLS = 20

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -22,6 +23,7 @@ from store._objstore import s3_settings
 pytestmark = pytest.mark.server
 
 ITEMS = TableSpec("items", {"item_id": "VARCHAR", "value": "INTEGER", "run_id": "VARCHAR"})
+KEYED_ITEMS = replace(ITEMS, key=("item_id",))  # inserts skip stored item ids
 BUCKET = "teachable-lake"
 
 
@@ -76,8 +78,7 @@ def test_runs_time_travel_and_reopening_with_files_in_object_storage(
             run.insert(ITEMS, pl.DataFrame({"item_id": ["a", "b"], "value": [1, 2]}))
         first = store.snapshot()
         with store.run("more") as run:
-            run.insert(ITEMS, pl.DataFrame({"item_id": ["b", "c"], "value": [0, 3]}),
-                       unique_on=["item_id"])  # fmt: skip
+            run.insert(KEYED_ITEMS, pl.DataFrame({"item_id": ["b", "c"], "value": [0, 3]}))
         assert run.counts["items_inserted"] == 1
         store.tag("v1", first)
     keys = _objects(s3_env, prefix)

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.server
 
 HERE = Path(__file__).resolve().parent
 ITEMS = TableSpec("items", {"item_id": "VARCHAR", "value": "INTEGER", "run_id": "VARCHAR"})
+KEYED_ITEMS = replace(ITEMS, key=("item_id",))  # inserts skip stored item ids
 
 
 @pytest.fixture
@@ -158,7 +160,7 @@ def test_overlapping_unique_keys_from_concurrent_runs_land_once(
     copies (concurrent appends never conflict); the table's advisory lock makes the second
     write phase wait for the first commit and skip its keys."""
     with store.run("first") as run:
-        run.insert(ITEMS, _frame(["a"]), unique_on=["item_id"])
+        run.insert(KEYED_ITEMS, _frame(["a"]))
     slow, fast = reopen(), reopen()
     original, writing = Run._write_pending, threading.Event()
 
@@ -173,7 +175,7 @@ def test_overlapping_unique_keys_from_concurrent_runs_land_once(
 
     def insert(handle: Store, stage: str, ids: list[str], value: int) -> None:
         with handle.run(stage) as run:
-            run.insert(ITEMS, _frame(ids, value), unique_on=["item_id"])
+            run.insert(KEYED_ITEMS, _frame(ids, value))
             if stage == "fast":
                 writing.wait(30)  # its commit starts while the slow run holds the lock
         runs[stage] = run

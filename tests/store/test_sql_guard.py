@@ -17,9 +17,9 @@ from curate.pipeline import RecipeError, load_recipe
 from curate.synthetic.generate import SynthConfig, run_synth
 from curate.teachability.inputs import load_seeds
 from curate.teachability.proxy import ProxyConfig, run_proxy
-from curate.teachability.tables import SELECTIONS
 from store import Store
 from store.sql import SqlConditionError, bind_condition, where_expression
+from store.tables import SELECTIONS
 from synth.traces import TracesConfig, _load_items, run_traces
 
 DROP = "1=0; DROP TABLE lake.seeds; SELECT 1 AS seed_id WHERE 1=1"

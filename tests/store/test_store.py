@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -21,12 +22,13 @@ from store import (
 )
 
 ITEMS = TableSpec("items", {"item_id": "VARCHAR", "value": "INTEGER"})
+KEYED_ITEMS = replace(ITEMS, key=("item_id",))  # inserts skip stored item ids
 
 
 def _insert(store: Store, ids: list[str], stage: str = "load") -> int:
     with store.run(stage, {"n": len(ids)}) as run:
         frame = pl.DataFrame({"item_id": ids, "value": list(range(len(ids)))})
-        return run.insert(ITEMS, frame, unique_on=["item_id"])
+        return run.insert(KEYED_ITEMS, frame)
 
 
 def test_each_run_is_one_snapshot_and_time_travel_reads_old_state(store: Store) -> None:

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from loopback import LoopbackServer, serve_in_thread
 
 from store import Store
 from synth.models import ModelConfig, resolve_gguf
-from synth.testing.loopback import LoopbackServer, serve_in_thread
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+from loopback import LoopbackServer
+
 from synth import ChatRequest, RequestCache, generate
-from synth.testing.loopback import LoopbackServer
 
 SCRIPT = Path(__file__).with_name("batch_proc.py")
 sys.path.insert(0, str(SCRIPT.parent))

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import typer
 import yaml
+from loopback import LoopbackServer
 from typer.testing import CliRunner
 
 from curate.cli.synth import BUDGET_EXIT_CODE, traces
 from store import Store
 from synth import ChatRequest, generate
 from synth.generate import Budget
-from synth.testing.loopback import LoopbackServer
 from synth.traces import TracesConfig, run_traces
 
 

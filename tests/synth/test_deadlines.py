@@ -17,15 +17,15 @@ from typing import Any
 import polars as pl
 import pytest
 import yaml
+from loopback import LoopbackServer, serve_in_thread
 
-from curate.seeds.tables import SEEDS
 from curate.teachability.proxy import ProxyConfig, run_proxy
 from store import Store
+from store.tables import SEEDS
 from synth import ChatRequest, generate, get_backend
 from synth.backends.base import Completion
 from synth.models import ModelConfig
 from synth.session import SamplesFailedError
-from synth.testing.loopback import LoopbackServer, serve_in_thread
 from synth.traces import TracesConfig, run_traces
 
 TEACHABLE = str(Path(sys.executable).with_name("teachable"))  # as users run it

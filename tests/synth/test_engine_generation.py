@@ -19,17 +19,17 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from loopback import LoopbackServer, serve_in_thread
 
 from curate.seeds.ingest import IngestConfig, run_ingest
 from curate.teachability.difficulty import DifficultyConfig, run_difficulty
-from quality.engine import EngineError, current_engine, set_engine
 from store import Store
+from store.engine import EngineError, current_engine, set_engine
 from synth.backends import ChatRequest
 from synth.cache import CACHE_FILE, RequestCache
 from synth.engine import RayBackend, engine_backend, llm_problem, plan, task_from_row, task_row
 from synth.generate import generate, sample_tasks
 from synth.models import ModelConfig
-from synth.testing.loopback import LoopbackServer, serve_in_thread
 from synth.traces import TracesConfig, run_traces
 
 

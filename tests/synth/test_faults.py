@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 
+from loopback import LoopbackServer
+
 from synth import ChatRequest, RequestCache, generate, get_backend
 from synth.generate import sample_tasks
-from synth.testing.loopback import LoopbackServer
 
 PLANS = {
     "ok": "",

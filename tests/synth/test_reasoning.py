@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from loopback import serve_in_thread
 
 from synth import ChatRequest, generate
 from synth.reasoning import normalize, split_think
-from synth.testing.loopback import serve_in_thread
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+from loopback import serve_in_thread
+
 from store import Store
 from synth.cache import CACHE_FILE
-from synth.testing.loopback import serve_in_thread
 
 SCRIPT = Path(__file__).with_name("stage_proc.py")
 

@@ -7,9 +7,9 @@ import logging
 from pathlib import Path
 
 import pytest
+from loopback import LoopbackServer
 
 from store import Store
-from synth.testing.loopback import LoopbackServer
 from synth.traces import TracesConfig, run_traces
 
 KEY = "sk-planted-4f1d9c2e7b6a5d3c1e0f"

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from loopback import LoopbackServer
 
-from curate.seeds.tables import SEEDS
 from store import Store
 from store.secrets import REDACTED, redact, register, scrub, scrub_known
+from store.tables import SEEDS
 from synth.session import SamplesFailedError
-from synth.testing.loopback import LoopbackServer
 from synth.traces import TracesConfig, run_traces
 
 KEY = "k3y-Planted/4f1d9c2e+7b6a5d3c="  # no well-known prefix: only the registry knows it

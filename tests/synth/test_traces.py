@@ -8,13 +8,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from loopback import LoopbackServer
 
-from curate.seeds.tables import SEEDS
-from curate.teachability.tables import QUESTIONS, SELECTIONS
 from store import Store
+from store.tables import QUESTIONS, SEEDS, SELECTIONS, TRACES
 from synth.session import SamplesFailedError
-from synth.tables import TRACES
-from synth.testing.loopback import LoopbackServer
 from synth.traces import TracesConfig, run_traces
 
 COLUMNS = [

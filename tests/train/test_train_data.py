@@ -65,10 +65,10 @@ def test_missing_folder_split_and_columns_are_clear_errors(tmp_path: Path, expor
 
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl", "hf"])
 def test_reads_what_the_export_stage_writes(tmp_path: Path, fmt: str):
-    """Contract with store.export: every format it writes loads for SFT and GRPO."""
+    """Contract with curate.export: every format it writes loads for SFT and GRPO."""
     import polars as pl
 
-    from store.export import ExportMeta, export_rows
+    from curate.export import ExportMeta, export_rows
 
     n = 40
     rows = pl.DataFrame(

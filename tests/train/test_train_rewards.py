@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 
 from quality.filters import Delimiters, Repetition
-from quality.scorers import render_trace
-from quality.text import token_hash, words
+from quality.filters.scorers import render_trace
+from quality.kernels.tokens import token_hash, words
 from train.rewards import (
     RewardConstants,
     cosine_length_reward,

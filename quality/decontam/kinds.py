@@ -1,0 +1,208 @@
+"""What a contamination hit is: a copy, a paraphrase, a sibling or a quote of a benchmark item.
+
+An n-gram or MinHash match is only a candidate. Its kind comes from the two texts, compared as
+`quality.kernels.tokens` words, and from the answers where both sides have one:
+
+* copy: the benchmark item's whole word sequence appears in the item, which is not much longer
+  (case, spacing, punctuation, `$`, `\\dfrac` for `\\frac` and the like may differ);
+* paraphrase: not a copy, but the same values (numbers, variables, named objects such as the
+  word in "arrange the letters of NINE", math functions) and, where both sides have an answer,
+  an equivalent one under the project's answer checker: only the wording differs;
+* sibling: the same template with other values or another answer ("... of the word NINE" vs
+  "... of the word ELLIPSE", a parabola with other coefficients);
+* quote: the benchmark item, copied or reworded with its values intact, inside a text much
+  longer than itself, such as a trace.
+
+Alignment is difflib's SequenceMatcher over the word sequences, as in Cosmopedia's
+decontamination; `coverage` is the share of the benchmark's words in aligned runs of two words
+or more. A candidate below `min_coverage` is no hit at all: it shares only boilerplate
+("Express your answer as a common fraction") or a formula (`\\dfrac{(x-h)^2}{a^2}`) with the
+benchmark item, so formula-only n-gram matches never count. In an item much longer than the
+benchmark item the alignment runs on the window where the benchmark's word trigrams are
+densest, so words scattered over a 3,000-word trace cannot add up to a match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+import numpy as np
+
+from quality.kernels.tokens import words
+
+KINDS = ("copy", "paraphrase", "quote", "sibling")
+EXCLUDED_BY_DEFAULT = ("copy", "paraphrase", "quote")  # mixtures keep siblings unless asked
+
+_COMMAND = re.compile(r"\\([A-Za-z]+)")
+# runs of capitals that name things ("NINE", triangle "ABC"); not "\LEFT", not "Find"
+_CAPS = re.compile(r"(?<![\\A-Za-z])[A-Z]{2,}(?![a-z])")
+# LaTeX commands that are layout or notation rather than values of the problem
+_STRUCTURAL = frozenset(
+    ("frac", "cdot", "times", "div", "le", "leq", "ge", "geq", "ne", "neq", "lt", "gt", "dots",
+     "ldots", "cdots", "dotsm", "dotsb", "dotsc", "circ", "overline", "pmatrix", "bmatrix",
+     "vmatrix", "matrix", "array", "cases")
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class KindRules:
+    min_coverage: float = 0.5
+    """Share of the benchmark item's words aligned with the item below which a candidate is
+    no hit (only boilerplate or a formula in common)."""
+    quote_ratio: float = 2.0
+    """An item longer than quote_ratio x the benchmark item (+ quote_slack words) that holds
+    it is a quote, not a copy."""
+    quote_slack: int = 20
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str | None  # None: not a hit
+    coverage: float
+    evidence: str
+
+
+def _named(raw: str) -> set[str]:
+    """Words that are values by name: math commands and runs of capitals (unless the whole text
+    is upper case, where capitals say nothing)."""
+    named = {c.lower() for c in _COMMAND.findall(raw)} - _STRUCTURAL
+    letters = [c for c in raw if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) <= 0.6 * len(letters):
+        named |= {c.lower() for c in _CAPS.findall(raw)}
+    return named
+
+
+def _is_value(word: str, named: set[str]) -> bool:
+    if any(c.isdigit() for c in word):
+        return True
+    return (len(word) == 1 and word not in ("a", "i")) or word in named
+
+
+def _values(seq: Sequence[str], named: set[str]) -> Counter[str]:
+    return Counter(w for w in seq if _is_value(w, named))
+
+
+def _digits(values: Counter[str], seq: Sequence[str]) -> tuple[str, Counter[str]]:
+    """Digits in reading order, and the values without digits: `\\frac12` and `\\frac{1}{2}`
+    give different words ("12" vs "1", "2") but the same digits."""
+    digits = "".join(c for w in seq for c in w if c.isdigit())
+    return digits, Counter({w: n for w, n in values.items() if not any(c.isdigit() for c in w)})
+
+
+def _contains(item: Sequence[str], bench: Sequence[str]) -> bool:
+    """The benchmark's characters, in order and without spaces, start and end on word
+    boundaries of the item: removing `$` turns "$n$th" (words "n", "th") into "nth"."""
+    needle, hay = "".join(bench), "".join(item)
+    starts, ends, pos = set(), set(), 0
+    for w in item:
+        starts.add(pos)
+        pos += len(w)
+        ends.add(pos)
+    at = hay.find(needle)
+    while at >= 0:
+        if at in starts and at + len(needle) in ends:
+            return True
+        at = hay.find(needle, at + 1)
+    return False
+
+
+def _window(item: list[str], bench: list[str]) -> list[str]:
+    """The part of a long item around the densest run of the benchmark's word trigrams."""
+    n = len(bench)
+    grams = {tuple(bench[i : i + 3]) for i in range(max(1, n - 2))}
+    hit = np.fromiter((tuple(item[i : i + 3]) in grams for i in range(len(item))), bool)
+    ends = np.concatenate([[0], np.cumsum(hit)])
+    sums = ends[n:] - ends[:-n]  # trigrams of the benchmark in each n-word window
+    start = int(np.argmax(sums)) if len(sums) else 0
+    return item[max(0, start - n // 4) : start + n + n // 4]
+
+
+def _align(item: list[str], bench: list[str]) -> tuple[float, list[str]]:
+    """(coverage, the item's aligned span)."""
+    blocks = [
+        b
+        for b in SequenceMatcher(None, item, bench, autojunk=False).get_matching_blocks()
+        if b.size >= 2
+    ]
+    if not blocks:
+        return 0.0, []
+    coverage = sum(b.size for b in blocks) / len(bench)
+    return coverage, item[blocks[0].a : blocks[-1].a + blocks[-1].size]
+
+
+def _show(values: Counter[str], limit: int = 6) -> str:
+    shown = sorted(values.elements())[:limit]
+    more = "" if values.total() <= limit else f" +{values.total() - limit}"
+    return "{" + ", ".join(shown) + more + "}"
+
+
+def classify(item_text: str, bench_text: str, rules: KindRules = KindRules()) -> Verdict:
+    """Kind of one candidate, from its texts alone; `paraphrase` may still turn into
+    `sibling` when both answers are known and differ (see `with_answers`)."""
+    item, bench = words(item_text), words(bench_text)
+    if not bench or not item:
+        return Verdict(None, 0.0, "empty text")
+    long = len(item) > rules.quote_ratio * len(bench) + rules.quote_slack
+    if _contains(item, bench):
+        if long:
+            return Verdict("quote", 1.0, f"benchmark item verbatim inside a {len(item)}-word text")
+        return Verdict("copy", 1.0, "the benchmark item's words, in order")
+    coverage, span = _align(_window(item, bench) if long else item, bench)
+    if coverage < rules.min_coverage:
+        return Verdict(None, coverage, f"only {coverage:.0%} of the benchmark item aligned")
+    named = _named(item_text) | _named(bench_text)
+    # a long item is judged on its aligned span, a short one as a whole
+    theirs, ours = _values(bench, named), _values(span if long else item, named)
+    if long:
+        if not theirs - ours:
+            return Verdict(
+                "quote", coverage, f"benchmark item reworded inside a {len(item)}-word text"
+            )
+        return Verdict(
+            "sibling", coverage, f"values differ: benchmark {_show(theirs - ours)} missing"
+        )
+    if theirs == ours or _digits(theirs, bench) == _digits(ours, item):
+        return Verdict("paraphrase", coverage, f"same values {_show(theirs)}, other wording")
+    return Verdict(
+        "sibling",
+        coverage,
+        f"values differ: item {_show(ours - theirs)}, benchmark {_show(theirs - ours)}",
+    )
+
+
+def with_answers(
+    verdicts: list[Verdict], item_answers: Sequence[str | None], bench_answers: Sequence[str | None]
+) -> list[Verdict]:
+    """Paraphrases whose answers are both known and not equivalent become siblings: the same
+    values asked differently ("What is $\\cos A$?" vs "What is $\\tan A$?")."""
+    rows = [
+        i
+        for i, v in enumerate(verdicts)
+        if v.kind == "paraphrase" and item_answers[i] and bench_answers[i]
+    ]
+    if not rows:
+        return verdicts
+    from quality.answers import check_batch
+
+    same = check_batch([item_answers[i] for i in rows], [bench_answers[i] for i in rows])
+    out = list(verdicts)
+    for i, ok in zip(rows, same, strict=True):
+        if not ok:
+            why = f"answers differ: {item_answers[i]!r} vs {bench_answers[i]!r}"
+            out[i] = Verdict("sibling", verdicts[i].coverage, why[:200])
+    return out
+
+
+def classify_all(
+    item_texts: Sequence[str],
+    bench_texts: Sequence[str],
+    item_answers: Sequence[str | None],
+    bench_answers: Sequence[str | None],
+    rules: KindRules = KindRules(),
+) -> list[Verdict]:
+    verdicts = [classify(i, b, rules) for i, b in zip(item_texts, bench_texts, strict=True)]
+    return with_answers(verdicts, item_answers, bench_answers)
