@@ -126,3 +126,19 @@ def isolation_available(allow_unsandboxed: bool = False) -> str:
         "no sandbox for running programs: " + "; ".join(reasons) + ". Pass "
         "allow_unsandboxed=True (--allow-unsandboxed) to run them without isolation."
     )
+
+
+def require_isolation(isolation: str, allow_unsandboxed: bool = False) -> str:
+    """`isolation` itself, checked to work here; IsolationError otherwise."""
+    if isolation not in ISOLATIONS:
+        raise IsolationError(
+            f"isolation: expected one of {', '.join(ISOLATIONS)}, got {isolation!r}"
+        )
+    if isolation == "none":
+        if not allow_unsandboxed:
+            raise IsolationError("isolation 'none' runs programs unsandboxed: allow it explicitly")
+        return isolation
+    why = probe(isolation)
+    if why is not None:
+        raise IsolationError(f"isolation {isolation!r} does not work here: {why}")
+    return isolation
