@@ -1,12 +1,12 @@
 """A stage run: every write of one stage, committed as one DuckLake snapshot.
 
-A run reads at its pinned input snapshot (`run.at`) and computes with the store unlocked. On a
-folder store its first write takes the store's writer lock and opens the transaction; leaving
-the `with` block commits everything, with the run's `runs` row, as one snapshot. On a shared
-(PostgreSQL) catalog there is no lock: inserts wait in memory and are written in one short
-transaction at the end, retried when DuckLake reports a conflict (store._commit). Either way
-model calls and kernels never hold a lock, and a run that fails before or after writing leaves
-the lake at its previous snapshot.
+A run reads at its pinned input snapshot (`run.at`) and computes with the store unlocked: its
+inserts wait in memory. Leaving the `with` block writes them all, with the run's `runs` row, in
+one short transaction committed as one snapshot (store._commit). On a folder store that write
+phase alone holds the store's writer lock; on a shared (PostgreSQL) catalog there is no store
+lock, and the transaction is retried when DuckLake reports a conflict. Either way model calls
+and kernels never hold a lock, the counts the run reports for its inserts are the commit's, and
+a run that fails before or during the commit leaves the lake at its previous snapshot.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any
@@ -27,7 +27,14 @@ import polars as pl
 import pyarrow as pa
 
 from store._catalog import committed_snapshot, qualified, tables_at
-from store._commit import Pending, RetryPolicy, SharedWrites
+from store._commit import (
+    RETRIES_ENV,
+    Pending,
+    RetryPolicy,
+    conflict_line,
+    is_conflict,
+    new_keys,
+)
 from store._connection import LAKE
 from store._lock import WriterLock
 from store._tables import Tables
@@ -55,12 +62,12 @@ def new_run_id(stage: str) -> str:
     return f"{stage}-{now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-class Run(SharedWrites):
+class Run:
     """Handle a stage gets inside `with store.run(...) as run:`.
 
     Read at `run.at` (`run.ref(name)`, `run.todo(...)`); write with `insert`, which creates or
     upgrades the table from its spec, fills `run_id`, skips rows whose key is already stored
-    and counts what landed; record other figures with `count` / `count_all`.
+    and counts what landed (at the commit); record other figures with `count` / `count_all`.
     """
 
     def __init__(
@@ -78,14 +85,14 @@ class Run(SharedWrites):
     ) -> None:
         self._con = con
         self._store_name = store_name
-        self._lock = lock  # None: a shared catalog (PostgreSQL), writes deferred to the commit
+        self._lock = lock  # None: a shared catalog (PostgreSQL), which has no store lock
         self._lock_timeout_s = lock_timeout_s
         self._retry = retry or RetryPolicy()
         self._table_locks = table_locks  # a shared catalog's per-table locks for unique_on
         self._pending: list[Pending] = []
         self._tables = Tables(con, store_name, run_id)
-        self._seen: dict[str, int] | None = None  # the tables a shared run's estimates saw
-        self._writing = False
+        self._seen: dict[str, int] | None = None  # the tables the run's estimates saw
+        self._writing = False  # the commit's transaction is open
         self._config_json = config_json
         self._started = now()
         self._clock = time.perf_counter()
@@ -149,10 +156,11 @@ class Run(SharedWrites):
         self.counts[name] = self.counts.get(name, 0) + int(n)
 
     def count_all(self, counts: Mapping[str, int]) -> dict[str, int]:
-        """Add every figure of `counts`; returns all of the run's counts so far."""
+        """Add every figure of `counts`; returns the run's counts: the live dict, which the
+        commit brings up to date with what its inserts landed (return it from the stage)."""
         for name, n in counts.items():
             self.count(name, n)
-        return dict(self.counts)
+        return self.counts
 
     def counts_json(self) -> str:
         return json.dumps(self.counts, sort_keys=True)
@@ -164,11 +172,14 @@ class Run(SharedWrites):
         rows: pl.DataFrame | pa.Table,
         *,
         replaces: Mapping[str, object] | None = None,
+        count: str | None = None,
     ) -> int:
-        """Insert `rows` into `spec`'s table, skipping rows whose `spec.key` is stored (in the
-        table or earlier in `rows`). A `run_id` column the rows lack is this run's. With
-        `replaces` (a value for each of `spec.current`'s columns) the rows are the whole new
-        current version for that value, even when there are none. Returns the rows inserted."""
+        """Insert `rows` into `spec`'s table at the commit, skipping rows whose `spec.key` is
+        stored (in the table or earlier in `rows`). A `run_id` column the rows lack is this
+        run's. With `replaces` (a value for each of `spec.current`'s columns) the rows are the
+        whole new current version for that value, even when there are none. Returns how many
+        rows would land now, an estimate; the commit sets `counts["<table>_inserted"]` (and
+        `counts[count]`, the rows of this insert alone) to what landed."""
         frame = rows if isinstance(rows, pl.DataFrame) else pl.from_arrow(rows)
         assert isinstance(frame, pl.DataFrame)
         extra = [c for c in frame.columns if c not in spec.columns]
@@ -181,49 +192,128 @@ class Run(SharedWrites):
         missing = [c for c in spec.columns if c not in frame.columns]
         frame = frame.with_columns(pl.lit(None).alias(c) for c in missing)
         if replaces is not None:
-            self._write(VERSIONS, version_row(spec, replaces, self.id), None)
-        inserted = self._write(spec, frame, spec.key or None)
+            self._defer(VERSIONS, version_row(spec, replaces, self.id), None)
+        inserted = self._defer(spec, frame, spec.key or None, count)
         self.count(f"{spec.name}_inserted", inserted)
+        if count:
+            self.count(count, inserted)
         return inserted
 
-    def _write(self, spec: TableSpec, frame: pl.DataFrame, unique_on: Sequence[str] | None) -> int:
-        if self._lock is None:  # an empty insert too: the commit still creates the table
-            return self._defer(spec, frame, unique_on)
-        self._begin()
-        self._tables.ensure(spec)
-        return self._insert_frame(spec, frame, unique_on) if frame.height else 0
+    def _defer(
+        self,
+        spec: TableSpec,
+        frame: pl.DataFrame,
+        unique_on: Sequence[str] | None,
+        count: str | None = None,
+    ) -> int:
+        """Keep the rows for the commit (an empty insert too: the commit still creates the
+        table); returns how many would land now (the commit counts again: a run committing
+        meanwhile may have stored some of the keys)."""
+        if self._seen is None:  # a run's estimates read the catalog once
+            self._seen = self._tables.read()
+        state = self._seen
+        self._tables.check(spec, state)
+        keys = tuple(unique_on) if unique_on else None
+        same = [op for op in self._pending if op.spec.name == spec.name and op.frame.height]
+        self._pending.append(Pending(spec, frame, keys, count))
+        if keys is None or frame.height == 0:
+            return frame.height
+        fresh = new_keys(frame, same, keys)
+        if fresh.height == 0 or spec.name not in state:
+            return fresh.height
+        return self._count_new(spec.name, fresh.select(keys), keys)
 
-    def _begin(self) -> None:
-        """Take the writer lock and open the transaction, once, at the first write (a shared
-        catalog has no lock: its transaction opens at the commit)."""
-        if self._writing or self._lock is None:
-            return
-        self._lock.acquire({"stage": self.stage, "run_id": self.id}, self._lock_timeout_s)
+    def _count_new(self, name: str, keys_frame: pl.DataFrame, keys: Sequence[str]) -> int:
+        view = f"_keys_{uuid.uuid4().hex[:8]}"
+        self._con.register(view, keys_frame.to_arrow())
         try:
-            self._con.execute("BEGIN TRANSACTION")
-        except BaseException:
-            self._lock.release()
-            raise
-        self._writing = True
+            match = " AND ".join(f't."{c}" IS NOT DISTINCT FROM i."{c}"' for c in keys)
+            row = self._con.execute(
+                f"SELECT count(*) FROM {view} i WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {qualified(name)} t WHERE {match})"
+            ).fetchone()
+        finally:
+            self._con.unregister(view)
+        return int(row[0]) if row else 0
 
     def commit(self) -> int:
-        """Record the run and commit all its writes as one snapshot; returns the snapshot id."""
-        if self._lock is None:
-            return self._commit_shared()
-        self._begin()
-        self._write_builtin()
-        try:
-            self._con.execute("COMMIT")
-        except duckdb.Error as exc:
-            self.rollback()
-            if "locked" in str(exc) or "onflict" in str(exc):
-                raise StoreBusyError(
-                    f"store {self._store_name}: commit of run {self.id} ({self.stage}) was "
-                    f"refused by the catalog ({exc}); nothing was written — re-run the stage"
-                ) from exc
-            raise
-        self._release()
-        return committed_snapshot(self._con)
+        """Write the pending inserts and the run's `runs` row in one transaction and commit
+        them as one snapshot; returns the snapshot id. Only this write phase holds a lock: the
+        folder store's writer lock, or a shared catalog's table locks for `unique_on` inserts.
+        A shared catalog retries a commit DuckLake refused for a conflict."""
+        with self._write_phase():
+            return self._commit_attempts()
+
+    @contextlib.contextmanager
+    def _write_phase(self) -> Iterator[None]:
+        if self._lock is not None:
+            self._lock.acquire({"stage": self.stage, "run_id": self.id}, self._lock_timeout_s)
+            try:
+                yield
+            finally:
+                self._lock.release()
+            return
+        unique = sorted({op.spec.name for op in self._pending if op.unique_on})
+        if self._table_locks is None or not unique:
+            yield
+            return
+        with self._table_locks(unique):
+            yield
+
+    def _commit_attempts(self) -> int:
+        attempts = self._retry.attempts if self._lock is None else 1  # the lock excludes writers
+        last: BaseException | None = None
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(self._retry.delay_s(attempt))
+                self.counts["commit_retries"] = attempt
+            try:
+                self._begin()
+                self._write_pending()
+                self._write_builtin()
+                self._con.execute("COMMIT")
+            except duckdb.Error as exc:
+                self.rollback(keep_pending=True)
+                if self._lock is not None and ("locked" in str(exc) or "onflict" in str(exc)):
+                    raise StoreBusyError(
+                        f"store {self._store_name}: commit of run {self.id} ({self.stage}) was "
+                        f"refused by the catalog ({exc}); nothing was written — re-run the stage"
+                    ) from exc
+                if not is_conflict(exc):
+                    raise
+                last = exc
+                continue
+            self._writing = False
+            self._tables.reset()
+            self._pending.clear()
+            return committed_snapshot(self._con)
+        raise StoreBusyError(
+            f"store {self._store_name}: run {self.id} ({self.stage}) could not commit: "
+            f"{attempts} attempt(s) conflicted with other writers (last: "
+            f"{conflict_line(last) if last else '?'}); nothing was written. Re-run the stage "
+            f"(its finished model calls are cached), or raise {RETRIES_ENV}."
+        )
+
+    def _begin(self) -> None:
+        """Open the commit's transaction: a fresh one sees every commit made so far."""
+        self._con.execute("BEGIN TRANSACTION")
+        self._writing = True
+        self._tables.reset()
+
+    def _write_pending(self) -> None:
+        """Every pending insert; the run's `<table>_inserted` counts become what landed."""
+        inserted: dict[str, int] = {}
+        landed: dict[str, int] = {}
+        for op in self._pending:
+            self._tables.ensure(op.spec)
+            n = self._insert_frame(op.spec, op.frame, op.unique_on) if op.frame.height else 0
+            inserted[op.spec.name] = inserted.get(op.spec.name, 0) + n
+            if op.count:
+                landed[op.count] = landed.get(op.count, 0) + n
+        for name, n in inserted.items():
+            if name != VERSIONS.name:  # bookkeeping
+                self.counts[f"{name}_inserted"] = n
+        self.counts.update(landed)
 
     def _write_builtin(self) -> None:
         for spec in BUILTIN_TABLES:
@@ -240,16 +330,10 @@ class Run(SharedWrites):
             # a failed COMMIT has already ended the transaction
             with contextlib.suppress(duckdb.Error):
                 self._con.execute("ROLLBACK")
+            self._writing = False
         if not keep_pending:
             self._pending.clear()
-        self._release()
-
-    def _release(self) -> None:
         self._tables.reset()
-        if self._writing:
-            self._writing = False
-            if self._lock is not None:
-                self._lock.release()
 
     def _runs_row(self) -> pl.DataFrame:
         return pl.DataFrame(

@@ -65,7 +65,7 @@ def run_ingest(store: Store, config: IngestConfig) -> dict[str, int]:
             run, frame, source=config.name, domain=config.domain, license=config.license
         )
         _write_rejects(run, config.name, [*records.rejects, *rejects])
-        return dict(run.counts)
+        return run.counts
 
 
 def store_seed_frame(

@@ -81,4 +81,4 @@ def run_synth(store: Store, config: SynthConfig) -> dict[str, int]:
                 domain="math",
                 license="generated (teachable)",
             )
-        return dict(run.counts)
+        return run.counts

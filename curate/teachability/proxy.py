@@ -78,13 +78,11 @@ def run_proxy(
                 proxy=pl.lit(key), model=pl.lit(model.model), answer_type=_types(todo, votes)
             )
             counts |= {"calls": models.stats["sent"], "cached": models.stats["cached"]}
-        n_ref = run.insert(PROXY_ANSWERS, _reference_rows(reference))
-        n_vote = run.insert(PROXY_ANSWERS, votes) if votes.height else 0
+        run.insert(PROXY_ANSWERS, _reference_rows(reference), count="reference")
+        run.insert(PROXY_ANSWERS, votes, count="voted")
         return run.count_all(
             {
                 **counts,
-                "reference": n_ref,
-                "voted": n_vote,
                 "majority": int((votes["method"] == "majority").sum()),
                 "unverifiable": int((votes["method"] == "unverifiable").sum()),
             }

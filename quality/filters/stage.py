@@ -76,4 +76,4 @@ def run_filter(store: Store, config: FilterConfig) -> dict[str, int]:
                 run.insert(VERDICTS, rows)
                 judged += todo.height
             run.count(f"{f.name}_judged", judged)
-        return dict(run.counts)
+        return run.counts

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import random
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -188,6 +190,41 @@ def test_difficulty_adaptive_vs_fixed_with_planted_rates(store: Store) -> None:
     joined = adaptive_rows.join(fixed_rows, on="seed_id")
     assert joined.height == 30 and not fixed_rows["decided_early"].any()
     assert (joined["band"] == joined["band_right"]).mean() >= 0.95
+
+
+_SECOND_WRITER = """
+import sys
+import polars as pl
+from store import Store, TableSpec
+with Store.open(sys.argv[1], lock_timeout_s=1) as store, store.run("second-writer") as run:
+    run.insert(TableSpec("marks", {"mark": "VARCHAR"}), pl.DataFrame({"mark": ["between"]}))
+"""
+
+
+def test_difficulty_holds_no_lock_while_its_models_answer(store: Store, tmp_path: Path) -> None:
+    """Two weak models: before the second answers, another process must get the writer lock
+    (1 s timeout) and commit; the difficulty run, after its first model, holds nothing."""
+    _echo_store(store)
+    writer = [sys.executable, "-c", _SECOND_WRITER, str(tmp_path / "store")]
+
+    class SecondWriterFirst(Planted):
+        def run(self, tasks: Sequence[SampleTask], sink: Sink) -> None:
+            if not self.calls:
+                subprocess.run(writer, check=True, timeout=120, capture_output=True)
+            super().run(tasks, sink)
+
+    weak = [
+        Planted(_echo_answer(RATES), "weak-1"),
+        SecondWriterFirst(_echo_answer(RATES), "weak-2"),
+    ]
+    config = DifficultyConfig(samples=2, adaptive=False)
+    counts = run_difficulty(store, config, backends=weak)
+    runs = store.runs().sort("output_snapshot")
+    assert runs["stage"].to_list()[-2:] == ["second-writer", "difficulty"]
+    assert store.table("marks")["mark"].to_list() == ["between"]
+    rows = store.table("difficulty")
+    assert rows.height == 60 and rows["model_name"].n_unique() == 2
+    assert counts["difficulty_inserted"] == 60 and counts["attempts_inserted"] == 120
 
 
 def test_select_is_fixed_to_its_snapshot_and_report(store: Store, tmp_path: Path) -> None:

@@ -36,7 +36,12 @@ def install(point: str | None, root: Path) -> None:
         return
     if point not in POINTS:
         raise ValueError(f"unknown kill point {point!r}")
-    begin, insert, commit, finish = Run._begin, Run._insert_frame, Run.commit, Store._finish
+    begin, insert, builtin, finish = (
+        Run._begin,
+        Run._insert_frame,
+        Run._write_builtin,
+        Store._finish,
+    )
 
     def _begin(self: Run) -> None:
         begin(self)
@@ -52,10 +57,10 @@ def install(point: str | None, root: Path) -> None:
             _die()
         return inserted
 
-    def _commit(self: Run) -> int:
+    def _write_builtin(self: Run) -> None:
+        builtin(self)  # the last write before the catalog commit
         if point == "before_commit":
             _die()
-        return commit(self)
 
     def _finish(self: Store, run: Run, status: str, **fields: object) -> None:
         if point == "after_commit" and status == "succeeded":
@@ -64,7 +69,7 @@ def install(point: str | None, root: Path) -> None:
 
     Run._begin = _begin  # type: ignore[method-assign]
     Run._insert_frame = _insert_frame  # type: ignore[method-assign]
-    Run.commit = _commit  # type: ignore[method-assign]
+    Run._write_builtin = _write_builtin  # type: ignore[method-assign]
     Store._finish = _finish  # type: ignore[method-assign]
 
 

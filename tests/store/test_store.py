@@ -141,12 +141,17 @@ _WRITER = textwrap.dedent(
     import sys, time
     import polars as pl
     from store import Store, TableSpec
+    from store.run import Run
     spec = TableSpec("items", {"item_id": "VARCHAR", "value": "INTEGER"})
+    write = Run._write_pending
+    def slow_write(run):  # the commit holds the writer lock: make it a slow one
+        write(run)
+        print("holding", flush=True)
+        time.sleep(float(sys.argv[2]))
+    Run._write_pending = slow_write
     store = Store.open(sys.argv[1])
     with store.run("slow-writer") as run:
         run.insert(spec, pl.DataFrame({"item_id": ["child"], "value": [1]}))
-        print("holding", flush=True)
-        time.sleep(float(sys.argv[2]))
     print("done", flush=True)
     """
 )
@@ -183,6 +188,40 @@ def test_second_writer_gets_a_clear_error_and_nothing_is_corrupted(tmp_path: Pat
         assert set(runs["status"]) == {"succeeded", "failed"}
         failed = runs.filter(pl.col("status") == "failed")
         assert failed.height == 1 and "being written by another process" in failed["error"][0]
+
+
+_KEYED_WRITER = textwrap.dedent(
+    """
+    import sys
+    import polars as pl
+    from store import Store, TableSpec
+    spec = TableSpec("items", {"item_id": "VARCHAR", "value": "INTEGER"}, key=("item_id",))
+    with Store.open(sys.argv[1], lock_timeout_s=1) as store, store.run("other") as run:
+        run.insert(spec, pl.DataFrame({"item_id": sys.argv[2:], "value": 9}))
+    """
+)
+
+
+def test_inserts_wait_for_the_commit_and_its_counts_are_reported(tmp_path: Path) -> None:
+    """A run's inserts hold no lock: another process commits meanwhile (with a 1 s lock
+    timeout), and the run's counts are what its commit landed, not its estimate."""
+    root = tmp_path / "store"
+    with Store.open(root, lock_timeout_s=2) as store:
+        with store.run("load") as run:
+            estimate = run.insert(KEYED_ITEMS, pl.DataFrame({"item_id": ["a", "b"], "value": 1}))
+            counts = run.count_all({"offered": 2})
+            assert estimate == 2 and counts["items_inserted"] == 2
+            assert not store.has_table("items")  # nothing written before the commit
+            child = [sys.executable, "-c", _KEYED_WRITER, str(root), "a"]
+            subprocess.run(child, check=True, timeout=120)
+        assert counts == {"offered": 2, "items_inserted": 1}  # "a" was the other run's
+        runs = store.runs().sort("started_at")
+        assert runs["stage"].to_list()[-2:] == ["load", "other"]
+        assert json.loads(runs["counts"][-2])["items_inserted"] == 1
+        assert dict(store.table("items").select("item_id", "value").iter_rows()) == {
+            "a": 9,
+            "b": 1,
+        }
 
 
 def test_latest_orders_runs_by_start_time_not_by_run_id(store: Store) -> None:
