@@ -34,7 +34,7 @@ import polars as pl
 
 from store._catalog import committed_snapshot, qualified
 from store._tables import Tables
-from store.errors import StoreBusyError
+from store.errors import ConfigError, StoreBusyError
 from store.schema import VERSIONS, TableSpec
 
 RETRIES_ENV = "TEACHABLE_COMMIT_RETRIES"
@@ -58,9 +58,9 @@ class RetryPolicy:
         try:
             attempts = int(raw)
         except ValueError:
-            raise ValueError(f"{RETRIES_ENV}: not a whole number: {raw!r}") from None
+            raise ConfigError(f"{RETRIES_ENV}: not a whole number: {raw!r}") from None
         if attempts < 1:
-            raise ValueError(f"{RETRIES_ENV}: must be at least 1, got {attempts}")
+            raise ConfigError(f"{RETRIES_ENV}: must be at least 1, got {attempts}")
         return cls(attempts=attempts)
 
     def delay_s(self, attempt: int) -> float:

@@ -149,10 +149,12 @@ class Run(SharedWrites):
         self.counts[name] = self.counts.get(name, 0) + int(n)
 
     def count_all(self, counts: Mapping[str, int]) -> dict[str, int]:
-        """Add every figure of `counts`; returns all of the run's counts so far."""
+        """Add every figure of `counts`; returns the run's counts: the live mapping, which the
+        commit corrects to what landed (on a shared catalog another run may have stored some
+        of the keys meanwhile), so a stage that returns it prints what landed."""
         for name, n in counts.items():
             self.count(name, n)
-        return dict(self.counts)
+        return self.counts
 
     def counts_json(self) -> str:
         return json.dumps(self.counts, sort_keys=True)

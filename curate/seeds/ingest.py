@@ -60,12 +60,12 @@ def run_ingest(store: Store, config: IngestConfig) -> dict[str, int]:
         if config.limit is not None:
             records.frame = records.frame.head(config.limit)
         run.count("rows_read", records.frame.height + len(records.rejects))
-        frame, rejects = _map_fields(records, config)
+        frame, rejects = map_fields(records, config)
         store_seed_frame(
             run, frame, source=config.name, domain=config.domain, license=config.license
         )
         _write_rejects(run, config.name, [*records.rejects, *rejects])
-        return dict(run.counts)
+        return run.counts  # live: the commit corrects it to what landed
 
 
 def store_seed_frame(
@@ -92,7 +92,7 @@ def _pick(
     return next((c for c in candidates if c in columns), None)
 
 
-def _map_fields(records: SourceRecords, config: IngestConfig) -> tuple[pl.DataFrame, list[Reject]]:
+def map_fields(records: SourceRecords, config: IngestConfig) -> tuple[pl.DataFrame, list[Reject]]:
     """The mapped columns (problem, answer_raw, ref, level_raw, _loc) of the rows whose values
     pass `validate`, and a reject for each row that fails (with on_error=fail, the error for
     the first)."""
@@ -191,7 +191,8 @@ def _build_seeds(
             progress.advance(task, min(_BATCH, frame.height - start))
     seed_ids = pl.concat(ids) if ids else pl.Series("problem", [], dtype=pl.String)
     answers = split_answers(frame["answer_raw"])
-    level = frame["level_raw"].str.extract(r"(\d+)", 1).cast(pl.Int32, strict=False)
+    # the level as written, sign included ("Level -2" is -2); a hint, so no number is null
+    level = frame["level_raw"].str.extract(r"(-?\d+)", 1).cast(pl.Int32, strict=False)
     ref = pl.when(pl.col("ref").is_not_null()).then(pl.col("ref")).otherwise(pl.col(LOC))
     return frame.select(
         seed_ids.alias("seed_id"),
