@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from store import Store
+from store.errors import ConfigError
 
 # stage name -> ("module:run_function", "module:ConfigModel"); one line per stage
 STAGES: dict[str, tuple[str, str]] = {
@@ -48,7 +49,7 @@ STAGES: dict[str, tuple[str, str]] = {
 }
 
 
-class RecipeError(ValueError):
+class RecipeError(ConfigError):
     """A recipe that cannot run; the message names the file, the stage and the field."""
 
 

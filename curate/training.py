@@ -28,6 +28,7 @@ import xxhash
 from pydantic import Field
 
 from store import StageConfig, Store
+from store.errors import NotFoundError
 
 MARKER = "stage.json"
 _DATA_SUFFIXES = (".parquet", ".jsonl", ".arrow")  # not export.json: it names the runs
@@ -48,11 +49,11 @@ def dataset_fingerprint(folder: Path) -> str:
     """xxh3 over the names and bytes of the dataset's data files (not their mtimes: an export
     re-run rewrites identical files)."""
     if not folder.is_dir():
-        raise FileNotFoundError(f"dataset folder {folder} does not exist (run `export` first)")
+        raise NotFoundError(f"dataset folder {folder} does not exist (run `export` first)")
     digest = xxhash.xxh3_64()
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in _DATA_SUFFIXES)
     if not files:
-        raise FileNotFoundError(f"{folder} holds no exported data files")
+        raise NotFoundError(f"{folder} holds no exported data files")
     for path in files:
         digest.update(str(path.relative_to(folder)).encode())
         with path.open("rb") as handle:

@@ -3,11 +3,14 @@
 from store.config import StageConfig
 from store.core import DEFAULT_PATH, Store
 from store.errors import (
+    ConfigError,
+    InputError,
     SchemaError,
     SnapshotNotFoundError,
     StageFailedError,
     StoreBusyError,
     StoreError,
+    TeachableError,
     UnknownTableError,
 )
 from store.run import Run
@@ -17,6 +20,8 @@ from store.secrets import install as _install_scrubber
 _install_scrubber()  # every log record, warning and traceback of a teachable process is scrubbed
 
 __all__ = [
+    "ConfigError",
+    "InputError",
     "DEFAULT_PATH",
     "Run",
     "SchemaError",
@@ -27,5 +32,6 @@ __all__ = [
     "StoreBusyError",
     "StoreError",
     "TableSpec",
+    "TeachableError",
     "UnknownTableError",
 ]

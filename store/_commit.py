@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from store.errors import ConfigError
 from store.schema import TableSpec
 
 RETRIES_ENV = "TEACHABLE_COMMIT_RETRIES"
@@ -53,9 +54,9 @@ class RetryPolicy:
         try:
             attempts = int(raw)
         except ValueError:
-            raise ValueError(f"{RETRIES_ENV}: not a whole number: {raw!r}") from None
+            raise ConfigError(f"{RETRIES_ENV}: not a whole number: {raw!r}") from None
         if attempts < 1:
-            raise ValueError(f"{RETRIES_ENV}: must be at least 1, got {attempts}")
+            raise ConfigError(f"{RETRIES_ENV}: must be at least 1, got {attempts}")
         return cls(attempts=attempts)
 
     def delay_s(self, attempt: int) -> float:

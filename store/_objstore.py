@@ -16,6 +16,8 @@ import urllib.parse
 
 import duckdb
 
+from store.errors import ConfigError
+
 SCHEMES = ("s3://", "s3a://", "s3n://", "r2://", "gcs://", "gs://")
 
 
@@ -40,7 +42,7 @@ def s3_settings(env: dict[str, str] | None = None) -> dict[str, str]:
     if endpoint:
         url = urllib.parse.urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
         if not url.netloc:
-            raise ValueError(f"AWS_ENDPOINT_URL: not an endpoint URL: {endpoint!r}")
+            raise ConfigError(f"AWS_ENDPOINT_URL: not an endpoint URL: {endpoint!r}")
         settings["ENDPOINT"] = url.netloc + url.path.rstrip("/")
         settings["USE_SSL"] = "true" if url.scheme == "https" else "false"
         settings["URL_STYLE"] = "path"

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict
 
 
 class StageConfig(BaseModel):
-    """Unknown keys are errors; field docstrings are the help text."""
+    """Unknown keys are errors, and so are an infinite or NaN number (`.inf` in YAML, `nan` on
+    the command line): a typo is never a value; field docstrings are the help text."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False)
 
     at: int | str | None = None
     """Snapshot id or tag to read inputs at; default the current one (recorded in the run)."""

@@ -24,7 +24,7 @@ from store._postgres import is_postgres
 from store._process import alive, identity
 from store._reconcile import committed_runs, crash_note
 from store.current import has_version, latest_query, read_columns
-from store.errors import SnapshotNotFoundError, StoreError, UnknownTableError
+from store.errors import InputError, SnapshotNotFoundError, StoreError, UnknownTableError
 from store.gc import DEFAULT_MIN_AGE_S, GcReport, collect
 from store.journal import JOURNAL_FILE, Journal
 from store.run import Run, new_run_id, now
@@ -284,6 +284,11 @@ class Store:
     # ---- writing -------------------------------------------------------------------------
     def tag(self, name: str, snapshot: Snapshot = None, note: str = "") -> int:
         """Name a snapshot (the current one by default); returns the tagged snapshot id."""
+        if not name.strip() or name != name.strip() or not name.isprintable() or len(name) > 128:
+            raise InputError(
+                f"tag {name!r}: a tag is a name of 1 to 128 printable characters, without "
+                "spaces at either end"
+            )
         target = self.resolve(snapshot)
         if (
             self.has_table(TAGS.name)

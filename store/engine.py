@@ -21,13 +21,15 @@ import logging
 import os
 from typing import Any, Literal, cast, get_args
 
+from store.errors import ConfigError
+
 Engine = Literal["local", "ray"]
 ENGINE_ENV = "TEACHABLE_ENGINE"
 WORKERS_ENV = "TEACHABLE_RAY_WORKERS"
 _ENGINE: Engine | None = None
 
 
-class EngineError(ValueError):
+class EngineError(ConfigError):
     """The chosen engine cannot run this (Ray not installed, no vLLM or GPU for vllm, ...): a
     choice the user can change, so the CLI reports it as one line, like a bad option."""
 
@@ -47,7 +49,7 @@ def current_engine() -> Engine:
 def _check(name: str, where: str) -> Engine:
     known = get_args(Engine)
     if name not in known:
-        raise ValueError(f"{where}: unknown engine {name!r} (known: {', '.join(known)})")
+        raise EngineError(f"{where}: unknown engine {name!r} (known: {', '.join(known)})")
     return cast(Engine, name)
 
 

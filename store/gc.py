@@ -36,7 +36,7 @@ import duckdb
 from store._connection import LAKE, recorded_data_path
 from store._lock import WriterLock
 from store._objstore import is_object_storage
-from store.errors import StoreBusyError, StoreError
+from store.errors import InputError, StoreBusyError, StoreError
 
 DEFAULT_MIN_AGE_S = 300.0
 SHARED_MIN_AGE_S = 60.0
@@ -61,7 +61,7 @@ def collect(
     """Remove unreferenced data files older than `min_age_s` (list them with `dry_run`).
     `lock` None: a shared catalog (no writer lock; see the module docstring)."""
     if min_age_s < 0:
-        raise ValueError(f"min_age_s must be >= 0, got {min_age_s}")
+        raise InputError(f"min_age_s must be >= 0, got {min_age_s}")
     data_path = recorded_data_path(con)
     if is_object_storage(data_path):
         raise StoreError(

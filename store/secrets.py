@@ -9,7 +9,15 @@ A secret is any of:
 * the value after an `Authorization`/`api-key`/`token`/`password`... header or field name, in
   any case, after `:` or `=`, quoted or URL-encoded (`Authorization%3A%20Bearer%20...`), and a
   `Bearer ...` credential anywhere;
-* a string with a well-known key prefix (sk-, hf_, ghp_, xoxb-...).
+* a string with a well-known key prefix (sk-, hf_, ghp_, xoxb-...);
+* the value of a URL query parameter not known to be harmless (`?key=`, `?code=`, `&sig=`:
+  Google and Azure Functions style keys), and, in a config, every string under `extra_body`
+  whose field is not a known request option.
+
+A known value of any length is a secret (local gateways and `vllm --api-key` use short keys):
+one of 8 characters or more is matched anywhere, a shorter one only as a whole word (not inside
+a longer run of letters and digits), so "abc" does not blank out "abcdef". Placeholders
+("unused", "none", "EMPTY") and bare numbers are not secrets.
 
 `redact` applies it to a config (any depth, lists included: a secret-named field's whole value
 becomes ***); `scrub` to free text (error reasons, log lines, cards); `scrub_known` only replaces
@@ -34,7 +42,28 @@ from functools import lru_cache
 from typing import Any
 
 REDACTED = "***"
-_MIN_SECRET = 8  # shorter values ("unused", "none") would blank out ordinary words
+_LONG_SECRET = 8  # a known value this long is matched anywhere; a shorter one as a whole word
+_MIN_SECRET = 3
+# what local servers accept as "no key": not a secret, and common words in text
+_PLACEHOLDERS = frozenset(
+    {"unused", "none", "null", "empty", "dummy", "test", "true", "false", "key", "token",
+     "secret", "password", "nokey", "no-key", "sk-no-key-required", "changeme", "n/a"}
+)  # fmt: skip
+# URL query parameters that never carry a credential; every other one's value is scrubbed
+SAFE_QUERY = frozenset(
+    {"api-version", "api_version", "version", "alt", "format", "model", "stream", "region",
+     "deployment", "limit", "page"}
+)  # fmt: skip
+# `extra_body` fields that are request options, not credentials; every other string there is
+# redacted from configs (and, 8 characters or longer, scrubbed wherever it shows up)
+EXTRA_BODY_SAFE = frozenset(
+    {"weights", "top_k", "min_p", "typical_p", "repetition_penalty", "presence_penalty",
+     "frequency_penalty", "seed", "n", "logprobs", "top_logprobs", "stop", "response_format",
+     "chat_template_kwargs", "enable_thinking", "reasoning_effort", "reasoning",
+     "include_reasoning", "cache_prompt", "n_probs", "grammar", "json_schema", "guided_json",
+     "guided_regex", "guided_choice", "skip_special_tokens", "spaces_between_special_tokens",
+     "min_tokens", "ignore_eos", "mirostat", "tfs_z", "thinking", "service_tier", "user"}
+)  # fmt: skip
 
 # "api_key", "hf_token", "password", "Authorization"...; not "max_tokens" or "token_budget"
 _SECRET_KEY = re.compile(
@@ -67,6 +96,7 @@ _PATTERNS = (
         re.compile(rf"(?i)\b(bearer|basic)({_SPACE})(?!\*\*\*)[A-Za-z0-9._~+/=:%-]{{8,}}"),
         rf"\1\2{REDACTED}",
     ),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s?#\"'<>]*\?)([^\s#\"'<>]+)"), None),
     (
         re.compile(
             r"\b(sk-[A-Za-z0-9_-]{16,}|hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{20,}"
@@ -75,6 +105,8 @@ _PATTERNS = (
         REDACTED,
     ),
 )
+
+_QUERY = _PATTERNS[3][0]
 
 _registry: set[str] = set()
 _registry_lock = threading.Lock()
@@ -85,13 +117,23 @@ def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key)) and not key.endswith("_env")
 
 
+def is_secret_value(value: str) -> bool:
+    """Whether a known value (a key, a secret-named field's value) is scrubbed: not a phrase,
+    a placeholder or a bare number (blanking those out everywhere would damage text)."""
+    return (
+        len(value) >= _MIN_SECRET
+        and not any(c.isspace() for c in value)
+        and value.lower() not in _PLACEHOLDERS
+        and not (len(value) < _LONG_SECRET and value.replace(".", "").isdigit())
+    )
+
+
 def register(value: object) -> None:
     """Remember `value` as a secret for the life of the process (a key a backend read, a value
     under a secret-named config field): it is scrubbed wherever it shows up later."""
     if isinstance(value, str):
         value = value.strip()
-        # a phrase is not a credential, and blanking it out everywhere would damage text
-        if len(value) >= _MIN_SECRET and not any(c.isspace() for c in value):
+        if is_secret_value(value):
             with _registry_lock:
                 _registry.add(value)
 
@@ -111,7 +153,9 @@ def _env_secrets() -> tuple[str, ...]:
 
 @lru_cache(maxsize=4)
 def _env_scan(_key: tuple[Any, ...]) -> tuple[str, ...]:
-    return tuple(v for k, v in os.environ.items() if is_secret_key(k) and len(v) >= _MIN_SECRET)
+    return tuple(
+        v.strip() for k, v in os.environ.items() if is_secret_key(k) and is_secret_value(v.strip())
+    )
 
 
 @lru_cache(maxsize=16)
@@ -124,6 +168,8 @@ def redact(value: Any, key: str = "") -> Any:
     secret-looking strings replaced by ***, and every other string scrubbed. Values it redacts
     are registered, so an echo of them elsewhere is caught too."""
     if isinstance(value, dict):
+        if key == "extra_body":
+            return {k: _redact_extra(v, str(k)) for k, v in value.items()}
         return {k: redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(v, key) for v in value]
@@ -136,6 +182,30 @@ def redact(value: Any, key: str = "") -> Any:
             return REDACTED
         return scrub(value)
     return value
+
+
+def _redact_extra(value: Any, key: str) -> Any:
+    """An `extra_body` field: a known request option is redacted as usual; any other field's
+    strings (at any depth) are credentials until known otherwise (`?code=`-style keys sent in
+    the body by gateways)."""
+    if key in EXTRA_BODY_SAFE:
+        return redact(value, key)
+    if isinstance(value, dict):
+        return {k: _redact_extra(v, key) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact_extra(v, key) for v in value]
+    if isinstance(value, str) and value:
+        _register_long(value)
+        return REDACTED
+    return value
+
+
+def _register_long(value: str) -> None:
+    """Register a value that is only presumed secret (an unknown `extra_body` field, a URL
+    query parameter) when it is long enough to be matched anywhere: a short one ("fast",
+    "high") is redacted where it was found but would blank out ordinary words elsewhere."""
+    if len(value.strip()) >= _LONG_SECRET:
+        register(value)
 
 
 def _register_all(value: Any) -> None:
@@ -157,6 +227,10 @@ def collect(value: Any) -> None:
             userinfo = urllib.parse.unquote(match.group(1))
             for part in userinfo.split(":"):
                 register(part)
+        for match in _QUERY.finditer(text):
+            for name, val in urllib.parse.parse_qsl(match.group(2), keep_blank_values=True):
+                if name.lower() not in SAFE_QUERY:
+                    _register_long(val)
 
 
 def _strings(value: Any) -> Iterable[str]:
@@ -174,8 +248,26 @@ def scrub(text: str) -> str:
     """`text` with every secret (see the module docstring) replaced by ***."""
     text = scrub_known(text)
     for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+        text = pattern.sub(replacement if replacement is not None else _scrub_query, text)
     return text
+
+
+def _scrub_query(match: re.Match[str]) -> str:
+    """`scheme://host/path?` then each parameter's value as *** unless the name is SAFE_QUERY."""
+    parts = []
+    for pair in re.split(r"([&;])", match.group(2)):
+        name, eq, val = pair.partition("=")
+        if (
+            pair in ("&", ";")
+            or not eq
+            or not val
+            or val == REDACTED
+            or urllib.parse.unquote_plus(name).lower() in SAFE_QUERY
+        ):
+            parts.append(pair)
+        else:
+            parts.append(f"{name}={REDACTED}")
+    return match.group(1) + "".join(parts)
 
 
 def scrub_known(text: str) -> str:
@@ -197,7 +289,13 @@ def _known_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
         }
     if not forms:
         return None
-    return re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
+    alternatives = []
+    for form in sorted(forms, key=len, reverse=True):
+        if len(form) >= _LONG_SECRET:
+            alternatives.append(re.escape(form))
+        else:  # a short key only as a whole word: "abc" is not blanked out of "abcdef"
+            alternatives.append(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])")
+    return re.compile("|".join(alternatives))
 
 
 # ---- installing the scrubber on the process's log records, warnings and tracebacks ----------

@@ -31,6 +31,8 @@ from typing import Annotated, Any, Protocol
 import duckdb
 from pydantic import AfterValidator
 
+from store.errors import InputError
+
 # read outside the row, though DuckDB does not mark them volatile
 _SESSION_FUNCTIONS = frozenset(
     {"current_setting", "getvariable", "current_query", "json_serialize_plan"}
@@ -43,7 +45,7 @@ _PROBE = f"SELECT 1 WHERE {_GUARD}((\n"
 _MARKERS = ("--", "/*")
 
 
-class SqlConditionError(ValueError):
+class SqlConditionError(InputError):
     """A user SQL condition that is not one read-only, balanced expression over the table."""
 
 

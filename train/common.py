@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from store.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -50,7 +52,7 @@ class RunFields:
 
     def _check_run_fields(self) -> None:
         if self.streaming and self.max_steps <= 0:  # type: ignore[attr-defined]
-            raise ValueError("a streamed dataset has no length: set max_steps")
+            raise ConfigError("a streamed dataset has no length: set max_steps")
         self._apply_global_batch()
 
     def _apply_global_batch(self) -> None:
@@ -59,7 +61,7 @@ class RunFields:
         world = int(os.environ.get("WORLD_SIZE", "1"))
         per_step = self.per_device_train_batch_size * world  # type: ignore[attr-defined]
         if self.global_batch_size % per_step:
-            raise ValueError(
+            raise ConfigError(
                 f"global_batch_size {self.global_batch_size} is not a multiple of "
                 f"per_device_train_batch_size x world size = {per_step}"
             )

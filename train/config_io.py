@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from store.errors import ConfigError, NotFoundError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PRESETS_DIR = PACKAGE_DIR / "presets"
 DEEPSPEED_DIR = PACKAGE_DIR / "deepspeed"
@@ -28,7 +30,7 @@ T = TypeVar("T")
 def read_yaml(path: str | Path) -> dict[str, Any]:
     data = yaml.safe_load(Path(path).read_text()) or {}
     if not isinstance(data, dict):
-        raise ValueError(f"{path} must hold a YAML mapping")
+        raise ConfigError(f"{path} must hold a YAML mapping")
     return data
 
 
@@ -39,7 +41,7 @@ def preset_path(name: str) -> Path:
     found = PRESETS_DIR / f"{name}.yaml"
     if not found.exists():
         known = sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
-        raise FileNotFoundError(f"unknown preset {name!r}; known: {known}")
+        raise NotFoundError(f"unknown preset {name!r}; known: {known}")
     return found
 
 
@@ -63,7 +65,7 @@ def merged_settings(config_path: str | Path | None) -> dict[str, Any]:
     while "preset" in chain[-1]:  # presets may build on presets
         name = chain[-1].pop("preset")
         if name in seen:
-            raise ValueError(f"preset cycle at {name!r}")
+            raise ConfigError(f"preset cycle at {name!r}")
         seen.add(name)
         chain.append(read_yaml(preset_path(name)))
     merged: dict[str, Any] = {}
@@ -81,7 +83,7 @@ def checked_settings(cls: type, config_path: str | Path | None, **overrides: Any
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(settings) - known)
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} setting(s): {unknown}")
+        raise ConfigError(f"unknown {cls.__name__} setting(s): {unknown}")
     return settings
 
 
@@ -110,7 +112,7 @@ def split_config_flag(argv: Sequence[str]) -> tuple[str | None, list[str]]:
         return None, args
     i = args.index("--config")
     if i + 1 >= len(args):
-        raise ValueError("--config needs a path")
+        raise ConfigError("--config needs a path")
     path = args[i + 1]
     del args[i : i + 2]
     return path, args

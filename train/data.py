@@ -16,6 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from store.errors import InputError, NotFoundError
+
 SFT_COLUMNS = ("messages",)
 GRPO_COLUMNS = ("prompt", "answer", "answer_type")
 _SPLIT_NAMES = {"train": ("train",), "val": ("val", "validation", "test")}
@@ -32,7 +34,7 @@ def load_split(
     reduced to `columns` that exist (required ones are checked by the caller's column set)."""
     root = Path(path).expanduser()
     if not root.is_dir():
-        raise FileNotFoundError(f"dataset folder not found: {root}")
+        raise NotFoundError(f"dataset folder not found: {root}")
     if _is_saved_dataset(root):
         dataset = _from_disk(root, split, streaming)
     else:
@@ -61,12 +63,12 @@ def _from_disk(root: Path, split: str, streaming: bool) -> Any:
     loaded = load_from_disk(str(root))
     if isinstance(loaded, Dataset):
         if split != "train":
-            raise ValueError(f"{root} holds one unsplit dataset; no {split!r} split")
+            raise InputError(f"{root} holds one unsplit dataset; no {split!r} split")
         dataset = loaded
     else:
         names = [name for name in _SPLIT_NAMES.get(split, (split,)) if name in loaded]
         if not names:
-            raise ValueError(f"{root} has no {split!r} split (has {sorted(loaded)})")
+            raise InputError(f"{root} has no {split!r} split (has {sorted(loaded)})")
         dataset = loaded[names[0]]
     # Arrow files on disk are memory-mapped already; streaming just avoids materialising maps.
     return dataset.to_iterable_dataset() if streaming else dataset
@@ -87,7 +89,7 @@ def _from_files(root: Path, split: str, streaming: bool) -> Any:
 
     builder, files = _split_files(root, split)
     if not files:
-        raise FileNotFoundError(f"no {split!r} split (.parquet or .jsonl) in {root}")
+        raise NotFoundError(f"no {split!r} split (.parquet or .jsonl) in {root}")
     return load_dataset(builder, data_files={split: files}, split=split, streaming=streaming)
 
 
@@ -103,4 +105,4 @@ def require_columns(dataset: Any, required: tuple[str, ...], path: str | Path) -
     names = dataset.column_names or list(next(iter(dataset)).keys())
     missing = [c for c in required if c not in names]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; has {names}")
+        raise InputError(f"{path}: missing column(s) {missing}; has {names}")

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from store.errors import ConfigError
 from train.common import head, load_model_and_tokenizer, set_threads, train_and_finish
 from train.grpo_config import GRPORunConfig
 from train.rewards import phi4_rewards
@@ -49,7 +50,7 @@ def build_grpo_trainer(cfg: GRPORunConfig) -> Any:
 
     set_threads(cfg.torch_threads)
     if not cfg.dataset:
-        raise ValueError("set `dataset` to an exported mixture folder")
+        raise ConfigError("set `dataset` to an exported mixture folder")
     model, tokenizer, setup = load_model_and_tokenizer(cfg)
     if (setup.added or setup.repurposed) and (cfg.beta or cfg.use_vllm):
         model = _materialize(model, tokenizer, Path(cfg.output_dir) / "init")

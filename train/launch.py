@@ -29,6 +29,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from store.errors import ConfigError, NotFoundError
 from train.config_io import ACCELERATE_DIR, PACKAGE_DIR, checked_settings, read_yaml
 
 PORT = 29500  # the rendezvous port of the packaged multi-node YAML
@@ -47,7 +48,7 @@ def accelerate_config(name: str) -> Path:
     packaged = ACCELERATE_DIR / f"{name}.yaml"
     if not packaged.exists():
         known = sorted(p.stem for p in ACCELERATE_DIR.glob("*.yaml"))
-        raise FileNotFoundError(f"unknown accelerate config {name!r}; known: {known}")
+        raise NotFoundError(f"unknown accelerate config {name!r}; known: {known}")
     return packaged
 
 
@@ -58,7 +59,7 @@ def _deepspeed_file(config: Path) -> Path | None:
     for base in (Path.cwd(), config.parent, PACKAGE_DIR.parent):
         if (base / named).exists():
             return (base / named).resolve()
-    raise FileNotFoundError(f"{config} names {named}, which does not exist")
+    raise NotFoundError(f"{config} names {named}, which does not exist")
 
 
 def launch_command(
@@ -95,7 +96,7 @@ def run_launched(cmd: list[str]) -> int:
     return subprocess.call(cmd)
 
 
-class LaunchError(ValueError):
+class LaunchError(ConfigError):
     """The run config, the accelerate YAML or the DeepSpeed JSON does not fit the cluster."""
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import xxhash
 
+from store.errors import NotFoundError
+
 log = logging.getLogger(__name__)
 
 # Bump when the rebuilt folder's layout changes, so stale caches are not reused.
@@ -52,7 +54,7 @@ def resolve_model(ref: str | os.PathLike[str], cache: Path | None = None) -> Pat
         return gguf_to_hf(path, cache)
     if path.is_dir():
         return path
-    raise FileNotFoundError(f"model not found: {ref} (a HF folder, a .gguf file, or smollm2)")
+    raise NotFoundError(f"model not found: {ref} (a HF folder, a .gguf file, or smollm2)")
 
 
 def _file_hash(path: Path) -> str:

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from store.errors import InputError, NotFoundError
+
 METRICS_FILE = "metrics.jsonl"
 
 # Panel title -> predicate on the metric key. First match wins; order is the panel order.
@@ -32,7 +34,7 @@ _SKIP_SUFFIXES = ("_terminated_length", "std")
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     path = Path(run_dir) / METRICS_FILE
     if not path.exists():
-        raise FileNotFoundError(f"no {METRICS_FILE} in {run_dir}")
+        raise NotFoundError(f"no {METRICS_FILE} in {run_dir}")
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
@@ -71,7 +73,7 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     curves = series(read_metrics(run_dir))
     groups = group_series(curves)
     if not groups:
-        raise ValueError(f"{run_dir / METRICS_FILE} has no plottable metrics")
+        raise InputError(f"{run_dir / METRICS_FILE} has no plottable metrics")
     cols = min(3, len(groups))
     rows = -(-len(groups) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.4 * rows), squeeze=False)

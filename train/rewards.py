@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quality.filters.scorers import repetition_batch, think_problems, truncated_ids
+from store.errors import ConfigError
 from train.tokens import THINK_END
 
 RewardFn = Callable[..., list[float]]
@@ -105,7 +106,7 @@ def length_aware_accuracy(constants: RewardConstants | None = None) -> RewardFn:
         from quality.answers import check_batch, extract_answer
 
         if answer is None:
-            raise ValueError("the accuracy reward needs the dataset's `answer` column")
+            raise ConfigError("the accuracy reward needs the dataset's `answer` column")
         texts = [completion_text(x) for x in completions]
         tails = [final_answer_text(text) for text in texts]
         kinds = answer_type or [None] * len(texts)

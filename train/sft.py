@@ -14,6 +14,7 @@ import logging
 import sys
 from typing import Any
 
+from store.errors import ConfigError
 from train.common import head, load_model_and_tokenizer, set_threads, train_and_finish
 from train.sft_config import SFTRunConfig
 
@@ -28,7 +29,7 @@ def build_sft_trainer(cfg: SFTRunConfig) -> Any:
 
     set_threads(cfg.torch_threads)
     if not cfg.dataset:
-        raise ValueError("set `dataset` to an exported mixture folder")
+        raise ConfigError("set `dataset` to an exported mixture folder")
     model, tokenizer, _ = load_model_and_tokenizer(cfg)
     train = load_split(cfg.dataset, "train", SFT_COLUMNS, cfg.streaming)
     require_columns(train, SFT_COLUMNS, cfg.dataset)

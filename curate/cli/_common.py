@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from store import DEFAULT_PATH, Store, StoreError
+from store import DEFAULT_PATH, Store, TeachableError
 from store.secrets import scrub
 
 console = Console()
@@ -49,13 +49,34 @@ def one_line(exc: ValidationError, label: Callable[[str], str] = str) -> str:
     return "; ".join(parts)
 
 
+# a path the user typed that is missing, a folder, not a folder or not readable
+_PATH_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
+def user_message(exc: BaseException) -> str | None:
+    """The one line to print for an error the user can fix, or None for an internal bug (which
+    prints as a scrubbed traceback, so a bug never passes for bad input)."""
+    if isinstance(exc, ValidationError):
+        text = one_line(exc)
+    elif isinstance(exc, TeachableError):
+        text = str(exc)
+    elif isinstance(exc, _PATH_ERRORS) and exc.filename is not None:
+        text = f"{exc.filename}: {exc.strerror or type(exc).__name__}"
+    else:
+        return None
+    return scrub(text).strip() or type(exc).__name__
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn expected failures (bad input, busy store, invalid config) into one red line."""
+    """Print an error the user can fix (TeachableError, an invalid config, a bad path) as one
+    red line and exit 1; anything else propagates as a traceback (scrubbed by store.secrets)."""
     try:
         yield
-    except (ValueError, StoreError, ValidationError, FileNotFoundError) as exc:
-        text = scrub(one_line(exc) if isinstance(exc, ValidationError) else str(exc))
+    except Exception as exc:
+        text = user_message(exc)
+        if text is None:
+            raise
         err_console.print(f"[red]error:[/red] {escape(text)}", highlight=False, soft_wrap=True)
         raise typer.Exit(code=1) from None
 

@@ -33,6 +33,7 @@ from typer.models import CommandInfo
 
 from curate.cli._common import StoreOption, one_line, open_store, print_counts, user_errors
 from store import Store
+from store.errors import InputError
 
 After = Callable[[Store, Any, dict[str, int]], None]
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
@@ -179,11 +180,11 @@ def config_from_cli(model: type[BaseModel], fields: list[CliField], given: dict[
             try:
                 values[f.name] = f.convert(given[f.name])
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{f.label}: not JSON ({exc})") from None
+                raise InputError(f"{f.label}: not JSON ({exc})") from None
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        raise ValueError(one_line(exc, lambda name: labels.get(name, name))) from None
+        raise InputError(one_line(exc, lambda name: labels.get(name, name))) from None
 
 
 def stage_callback(stage: str, spec: StageCommand) -> Callable[..., None]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from curate.cli._common import console, subgroup, user_errors
+from store.errors import InputError
 
 app = typer.Typer(help="SFT and GRPO on an exported mixture (TRL).", no_args_is_help=True)
 
@@ -88,7 +89,7 @@ def _launch(kind: str, config: Path, ctx: typer.Context, opts: Launch) -> None:
             return
         if opts.nodes and opts.nodes > 1:
             if opts.machine_rank is None or not 0 <= opts.machine_rank < opts.nodes:
-                raise ValueError(f"--machine-rank: which of the {opts.nodes} nodes this is (0..)")
+                raise InputError(f"--machine-rank: which of the {opts.nodes} nodes this is (0..)")
             cmd = plan.nodes[opts.machine_rank]
         else:
             cmd = launch_command(
@@ -108,7 +109,7 @@ def _train(kind: str, ctx: typer.Context, config: Path, opts: Launch) -> None:
         return
     if opts.dry_run or opts.nodes:
         with user_errors():
-            raise ValueError("--dry-run and --nodes go with --launch NAME")
+            raise InputError("--dry-run and --nodes go with --launch NAME")
     with user_errors():
         from train.config_io import load_config
 

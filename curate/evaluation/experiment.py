@@ -20,6 +20,7 @@ import polars as pl
 from curate.evaluation.metrics import RunStats, paired_difference, run_stats
 from curate.evaluation.report import current, interval_bars
 from store import Store
+from store.errors import InputError
 from store.tables import DIFFICULTY, EVALS, MIXTURE_ITEMS, SEEDS
 
 MODELS = ("base", "teachable", "random")
@@ -76,7 +77,7 @@ def scored_samples(
         frames.append(evals.filter(pl.len().over("item_id") == n))
     samples = pl.concat(frames)
     if samples.height == 0:
-        raise ValueError(f"no eval of {list(models)} was scored on seeds of store {store.name}")
+        raise InputError(f"no eval of {list(models)} was scored on seeds of store {store.name}")
     return samples.sort("model", "item_id", "sample")
 
 
@@ -147,7 +148,7 @@ def paired_by(
             | {"run_spread": paired.run_spread, "beyond_run_spread": paired.beyond_run_spread}
         )  # fmt: skip
     if not rows:
-        raise ValueError(f"{a!r} and {b!r} were scored on no common seed")
+        raise InputError(f"{a!r} and {b!r} were scored on no common seed")
     return pl.DataFrame(rows)
 
 

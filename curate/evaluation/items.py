@@ -15,8 +15,9 @@ import polars as pl
 import xxhash
 
 from quality.answers import infer_answer_type
-from quality.benchmarks.registry import BenchmarkSpec, Registry, load_items
+from quality.benchmarks.registry import Registry
 from store import Store
+from store.errors import InputError, NotFoundError
 from store.sql import bind_condition, user_sql_errors
 from store.tables import SEEDS
 
@@ -74,13 +75,13 @@ def registry_benchmark(name: str, registry: str | None, limit: int | None) -> Be
     if is_file_benchmark(name):
         path = Path(name).expanduser().resolve()
         if not path.is_file():
-            raise FileNotFoundError(f"benchmark file {path} does not exist")
+            raise NotFoundError(f"benchmark file {path} does not exist")
         frame = _read_file(path)
         label, source = path.stem, str(path)
     else:
         loaded = Registry.load(registry)
         if name not in loaded.specs:
-            raise ValueError(_unknown(name, loaded))
+            raise InputError(_unknown(name, loaded))
         frame = loaded.items([name])
         label, source = name, f"{Path(str(loaded.path)).resolve()}#{name}"
     frame = frame.with_columns(answer_type=pl.lit(None, pl.String))
@@ -88,15 +89,32 @@ def registry_benchmark(name: str, registry: str | None, limit: int | None) -> Be
 
 
 def _read_file(path: Path) -> pl.DataFrame:
-    """A benchmark file's items; an empty file has none (polars refuses to read one)."""
+    """A benchmark file's items, read and checked by the one reader contract seeds use
+    (curate.seeds): a bad line fails naming file:line and field, `problem` must be text, the
+    answer (`answer`, else the first of ingest's answer fields) text or a number, `id` (when
+    there is one) text or a number; values arrive as written. An empty file has no items."""
+    from curate.seeds.ingest import IngestConfig, map_fields
+    from curate.seeds.readers import read_source
+
     if not path.read_bytes().strip():
         return pl.DataFrame(
             schema={k: ITEM_SCHEMA[k] for k in ("benchmark", "item_id", "text", "answer")}
         )
-    try:
-        return load_items(path.stem, BenchmarkSpec(source=str(path)))
-    except pl.exceptions.PolarsError as exc:
-        raise ValueError(f"benchmark file {path} cannot be read: {exc}") from exc
+    records = read_source(str(path), split=None, skip_bad=False)
+    config = IngestConfig(
+        source=str(path),
+        name=path.stem,
+        problem_field="problem",
+        id_field="id" if "id" in records.frame.columns else None,
+    )
+    frame, _ = map_fields(records, config)
+    row_ids = pl.format(f"{path.stem}-{{}}", pl.int_range(pl.len()))
+    return frame.select(
+        pl.lit(path.stem).alias("benchmark"),
+        pl.coalesce(pl.col("ref"), row_ids).alias("item_id"),
+        pl.col("problem").alias("text"),
+        pl.col("answer_raw").alias("answer"),
+    )
 
 
 def store_benchmark(
@@ -128,12 +146,12 @@ def store_benchmark(
 
 def _prepared(name: str, source: str, frame: pl.DataFrame, limit: int | None) -> Benchmark:
     if frame.height == 0:
-        raise ValueError(f"benchmark '{name}' ({source}) has no items")
+        raise InputError(f"benchmark '{name}' ({source}) has no items")
     answered = frame.filter(
         pl.col("answer").is_not_null() & (pl.col("answer").str.strip_chars() != "")
     )
     if answered.height == 0:
-        raise ValueError(
+        raise InputError(
             f"benchmark '{name}' ({source}) has no answers: eval scores answers, so every "
             "item needs one (set its registry entry's answer_field)"
         )
@@ -153,5 +171,5 @@ def _prepared(name: str, source: str, frame: pl.DataFrame, limit: int | None) ->
     duplicated = items["item_id"].is_duplicated()
     if duplicated.any():
         ids = items.filter(duplicated)["item_id"].unique().head(3).to_list()
-        raise ValueError(f"benchmark '{name}' ({source}) repeats item ids, e.g. {ids}")
+        raise InputError(f"benchmark '{name}' ({source}) repeats item ids, e.g. {ids}")
     return Benchmark(name, source, items, dropped)

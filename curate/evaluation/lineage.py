@@ -19,6 +19,7 @@ import xxhash
 import yaml
 
 from store import Store
+from store.errors import NotFoundError
 from store.secrets import redact
 from store.tables import EXPORTS
 from synth.backends.transformers_backend import local_folder, with_weights_identity
@@ -64,7 +65,7 @@ def model_config(spec: str | Path | ModelConfig | None, **params: object) -> Mod
     if path.suffix not in (".yaml", ".yml"):
         if path.is_dir():
             if not (path / "config.json").is_file():
-                raise FileNotFoundError(
+                raise NotFoundError(
                     f"{path.resolve()} is not a checkpoint: no config.json (expected a "
                     "`teachable train` output folder or a Hugging Face model folder)"
                 )
@@ -72,7 +73,7 @@ def model_config(spec: str | Path | ModelConfig | None, **params: object) -> Mod
         elif path.suffix == ".gguf" and path.is_file():
             spec = ModelConfig(model=path.stem, gguf=str(path.resolve()))
         elif not path.exists() and ("/" in text or text.startswith((".", "~"))):
-            raise FileNotFoundError(
+            raise NotFoundError(
                 f"model {text!r}: no checkpoint folder, model config or GGUF file at {path}"
             )
     return resolve_model(spec, **params)

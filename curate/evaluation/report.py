@@ -23,6 +23,7 @@ from curate.evaluation.grading import item_accuracy
 from curate.evaluation.metrics import paired_difference
 from curate.evaluation.stage import latest_summaries
 from store import Store
+from store.errors import InputError
 from store.tables import EVALS
 
 MAX_MODELS = 10  # bars per benchmark beyond this are unreadable
@@ -72,7 +73,7 @@ def _filtered(
         hashes = [resolve_model_name(rows, m) for m in models]
         rows = rows.filter(pl.col("model").is_in(hashes))
     if rows.height == 0:
-        raise ValueError(f"no eval summaries match benchmarks={benchmarks} models={models}")
+        raise InputError(f"no eval summaries match benchmarks={benchmarks} models={models}")
     return rows
 
 
@@ -85,8 +86,8 @@ def resolve_model_name(summaries: pl.DataFrame, name: str) -> str:
         return str(found[0])
     known = ", ".join(sorted(set(summaries["model_name"].to_list())))
     if found.len() == 0:
-        raise ValueError(f"no evaluated model named {name!r} (known: {known})")
-    raise ValueError(
+        raise InputError(f"no evaluated model named {name!r} (known: {known})")
+    raise InputError(
         f"{name!r} names {found.len()} evaluated models ({', '.join(found.to_list())}); "
         "give a model hash instead"
     )
@@ -168,7 +169,7 @@ def compare(
         set(sa["benchmark"]) & set(sb["benchmark"]) & set(benchmarks or sa["benchmark"])
     )
     if not shared:
-        raise ValueError(f"{a!r} and {b!r} share no evaluated benchmark")
+        raise InputError(f"{a!r} and {b!r} share no evaluated benchmark")
     rows = []
     for bench in shared:
         ra, rb = (s.filter(pl.col("benchmark") == bench).row(0, named=True) for s in (sa, sb))
@@ -204,7 +205,7 @@ def compare(
             }
         )
     if not rows:
-        raise ValueError(f"{a!r} and {b!r} were scored on no common item")
+        raise InputError(f"{a!r} and {b!r} were scored on no common item")
     return pl.DataFrame(rows)
 
 

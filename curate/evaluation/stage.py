@@ -33,6 +33,7 @@ from curate.evaluation.items import (
 )
 from curate.evaluation.lineage import EvalModel, eval_model, export_run
 from store import Run, StageConfig, Store
+from store.errors import InputError
 from store.sql import SqlCondition
 from store.tables import EVAL_SUMMARIES, EVALS
 from synth.backends import Backend, ChatRequest
@@ -79,7 +80,7 @@ class EvalConfig(StageConfig, FailurePolicy):
     @model_validator(mode="after")
     def _has_items(self) -> EvalConfig:
         if not (self.benchmarks or self.selection or self.where):
-            raise ValueError("name something to evaluate on: benchmarks, selection or where")
+            raise InputError("name something to evaluate on: benchmarks, selection or where")
         return self
 
     def check_inputs(self) -> list[str]:
@@ -150,7 +151,7 @@ def load_benchmarks(store: Store, config: EvalConfig, at: int) -> list[Benchmark
         found.append(store_benchmark(store, config.selection, config.where, at, config.limit))
     names = [b.name for b in found]
     if len(set(names)) < len(names):
-        raise ValueError(f"benchmarks named twice: {names}")
+        raise InputError(f"benchmarks named twice: {names}")
     return found
 
 
@@ -208,7 +209,7 @@ def _refuse_nothing(model: EvalModel, completions: list) -> None:
     if completions and not said:
         errors = [c.error for c in completions if c is not None and c.error]
         why = f"every request failed, e.g. {errors[0]}" if errors else "every response was empty"
-        raise ValueError(
+        raise InputError(
             f"model {model.label!r} returned nothing for {len(completions)} samples "
             f"({why}); nothing was written"
         )
@@ -273,7 +274,7 @@ def _json(value: object) -> str | None:
 def latest_summaries(store: Store, at: int | str | None = None) -> pl.DataFrame:
     """The current summary of every (model, benchmark): the latest eval run's row."""
     if not store.has_table(EVAL_SUMMARIES.name, at):
-        raise ValueError(f"no eval results in store {store.name}: run `teachable eval` first")
+        raise InputError(f"no eval results in store {store.name}: run `teachable eval` first")
     return store.latest(EVAL_SUMMARIES, at=at).sort("benchmark", "model_name")
 
 

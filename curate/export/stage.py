@@ -23,6 +23,7 @@ from curate.mixtures.review import mixture_fixes
 from curate.mixtures.sample import excluded_kinds
 from quality.review.corrections import apply as apply_fixes
 from store import StageConfig, Store
+from store.errors import InputError
 from store.stream import record_batches
 from store.tables import EXPORTS, MIXTURE_ITEMS, MIXTURES, QUESTIONS, SEEDS, TRACES
 
@@ -70,11 +71,11 @@ def find_mixture(store: Store, mixture: str, at: int | None = None) -> dict[str,
     """The build of `mixture`: its current (latest) build by name, or the build with that run
     id."""
     if not store.has_table(MIXTURES.name, at):
-        raise ValueError(f"no mixtures in store {store.name}: run `teachable mix build` first")
+        raise InputError(f"no mixtures in store {store.name}: run `teachable mix build` first")
     rows = store.latest(MIXTURES, at=at, where="name = ? OR run_id = ?", params=[mixture, mixture])
     if rows.height == 0:
         known = store.sql(f"SELECT DISTINCT name FROM {store.ref(MIXTURES.name, at)} ORDER BY name")
-        raise ValueError(
+        raise InputError(
             f"no mixture '{mixture}' in store {store.name} (known: {known['name'].to_list()})"
         )
     return rows.row(0, named=True)

@@ -16,12 +16,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from store.errors import InputError
+
 MANIFEST = "export.json"
 MARKER = "teachable_export"  # key of export.json; its value is the manifest version
 MANIFEST_VERSION = 1
 
 
-class ExportTargetError(ValueError):
+class ExportTargetError(InputError):
     """The export folder is not one an export may write (or replace)."""
 
 

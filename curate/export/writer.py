@@ -23,13 +23,14 @@ from curate.export.chat import missing_columns, render
 from curate.export.split import is_val
 from curate.export.target import MANIFEST, ExportTargetError, check_target, mark
 from curate.export.writers import JsonlWriter, ParquetWriter, SplitWriter, save_hf, write_json
+from store.errors import InputError
 
 Format = Literal["parquet", "jsonl", "hf"]
 Rows = pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame]
 FORMATS: tuple[str, ...] = ("parquet", "jsonl", "hf")
 
 
-class ExportError(ValueError):
+class ExportError(InputError):
     """An export that cannot be written as asked (bad input, folder in the way)."""
 
 

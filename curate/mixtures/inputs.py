@@ -11,6 +11,7 @@ import polars as pl
 from curate.teachability.select import selection_rows
 from quality.review.resolve import ReviewRule, resolved
 from store import Store, TableSpec
+from store.errors import InputError
 from store.tables import (
     CONTAMINATION,
     DIFFICULTY,
@@ -77,7 +78,7 @@ def source(store: Store, spec: TableSpec, at: int) -> str:
         elif col in OPTIONAL:
             picked.append(f'NULL::{kind} AS "{col}"')
         else:
-            raise ValueError(
+            raise InputError(
                 f"table '{name}' at snapshot {at} has no column '{col}' (it has {sorted(have)})"
             )
     return f"(SELECT {', '.join(picked)} FROM {ref})"

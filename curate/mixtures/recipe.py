@@ -30,12 +30,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from quality.review.resolve import ReviewRule
+from store.errors import ConfigError
 
 Band = Literal["too_easy", "teachable", "too_hard"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class MixtureRecipeError(ValueError):
+class MixtureRecipeError(ConfigError):
     """A recipe that cannot be resolved; the message names the file, the part and the field."""
 
 
@@ -50,7 +51,7 @@ def _check_name(value: str) -> str:
 
 
 class PartSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str
     source: list[str] | None = None  # globs on seeds.source
@@ -86,7 +87,7 @@ class PartSpec(BaseModel):
 
 
 class MixtureRecipe(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str
     description: str = ""

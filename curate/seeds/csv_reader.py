@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from curate.seeds.errors import IngestError
-from curate.seeds.records import LOC, Reject, SourceRecords, excerpt, reject
+from curate.seeds.records import Reject, SourceRecords, excerpt, reject
 
 _BOM = b"\xef\xbb\xbf"
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept by surrogateescape
@@ -31,7 +31,7 @@ def read_csv(path: Path, skip_bad: bool) -> SourceRecords:
     data = path.read_bytes()
     clean = _read_clean(path, data.removeprefix(_BOM))
     if clean is not None:
-        return SourceRecords(clean)
+        return clean
     text, undecodable = _decode(data)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
@@ -74,10 +74,10 @@ def read_csv(path: Path, skip_bad: bool) -> SourceRecords:
         raise IngestError(f"{path}: empty file, no records")
     frame = pl.DataFrame(rows, schema=dict.fromkeys(header, pl.String), orient="row")
     locs = pl.lit(f"{path}:") + pl.Series(starts, dtype=pl.Int64).cast(pl.String)
-    return SourceRecords(frame.with_columns(locs.alias(LOC)), rejects)
+    return SourceRecords.of(frame, locs, rejects)
 
 
-def _read_clean(path: Path, data: bytes) -> pl.DataFrame | None:
+def _read_clean(path: Path, data: bytes) -> SourceRecords | None:
     """The records with their locations when every one fits the header, else None."""
     layout = _layout(data)
     if layout is None or data.count(b"\r") != data.count(b"\r\n"):
@@ -96,7 +96,7 @@ def _read_clean(path: Path, data: bytes) -> pl.DataFrame | None:
     if frame.height != starts.size - 1:
         return None  # e.g. blank lines, which Polars skips
     locs = pl.lit(f"{path}:") + pl.Series(starts[1:]).cast(pl.String)
-    return frame.with_columns(locs.alias(LOC))
+    return SourceRecords.of(frame, locs)
 
 
 def _layout(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:

@@ -34,6 +34,10 @@ from curate.seeds.records import (
 _BLOCK = 8 << 20  # Arrow JSON block: a row longer than this takes the line-by-line parse
 _BOM = b"\xef\xbb\xbf"
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # a \\udXXX escape: maybe half a pair
+# an integer of 16 digits or more (maybe past 2**53) where a value starts: Arrow would read
+# it, or a column holding it, as a float and lose digits; the line parse keeps it exact
+# (inside a string it only costs the slower path)
+_LONG_INTEGER = re.compile(rb"[:\[,]\s*-?\d{16,}(?![\d.eE])")
 
 
 def read_jsonl(path: Path, skip_bad: bool) -> SourceRecords:
@@ -43,11 +47,11 @@ def read_jsonl(path: Path, skip_bad: bool) -> SourceRecords:
         raise IngestError(f"{path}: empty file, no records")
     lines, deep = _scan_lines(data)
     blank = b"\n\n" in data or data.startswith(b"\n")  # Arrow skips blank lines: no line numbers
-    if damage is None and not blank and not deep:
+    if damage is None and not blank and not deep and not _LONG_INTEGER.search(data):
         fast = _read_arrow(data)
         if fast is not None and fast.height == lines:
             locs = pl.int_range(1, fast.height + 1, eager=True).cast(pl.String)
-            return SourceRecords(fast.with_columns((pl.lit(f"{path}:") + locs).alias(LOC)))
+            return SourceRecords.of(fast, pl.lit(f"{path}:") + locs)
     return _read_lines(path, data, damage, skip_bad)
 
 
@@ -162,8 +166,8 @@ def _read_lines(path: Path, data: bytes, damage: str | None, skip_bad: bool) -> 
         rejects.append(reject(f"{path}:{len(lines)}", "", damage, excerpt(tail), skip_bad))
     if not records and not rejects:
         raise IngestError(f"{path}: empty file, no records")
-    frame = frame_from_records(records)
-    return SourceRecords(frame.with_columns(pl.Series(LOC, locs, dtype=pl.String)), rejects)
+    frame, kinds = frame_from_records(records)
+    return SourceRecords.of(frame, pl.Series(LOC, locs, dtype=pl.String), rejects, kinds)
 
 
 def _parse_line(raw: bytes, surrogates: bool) -> dict[str, object] | tuple[str, str]:
@@ -242,5 +246,5 @@ def read_json(path: Path, skip_bad: bool) -> SourceRecords:
             continue
         records.append(checked)
         locs.append(loc)
-    frame = frame_from_records(records)
-    return SourceRecords(frame.with_columns(pl.Series(LOC, locs, dtype=pl.String)), rejects)
+    frame, kinds = frame_from_records(records)
+    return SourceRecords.of(frame, pl.Series(LOC, locs, dtype=pl.String), rejects, kinds)

@@ -62,7 +62,7 @@ def _checked(path: Path, read: Callable[[], pl.DataFrame]) -> pl.DataFrame:
 
 def _with_rows(frame: pl.DataFrame, prefix: str, start: int = 0) -> SourceRecords:
     locs = pl.int_range(start, start + frame.height, eager=True).cast(pl.String)
-    return SourceRecords(frame.with_columns((pl.lit(prefix) + locs).alias(LOC)))
+    return SourceRecords.of(frame, pl.lit(prefix) + locs)
 
 
 def _read_saved_dataset(path: Path, split: str | None) -> SourceRecords:

@@ -1,24 +1,31 @@
-"""What a reader hands to ingestion: a frame of source fields with a `_loc` column, the rows it
-set aside, and, for fields whose values mixed JSON kinds, the kind of each value.
+"""What a reader hands to ingestion: a frame of source fields with a location column, the rows
+it set aside, and, for fields whose values mixed JSON kinds, the kind of each value.
 
 A column's dtype tells the kind of all its values when they agree (Int64: every value is an
 integer). Only a column that mixed kinds (a string here, a number or a list there) needs a
-per-value kind; it is then kept as text (JSON text for non-strings) beside a `_kind:<field>`
-column, so validation can still tell the number 42 from the string "42".
+per-value kind; it is then kept as text (JSON text for non-strings) beside a kind column, so
+validation can still tell the number 42 from the string "42".
+
+The location and kind columns are markers no source can forge: their names start with a NUL
+character, and `SourceRecords.of` (the one way a reader builds its result) refuses a source
+field name holding a control character before it adds them.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from curate.seeds.errors import IngestError
 
-LOC = "_loc"
-KIND = "_kind:"
+LOC = "\x00loc"
+KIND = "\x00kind:"
+_CONTROL_IN_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 EXCERPT = 500  # characters of the offending record kept in `rejects.raw`
 # Seed records are flat. Far deeper nesting is broken data, and costly: Arrow's JSON parser
 # recurses (it crashes the process near 20,000 levels) and Polars' nested types crawl.
@@ -35,8 +42,32 @@ class Reject:
 
 @dataclass
 class SourceRecords:
-    frame: pl.DataFrame  # all source fields, as read, plus _loc (and _kind:<field> columns)
+    frame: pl.DataFrame  # all source fields, as read, plus LOC (and KIND + <field> columns)
     rejects: list[Reject] = field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls,
+        source: pl.DataFrame,
+        locs: pl.Series | pl.Expr,
+        rejects: Sequence[Reject] = (),
+        kinds: Mapping[str, pl.Series] | None = None,
+    ) -> SourceRecords:
+        """The source fields with their locations and kinds added as marker columns, after
+        checking that no source field name could be taken for a marker."""
+        frame = source.with_columns(locs.alias(LOC))
+        for name in source.columns:
+            if _CONTROL_IN_NAME.search(name):
+                where = str(frame[LOC][0]) if frame.height else "source"
+                raise IngestError(
+                    f"{where}: field name {excerpt(name)!r} holds a control character; "
+                    "rename the field"
+                )
+        if kinds:
+            frame = frame.with_columns(
+                pl.Series(KIND + name, values, dtype=pl.String) for name, values in kinds.items()
+            )
+        return cls(frame, list(rejects))
 
 
 def reject(loc: str, field: str, reason: str, raw: str, skip_bad: bool) -> Reject:
@@ -90,11 +121,15 @@ def json_kind(value: object) -> str | None:
     return "object"
 
 
-def frame_from_records(records: list[dict[str, object]]) -> pl.DataFrame:
-    """A frame with one column per field. A field whose values share one kind becomes a typed
-    column; a field that mixes kinds becomes text plus its `_kind:<field>` column."""
+def frame_from_records(
+    records: list[dict[str, object]],
+) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+    """A frame with one column per field, and the kinds of the fields that mix them. A field
+    whose values share one kind becomes a typed column; a field that mixes kinds becomes text
+    plus its per-value kinds."""
     names = list(dict.fromkeys(k for r in records for k in r))
     columns: dict[str, pl.Series] = {}
+    kinds: dict[str, pl.Series] = {}
     for name in names:
         values = [r.get(name) for r in records]
         types = {type(v) for v in values} - {type(None)}  # cheaper than a kind per value
@@ -104,8 +139,8 @@ def frame_from_records(records: list[dict[str, object]]) -> pl.DataFrame:
             continue
         text = [_text(v) for v in values]
         columns[name] = pl.Series(name, text, dtype=pl.String)
-        columns[KIND + name] = pl.Series(KIND + name, [json_kind(v) for v in values], pl.String)
-    return pl.DataFrame(list(columns.values())) if columns else pl.DataFrame()
+        kinds[name] = pl.Series(KIND + name, [json_kind(v) for v in values], pl.String)
+    return (pl.DataFrame(list(columns.values())) if columns else pl.DataFrame()), kinds
 
 
 def _typed(name: str, values: list[object]) -> pl.Series | None:

@@ -19,6 +19,7 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from store import StageConfig, Store
+from store.errors import InputError
 from store.tables import BANDS, DIFFICULTY, SEEDS, SELECTIONS
 
 
@@ -93,10 +94,10 @@ def selection_rows(store: Store, name: str, at: int | str | None = None) -> pl.D
     """The rows (name, seed_id, snapshot_id, criteria, run_id) of the current version of
     selection `name`: the one written by its latest `select` run."""
     if not store.has_table(SELECTIONS, at):
-        raise ValueError(f"no selection named {name!r} in store {store.name} (no selections yet)")
+        raise InputError(f"no selection named {name!r} in store {store.name} (no selections yet)")
     rows = store.latest(SELECTIONS, at=at, where="name = ?", params=[name])
     if rows.height == 0 and not store.has_version(SELECTIONS, {"name": name}, at):
-        raise ValueError(f"no selection named {name!r} in store {store.name}")
+        raise InputError(f"no selection named {name!r} in store {store.name}")
     return rows  # empty when the latest `select` of this name chose nothing
 
 

@@ -40,6 +40,8 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from store.errors import InputError, NotFoundError
+
 BUILTIN_REGISTRY = Path(__file__).with_name("benchmarks.yaml")
 REGISTRY_ENV = "TEACHABLE_BENCHMARKS"
 DATA_DIR_ENV = "TEACHABLE_DATA_DIR"
@@ -48,7 +50,7 @@ MIRROR_FOLDER = "benchmarks"
 MIRROR_ID, MIRROR_TEXT, MIRROR_ANSWER = "id", "problem", "answer"
 
 
-class BenchmarkMissing(FileNotFoundError):
+class BenchmarkMissing(InputError, FileNotFoundError):
     """Benchmarks in no place looked; the message says which, where it looked and how to fix.
     `missing` maps each name to (spec, places tried), so several misses can be merged."""
 
@@ -58,7 +60,7 @@ class BenchmarkMissing(FileNotFoundError):
 
 
 class BenchmarkSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     source: str
     """Local file (relative to the registry file) or hf:owner/name."""
@@ -84,7 +86,7 @@ class BenchmarkSpec(BaseModel):
 
 
 class _RegistryFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     root: str | None = None
     include: list[str] = Field(default_factory=list)
@@ -218,13 +220,13 @@ class Registry:
     @classmethod
     def _read(cls, path: Path, seen: tuple[Path, ...]) -> dict[str, BenchmarkSpec]:
         if path in seen:
-            raise ValueError(f"benchmark registry include cycle at {path}")
+            raise InputError(f"benchmark registry include cycle at {path}")
         if not path.is_file():
-            raise FileNotFoundError(f"benchmark registry {path} does not exist")
+            raise NotFoundError(f"benchmark registry {path} does not exist")
         try:
             raw = _RegistryFile.model_validate(yaml.safe_load(path.read_text()) or {})
         except (yaml.YAMLError, ValueError) as exc:
-            raise ValueError(f"benchmark registry {path}: {exc}") from exc
+            raise InputError(f"benchmark registry {path}: {exc}") from exc
         specs: dict[str, BenchmarkSpec] = {}
         for inc in raw.include:
             target = BUILTIN_REGISTRY if inc == "builtin" else Path(_resolve(inc, path.parent))
@@ -248,7 +250,7 @@ class Registry:
         chosen = names or self.default_names()
         unknown = self.unknown(chosen)
         if unknown:
-            raise ValueError(
+            raise InputError(
                 f"unknown benchmark(s) {', '.join(map(repr, unknown))} in registry {self.path} "
                 f"(known: {', '.join(self.names())})"
             )
@@ -325,7 +327,7 @@ def read_file(path: Path) -> pl.DataFrame:
         return pl.read_parquet(path)
     if suffix == ".csv":
         return pl.read_csv(path)
-    raise ValueError(f"unsupported benchmark file type: {path} (use .jsonl, .json, .parquet, .csv)")
+    raise InputError(f"unsupported benchmark file type: {path} (use .jsonl, .json, .parquet, .csv)")
 
 
 def _as_text(df: pl.DataFrame, column: str) -> pl.Expr:
@@ -355,7 +357,7 @@ def load_items(name: str, spec: BenchmarkSpec) -> pl.DataFrame:
 def _select(name: str, spec: BenchmarkSpec, df: pl.DataFrame, origin: str) -> pl.DataFrame:
     missing = [f for f in spec.text_fields if f not in df.columns]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"benchmark '{name}' ({origin}) has no field(s) {missing} (columns: {df.columns})"
         )
     text = pl.concat_str(

@@ -24,6 +24,8 @@ changed, and the latest row per hit is its current kind.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 from pydantic import Field, field_validator
 
@@ -32,6 +34,7 @@ from quality.decontam.index import BenchmarkIndex, scan
 from quality.decontam.kinds import EXCLUDED_BY_DEFAULT, KINDS, KindRules, classify_all
 from quality.kernels.parallel import cores
 from store import StageConfig, Store, TableSpec
+from store.errors import InputError
 from store.run import Run
 from store.stream import record_batches
 from store.tables import CONTAMINATION, PROMPT_TABLES, PROXY_ANSWERS, SEEDS, TRACES, item_spec
@@ -60,9 +63,30 @@ class DecontamConfig(StageConfig):
     @field_validator("tables")
     @classmethod
     def _item_tables(cls, tables: list[str]) -> list[str]:
+        if not tables:
+            raise ValueError("name at least one item table (an empty list checks nothing)")
         for name in tables:
             item_spec(name)  # a typo is an error, never a check of nothing
         return tables
+
+    @field_validator("fields")
+    @classmethod
+    def _field_tables(cls, fields: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        for name, columns in (fields or {}).items():
+            item_spec(name)
+            if not columns or any(not c.strip() for c in columns):
+                raise ValueError(f"{name}: name the columns to check (got {columns})")
+        return fields
+
+    @field_validator("strip")
+    @classmethod
+    def _regexes(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {pattern!r} ({exc})") from None
+        return patterns
 
     n: int = Field(13, ge=3)
     """Words per n-gram."""
@@ -79,11 +103,11 @@ class DecontamConfig(StageConfig):
     """Also compare MinHash signatures (catches reformatted and lightly paraphrased copies)."""
     threshold: float = Field(0.5, gt=0, le=1)
     """MinHash Jaccard threshold (with 3-word shingles: 0 GSM8K-vs-MATH hits)."""
-    num_perm: int = 128
-    """MinHash permutations."""
-    shingle: int = 3
+    num_perm: int = Field(128, ge=16, le=4096)
+    """MinHash permutations (16..4096: fewer make the Jaccard estimate noise)."""
+    shingle: int = Field(3, ge=1, le=32)
     """Words per MinHash shingle: short, so light paraphrases keep most shingles."""
-    seed: int = 1
+    seed: int = Field(1, ge=0, lt=2**32)
     """MinHash seed (datasketch's permutations)."""
     values: bool = True
     """Also match prompt-sized items whose values (numbers, variables, capitalised names) are
@@ -160,7 +184,7 @@ def _items_query(run: Run, table: TableSpec, fields: list[str]) -> str:
     columns = run.sql(f"SELECT * FROM {ref} LIMIT 0").columns
     missing = [c for c in [id_col, *fields] if c not in columns]
     if missing:
-        raise ValueError(f"table '{table.name}' has no column(s) {missing}")
+        raise InputError(f"table '{table.name}' has no column(s) {missing}")
     return " UNION ALL ".join(
         f'SELECT "{id_col}"::VARCHAR AS item_id, \'{f}\' AS field, "{f}"::VARCHAR AS text '
         f'FROM {ref} WHERE "{f}" IS NOT NULL'

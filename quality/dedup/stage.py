@@ -30,6 +30,7 @@ from quality.kernels.lsh import clusters
 from quality.kernels.minhash import minhash_texts
 from quality.kernels.parallel import cores, map_slices
 from store import StageConfig, Store
+from store.errors import InputError
 from store.run import Run
 from store.stream import record_batches
 from store.tables import NEAR_DUPS, SEEDS, item_spec
@@ -113,7 +114,7 @@ def _query(run: Run, table: str, id_col: str, fields: list[str]) -> str:
     columns = run.sql(f"SELECT * FROM {ref} LIMIT 0").columns
     missing = [c for c in [id_col, *fields] if c not in columns]
     if missing:
-        raise ValueError(f"table '{table}' has no column(s) {missing}")
+        raise InputError(f"table '{table}' has no column(s) {missing}")
     text = ", ".join(f'"{f}"::VARCHAR' for f in fields)
     run_id = "run_id::VARCHAR" if "run_id" in columns else "NULL::VARCHAR"
     return (
@@ -132,7 +133,7 @@ def run_dedup(store: Store, config: DedupConfig) -> dict[str, int]:
     id_col, fields = spec.id_column, config.fields or list(spec.text_columns)
     with store.run("dedup", config) as run:
         if not run.has_table(config.table):
-            raise ValueError(f"no table '{config.table}' at snapshot {run.at}")
+            raise InputError(f"no table '{config.table}' at snapshot {run.at}")
         query = _query(run, config.table, id_col, fields)
         # only ids, run ids and signatures are held; the texts pass through a batch at a time
         batches = record_batches(store, query, rows=config.batch_size, max_bytes=64 << 20)

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 
+from store.errors import InputError
+
 if TYPE_CHECKING:
     from quality.filters.stage import FilterConfig
 
@@ -57,7 +59,7 @@ class TraceFilter(ABC):
     def __call__(self, traces: pl.DataFrame) -> pl.DataFrame:
         missing = [c for c in self.reads if c not in traces.columns]
         if missing:
-            raise ValueError(f"filter '{self.name}' needs trace column(s) {missing}")
+            raise InputError(f"filter '{self.name}' needs trace column(s) {missing}")
         out = self.judge(traces).cast(VERDICT_SCHEMA)  # type: ignore[arg-type]
         if out.height != traces.height:
             raise RuntimeError(

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from store.errors import ServiceError
+
 if TYPE_CHECKING:
     from label_studio_sdk import LabelStudio
 
@@ -27,7 +29,7 @@ KEY_ENV = "LABEL_STUDIO_API_KEY"
 CONTROLS = ("verdict", "corrected_answer", "tags", "rating", "note")  # names in labeling.xml
 
 
-class ReviewServerError(ValueError):
+class ReviewServerError(ServiceError):
     """Label Studio is unreachable, refused the token or lacks what was asked for."""
 
 
@@ -55,6 +57,8 @@ class Connection:
 
         try:
             yield
+        except ReviewServerError:
+            raise
         except ApiError as exc:
             raise ReviewServerError(_hide(_api_message(self.url, doing, exc), self._key)) from None
         except httpx.TimeoutException as exc:
@@ -68,6 +72,13 @@ class Connection:
                 f"({type(exc).__name__}: {_hide(str(exc), self._key)}); is the server running? "
                 f"({URL_ENV})"
             ) from None
+        except ValueError as exc:  # a body that is not JSON (an HTML error page, a proxy's)
+            # or not the shape the SDK expects: a server problem, never a traceback
+            raise ReviewServerError(
+                f"Label Studio at {self.url} sent a response that is not the API's while "
+                f"{doing} ({type(exc).__name__}: {_hide(str(exc), self._key)[:200]}); is "
+                f"{URL_ENV} the Label Studio server, and is it healthy?"
+            ) from None
 
     def task_url(self, project_id: int, task_id: int) -> str:
         return task_url(self.url, project_id, task_id)
@@ -79,7 +90,10 @@ def task_url(server: str, project_id: int, task_id: int) -> str:
 
 def _api_message(url: str, doing: str, exc: Any) -> str:
     detail = exc.body.get("detail") if isinstance(exc.body, dict) else exc.body
-    detail = str(detail or "")[:300]
+    detail = " ".join(str(detail or "").split())
+    if detail.lstrip().startswith("<"):  # an HTML error page: its markup says nothing useful
+        detail = "an HTML page, not the API's JSON"
+    detail = detail[:300]
     if exc.status_code in (401, 403):
         return (
             f"Label Studio at {url} refused {KEY_ENV} ({exc.status_code}: {detail}) while {doing}. "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from store import Store, TableSpec
+from store.errors import InputError
 from store.tables import (
     CONTAMINATION,
     DIFFICULTY,
@@ -42,7 +43,7 @@ def from_selection(store: Store, at: int, name: str) -> pl.DataFrame:
         SELECTIONS, ["name", "seed_id"], at=at, where="name = ?", params=[name], current=True
     )
     if rows.height == 0:
-        raise ValueError(f"no selection named '{name}' in store {store.name} at snapshot {at}")
+        raise InputError(f"no selection named '{name}' in store {store.name} at snapshot {at}")
     return _as_items(rows, SEEDS)
 
 
@@ -53,7 +54,7 @@ def from_mixture(store: Store, at: int, name: str) -> pl.DataFrame:
         current=True,
     )  # fmt: skip
     if builds.height == 0:
-        raise ValueError(f"no mixture '{name}' in store {store.name} at snapshot {at}")
+        raise InputError(f"no mixture '{name}' in store {store.name} at snapshot {at}")
     items = store.read(
         MIXTURE_ITEMS, ["trace_id", "position"], at=at, where="run_id = ?",
         params=[builds["run_id"][0]],

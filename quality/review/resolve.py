@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 import polars as pl
 
 from store import Store
+from store.errors import InputError
 from store.tables import REVIEWS
 
 ReviewRule = Literal["majority", "any_reject", "latest"]
@@ -82,7 +83,7 @@ def decide(votes: list[tuple[str, str | None]], rule: ReviewRule) -> tuple[str, 
         leaders = [v for v, n in counts.items() if n == top]
         verdict = leaders[0] if len(leaders) == 1 else "reject"
     else:
-        raise ValueError(f"unknown review rule '{rule}' (known: {', '.join(RULES)})")
+        raise InputError(f"unknown review rule '{rule}' (known: {', '.join(RULES)})")
     if verdict != "fix":
         return verdict, None
     answer = _answer(votes)
@@ -93,7 +94,7 @@ def resolve(reviews: pl.DataFrame, rule: ReviewRule = "majority") -> pl.DataFram
     """One row per reviewed item: its resolved verdict and answer, the vote counts, who voted
     and when the last vote came (RESOLVED_SCHEMA)."""
     if rule not in RULES:
-        raise ValueError(f"unknown review rule '{rule}' (known: {', '.join(RULES)})")
+        raise InputError(f"unknown review rule '{rule}' (known: {', '.join(RULES)})")
     rows = current(reviews.filter(pl.col("verdict").is_in(["accept", "reject", "fix"])))
     if rows.height == 0:
         return pl.DataFrame(schema=RESOLVED_SCHEMA)

@@ -6,6 +6,7 @@ writes the table. Item tables (seeds, questions, traces) are the ones that hits,
 reviews point at by (`item_table`, `item_id`).
 """
 
+from store.errors import InputError
 from store.schema import RUNS, TAGS, VERSIONS, TableSpec
 from store.tables.evaluation import EVAL_SUMMARIES, EVALS
 from store.tables.mixtures import EXPORTS, MIXTURE_ITEMS, MIXTURES
@@ -63,5 +64,5 @@ __all__ = [
 def item_spec(name: str) -> TableSpec:
     """The spec of item table `name` (seeds, questions, traces), or a clear error."""
     if name not in ITEM_TABLES:
-        raise ValueError(f"'{name}' is not an item table (item tables: {', '.join(ITEM_TABLES)})")
+        raise InputError(f"'{name}' is not an item table (item tables: {', '.join(ITEM_TABLES)})")
     return ITEM_TABLES[name]

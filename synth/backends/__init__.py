@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from store.errors import ConfigError
 from synth.backends.base import Backend, ChatRequest, Completion, SampleTask, Sampling, Sink
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ BACKENDS: dict[str, str] = {
 def get_backend(config: ModelConfig) -> Backend:
     name = "openai-batch" if config.backend == "openai" and config.batch_api else config.backend
     if name not in BACKENDS:
-        raise ValueError(f"unknown backend {config.backend!r} (known: {', '.join(BACKENDS)})")
+        raise ConfigError(f"unknown backend {config.backend!r} (known: {', '.join(BACKENDS)})")
     module, _, cls = BACKENDS[name].partition(":")
     backend: type[Backend] = getattr(importlib.import_module(module), cls)
     return backend(config)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import openai
 
-from store.secrets import scrub
+from store.secrets import scrub, scrub_known
 from synth.backends.base import Completion, SampleTask, Sink
 from synth.backends.openai_backend import OpenAIBackend, run_coroutine
 
@@ -100,7 +100,8 @@ class BatchAPIBackend(OpenAIBackend):
         for file_id in (batch.output_file_id, batch.error_file_id):
             if file_id:
                 content = await self._retrying(lambda f=file_id: client.files.content(f))
-                results.update(self._read_output(content.text))
+                # every value a server sends back is scrubbed before anything reads it
+                results.update(self._read_output(scrub_known(content.text)))
         latency = time.perf_counter() - start
         for task in tasks:
             c = results.get(task.key) or Completion(

@@ -32,6 +32,7 @@ from typing import Any
 import aiohttp
 import openai
 
+from store.errors import ConfigError
 from store.secrets import collect, register, scrub, scrub_known
 from synth.backends.base import Backend, Completion, SampleTask, Sink
 from synth.models import ModelConfig
@@ -64,7 +65,7 @@ class OpenAIBackend(Backend):
         collect(config.model_dump())  # URL credentials, secret-named extra_body fields
         if config.base_url and urllib.parse.urlsplit(config.base_url).username is not None:
             # aiohttp refuses them next to the SDK's Authorization header, for every request
-            raise ValueError(
+            raise ConfigError(
                 f"base_url {scrub(config.base_url)} holds credentials: give the key through "
                 "the environment variable named by api_key_env instead"
             )
@@ -157,7 +158,9 @@ class OpenAIBackend(Backend):
                 "timeout", f"timeout: no complete response within {timeout}s (whole attempt)"
             ) from exc
         try:
-            data = json.loads(body)
+            # every value a server sends back is scrubbed before anything reads it: a gateway
+            # that echoes the key may put it in any field (finish_reason, an error, usage)
+            data = json.loads(scrub_known(body.decode("utf-8")))
             if not isinstance(data, dict) or not data.get("choices"):
                 raise ValueError("no choices")
         except ValueError as exc:
@@ -195,15 +198,12 @@ class OpenAIBackend(Backend):
             msg = choice.get("message") or {}
             content, field = msg.get("content"), reasoning_field(msg)
         text, reasoning = normalize(content, field)
-        # a gateway that quotes request headers back must not put the key into a trace
-        text = scrub_known(text)
-        reasoning = scrub_known(reasoning) if reasoning else reasoning
         usage = data.get("usage") or {}
         pt, ct = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
         return Completion(
             text=text,
             reasoning=reasoning,
-            finish_reason=choice.get("finish_reason"),
+            finish_reason=_finish_reason(choice.get("finish_reason")),
             prompt_tokens=pt,
             completion_tokens=ct,
             reasoning_tokens=reasoning_tokens(usage),
@@ -211,6 +211,12 @@ class OpenAIBackend(Backend):
             cost_usd=self.config.cost(pt, ct),
             attempts=attempts,
         )
+
+
+def _finish_reason(value: Any) -> str | None:
+    """A server's finish_reason as a short scrubbed string: it is metadata, never model text,
+    so every secret-looking value in it goes (not only known ones)."""
+    return None if value is None else scrub(str(value))[:64]
 
 
 @contextlib.contextmanager

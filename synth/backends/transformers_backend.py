@@ -33,6 +33,7 @@ from typing import Any
 
 import xxhash
 
+from store.errors import ConfigError, NotFoundError
 from synth.backends.base import Backend, Completion, SampleTask, Sink, admitted_tasks
 from synth.models import GEMMA3_270M, SMOLLM2, ModelConfig, resolve_gguf
 from synth.reasoning import normalize
@@ -71,7 +72,7 @@ def weights_fingerprint(folder: Path) -> str:
             stat = path.stat()
             parts.append((path.name, stat.st_size, stat.st_mtime_ns))
     if not any(_is_weights(name) for name, _, _ in parts):
-        raise FileNotFoundError(f"{folder} holds no model weights (*.safetensors or *.bin)")
+        raise NotFoundError(f"{folder} holds no model weights (*.safetensors or *.bin)")
     return xxhash.xxh3_64_hexdigest(json.dumps(parts).encode())
 
 
@@ -96,7 +97,7 @@ def model_source(config: ModelConfig) -> str:
     folder = local_folder(config)
     if folder is not None:
         if not (folder / "config.json").is_file():
-            raise FileNotFoundError(
+            raise NotFoundError(
                 f"{folder} is not a model folder: no config.json (expected a `teachable train` "
                 "output folder or a Hugging Face model folder)"
             )
@@ -157,7 +158,7 @@ class TransformersBackend(Backend):
         if task.prompt is not None:
             return task.prompt
         if not self.tokenizer.chat_template:
-            raise ValueError(
+            raise ConfigError(
                 f"{self.config.model}: the tokenizer has no chat template; send `prompt` requests"
             )
         return self.tokenizer.apply_chat_template(

@@ -17,6 +17,7 @@ from ingest_cases import GOOD, jsonl, store_state  # tests/curate/ingest_cases.p
 
 from curate.seeds.errors import IngestError
 from curate.seeds.ingest import IngestConfig, run_ingest
+from curate.seeds.records import KIND, LOC
 from store import Store
 
 FATAL = {
@@ -178,8 +179,8 @@ def test_a_clean_file_keeps_each_columns_type_and_dates_as_text(tmp_path: Path) 
     frame = read_source(str(path), split=None, skip_bad=False).frame
     assert frame.schema["answer"] == pl.Int64
     assert frame.schema["when"] == pl.String  # not a timestamp: the text as written
-    assert not [c for c in frame.columns if c.startswith("_kind:")]
-    assert frame["_loc"][499] == f"{path}:500"
+    assert not [c for c in frame.columns if c.startswith(KIND)]
+    assert frame[LOC][499] == f"{path}:500"
 
 
 def test_a_clean_csv_reads_the_same_through_both_csv_paths(
@@ -196,7 +197,7 @@ def test_a_clean_csv_reads_the_same_through_both_csv_paths(
     monkeypatch.setattr(csv_reader, "_read_clean", lambda path, data: None)
     slow = csv_reader.read_csv(path, skip_bad=False).frame
     assert fast.equals(slow)
-    assert fast["_loc"].to_list() == [f"{path}:{n}" for n in (2, 4, 5, 6)]
+    assert fast[LOC].to_list() == [f"{path}:{n}" for n in (2, 4, 5, 6)]
     assert fast["answer"].to_list() == ["1", "", "2", "3"]
 
 
