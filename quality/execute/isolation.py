@@ -14,6 +14,8 @@ cannot exec an interpreter under /root (pyenv), and the venv is not in the sandb
 from __future__ import annotations
 
 import functools
+import json
+import marshal
 import os
 import shutil
 import subprocess
@@ -70,11 +72,27 @@ def _bwrap_prefix() -> list[str]:
     return [*args, "--chdir", "/work"]
 
 
-_PROBE_JOB = (
-    '{"uid": 424242, "tmpfs_bytes": 1048576, "judge": "stdio", "program": "print(6 * 7)",'
-    ' "entry_point": null, "code": null, "tests": [""], "limits": {"test_wall_s": 10,'
-    ' "cpu_s": 10, "memory_bytes": 1073741824, "processes": 64, "open_files": 64,'
-    ' "file_bytes": 1048576, "stdout_bytes": 1024}}'
+_PROBE_JOB = marshal.dumps(
+    {
+        "uid": 424242,
+        "tmpfs_bytes": 1 << 20,
+        "workdir": None,
+        "judge": "stdio",
+        "program": "print(6 * 7)",
+        "entry_point": None,
+        "code": None,
+        "tests": [""],
+        "limits": {
+            "test_wall_s": 10.0,
+            "cpu_s": 10.0,
+            "memory_bytes": 1 << 30,
+            "processes": 64,
+            "open_files": 64,
+            "file_bytes": 1 << 20,
+            "stdout_bytes": 1024,
+        },
+    },
+    4,
 )
 
 
@@ -89,7 +107,7 @@ def probe(isolation: str) -> str | None:
     try:
         done = subprocess.run(
             command(isolation),
-            input=_PROBE_JOB.encode(),
+            input=_PROBE_JOB,
             capture_output=True,
             timeout=30,
             env={},
@@ -97,8 +115,12 @@ def probe(isolation: str) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired, IsolationError) as exc:
         return f"{isolation}: {exc}"
-    if b'"out": "42\\n"' in done.stdout:
-        return None
+    for line in done.stdout.splitlines():
+        try:
+            if json.loads(line).get("out") == "42\n":
+                return None
+        except (ValueError, AttributeError):
+            break
     err = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()
     return f"{isolation}: {err[-1] if err else f'exit {done.returncode}'}"
 
