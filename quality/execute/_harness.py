@@ -1,6 +1,7 @@
-"""The in-sandbox harness: stdlib only, run as `python3 -I -S -c <this source> <mode>`.
+"""The in-sandbox harness: stdlib only, started by isolation.BOOTSTRAP (`python3 -I -S -c`),
+which reads (this harness, compiled where the versions allow, and one job) from stdin.
 
-It reads one job (JSON) from stdin, makes its sandbox (mode "namespaces": it starts as root in
+It takes the job, makes its sandbox (mode "namespaces": it starts as root in
 fresh mount/PID/net namespaces, builds a root of read-only /usr plus a tmpfs, chroots there and
 drops to the job's unprivileged uid with no new privileges), then runs each test in a forked
 child with its own stdin, pipes and rlimits, and writes one JSON line per test to stdout. As PID 1
@@ -18,7 +19,6 @@ marshal (from the trusted parent), and a test's report comes back as length-pref
 import _signal  # not `signal`: that one imports enum, which costs more than the rest together
 import builtins
 import io
-import marshal
 import os
 import resource
 import select
@@ -388,9 +388,8 @@ def run_test(job, i, test):
     return record
 
 
-def main():
+def main(job):
     global json
-    job = marshal.loads(sys.stdin.buffer.read())
     if job["judge"] == "call":  # results travel as JSON; imported once, before the forks
         import json
     try:
@@ -420,4 +419,4 @@ def main():
     emit({"done": True})
 
 
-main()
+main(JOB)  # noqa: F821 (the bootstrap defines JOB: see isolation.BOOTSTRAP)
