@@ -103,8 +103,9 @@ def enter_namespaces(uid, tmpfs_bytes):
     for i, name in enumerate(("stdin", "stdout", "stderr")):
         os.symlink(f"/proc/self/fd/{i}", new + "/dev/" + name)
     os.symlink("/proc/self/fd", new + "/dev/fd")
-    os.mkdir(new + "/tmp")
-    os.chmod(new + "/tmp", 0o1777)
+    for shared in ("/tmp", "/dev/shm"):  # in the same sized tmpfs as everything else
+        os.mkdir(new + shared)
+        os.chmod(new + shared, 0o1777)
     os.mkdir(new + "/work", 0o700)
     os.chown(new + "/work", uid, uid)
     os.chdir(new)

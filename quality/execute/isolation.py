@@ -34,6 +34,7 @@ BOOTSTRAP = (
     "exec(compile(h,'harness','exec') if type(h) is str else h,{'__name__':'harness','JOB':j})"
 )
 ISOLATIONS = ("namespaces", "bubblewrap", "none")
+TMPFS_BYTES = 64 << 20  # a sandbox's writable space (files are also capped one by one)
 
 
 class IsolationError(RuntimeError):
@@ -77,7 +78,9 @@ def _bwrap_prefix() -> list[str]:
             args += ["--symlink", os.readlink(host), str(host)]
         elif host.is_dir():
             args += ["--ro-bind", str(host), str(host)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/work"]
+    size = str(TMPFS_BYTES)  # unsized, a tmpfs may take half the machine's memory
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", "65536", "--tmpfs", "/dev/shm"]
+    args += ["--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/work"]
     return [*args, "--chdir", "/work"]
 
 
