@@ -1,6 +1,7 @@
-"""The in-sandbox harness: stdlib only, run as `python3 -I -S -c <this source> <mode>`.
+"""The in-sandbox harness: stdlib only, started by isolation.BOOTSTRAP (`python3 -I -S -c`),
+which reads (this harness, compiled where the versions allow, and one job) from stdin.
 
-It reads one job (JSON) from stdin, makes its sandbox (mode "namespaces": it starts as root in
+It takes the job, makes its sandbox (mode "namespaces": it starts as root in
 fresh mount/PID/net namespaces, builds a root of read-only /usr plus a tmpfs, chroots there and
 drops to the job's unprivileged uid with no new privileges), then runs each test in a forked
 child with its own stdin, pipes and rlimits, and writes one JSON line per test to stdout. As PID 1
@@ -9,19 +10,20 @@ every other process in the namespace (kill(-1)), so nothing a test starts outliv
 
 Expected outputs never enter the sandbox: the parent compares. This file imports nothing from
 the package, because it runs under the system interpreter (/usr/bin/python3), not the venv's.
+Start-up time is most of a short program's cost, so it imports only C modules (json pulls in re
+and enum: ~10 ms per program); records go out as JSON written by hand, the job comes in as
+marshal (from the trusted parent), and a test's report comes back as length-prefixed fields
+(from the untrusted program: nothing that can crash the parser).
 """
 
+import _signal  # not `signal`: that one imports enum, which costs more than the rest together
 import builtins
-import contextlib
 import io
-import json
 import os
 import resource
 import select
-import signal
 import sys
 import time
-import traceback
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else "none"
 _ERR_CAP = 4096
@@ -30,11 +32,33 @@ _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 
 
-def emit(record):
-    data = (json.dumps(record) + "\n").encode()
+_ESCAPES = {i: f"\\u{i:04x}" for i in range(32)}
+_ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\", 10: "\\n", 13: "\\r", 9: "\\t"})
+
+
+def to_json(value):
+    """JSON of None, bools, numbers, strings, lists and dicts (all the harness emits)."""
+    if value is None or value is True or value is False:
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if value - value == 0 else "null"  # nan and inf are not JSON
+    if isinstance(value, str):
+        return '"' + value.translate(_ESCAPES) + '"'
+    if isinstance(value, dict):
+        return "{" + ",".join(to_json(str(k)) + ":" + to_json(v) for k, v in value.items()) + "}"
+    return "[" + ",".join(to_json(v) for v in value) + "]"
+
+
+def write_all(fd, data):
     view = memoryview(data)
     while view:
-        view = view[os.write(1, view) :]
+        view = view[os.write(fd, view) :]
+
+
+def emit(record):
+    write_all(1, (to_json(record) + "\n").encode("utf-8", "replace"))
 
 
 def _libc():
@@ -79,8 +103,9 @@ def enter_namespaces(uid, tmpfs_bytes):
     for i, name in enumerate(("stdin", "stdout", "stderr")):
         os.symlink(f"/proc/self/fd/{i}", new + "/dev/" + name)
     os.symlink("/proc/self/fd", new + "/dev/fd")
-    os.mkdir(new + "/tmp")
-    os.chmod(new + "/tmp", 0o1777)
+    for shared in ("/tmp", "/dev/shm"):  # in the same sized tmpfs as everything else
+        os.mkdir(new + shared)
+        os.chmod(new + shared, 0o1777)
     os.mkdir(new + "/work", 0o700)
     os.chown(new + "/work", uid, uid)
     os.chdir(new)
@@ -115,7 +140,7 @@ def child(job, test, in_fd, out_w, err_w, st_w):
     _limit(resource.RLIMIT_FSIZE, lim["file_bytes"])
     _limit(resource.RLIMIT_NOFILE, lim["open_files"])
     _limit(resource.RLIMIT_CORE, 0)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
     sys.stdin = sys.__stdin__ = io.TextIOWrapper(
         io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8", errors="replace"
     )
@@ -134,20 +159,51 @@ def child(job, test, in_fd, out_w, err_w, st_w):
         sys.stdout.flush()
     except BaseException as exc:
         if report.get("status") == "ok":
-            report = {"status": "exception", "exc": type(exc).__name__, "detail": repr(exc)}
-    data = json.dumps(report).encode()
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(status_fd, view) :]
+            report = _failure(exc)
+    fields = [report.get(k, "") for k in REPORT_FIELDS]
+    data = b"".join(b"%d:%s" % (len(f), f) for f in (x.encode("utf-8", "replace") for x in fields))
+    try:  # noqa: SIM105 (contextlib costs an import of functools and collections)
+        write_all(status_fd, data)
     except OSError:
         pass
     os._exit(0)
 
 
+REPORT_FIELDS = ("status", "exc", "detail", "value")
+
+
+def parse_report(data):
+    """The fields a test process wrote (length-prefixed), or None when they are not that."""
+    report, at = {}, 0
+    try:
+        for key in REPORT_FIELDS:
+            colon = data.index(b":", at, at + 12)
+            size = int(data[at:colon])
+            report[key] = bytes(data[colon + 1 : colon + 1 + size]).decode("utf-8", "replace")
+            at = colon + 1 + size
+    except ValueError:
+        return None
+    if at != len(data) or report["status"] not in ("ok", "exception", "exit", "syntax"):
+        return None
+    return {k: v for k, v in report.items() if v}
+
+
+def _text(fn, *args):
+    """str()/repr() of something the program made: may raise, may be huge."""
+    try:
+        return fn(*args)[-2000:]
+    except BaseException:
+        return "<unprintable>"
+
+
+def _exit_text(exc, when):
+    return f"SystemExit({exc.code!r}) {when}"
+
+
 def _failure(exc):
-    lines = traceback.format_exception_only(type(exc), exc)
-    return {"status": "exception", "exc": type(exc).__name__, "detail": "".join(lines)[-2000:]}
+    name = type(exc).__name__
+    message = _text(str, exc)
+    return {"status": "exception", "exc": name, "detail": f"{name}: {message}" if message else name}
 
 
 def run_program(job, test):
@@ -157,13 +213,13 @@ def run_program(job, test):
         code = compile(job["program"], "solution.py", "exec")
         tests = compile(job["code"], "tests.py", "exec") if judge == "assert" else None
     except (SyntaxError, ValueError, MemoryError, RecursionError, OverflowError) as exc:
-        return {"status": "syntax", "exc": type(exc).__name__, "detail": str(exc)[-2000:]}
+        return {"status": "syntax", "exc": type(exc).__name__, "detail": _text(str, exc)}
     try:
         exec(code, ns)
     except SystemExit as exc:
-        if judge == "stdio" and exc.code in (None, 0):
+        if judge == "stdio" and (exc.code is None or (type(exc.code) is int and exc.code == 0)):
             return {"status": "ok"}
-        return {"status": "exit", "detail": f"SystemExit({exc.code!r}) while loading"}
+        return {"status": "exit", "detail": _text(_exit_text, exc, "at load")}
     except BaseException as exc:
         return _failure(exc)
     try:
@@ -175,7 +231,7 @@ def run_program(job, test):
             if job.get("entry_point"):
                 ns["check"](_entry(ns, job["entry_point"]))
     except SystemExit as exc:
-        return {"status": "exit", "detail": f"SystemExit({exc.code!r}) during the tests"}
+        return {"status": "exit", "detail": _text(_exit_text, exc, "in tests")}
     except BaseException as exc:
         return _failure(exc)
     return {"status": "ok"}
@@ -189,14 +245,19 @@ def _entry(ns, name):
     raise NameError(f"name {name!r} is not defined")
 
 
+def _kill(how, target):
+    try:  # noqa: SIM105 (as above)
+        how(target, _signal.SIGKILL)
+    except OSError:  # gone already, or not ours
+        pass
+
+
 def kill_rest(pid):
     """Kill everything a test left. As PID 1 of a namespace: kill(-1) reaches all but us."""
     if MODE != "none":
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(-1, signal.SIGKILL)
+        _kill(os.kill, -1)
         return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+    _kill(os.killpg, pid)
     me = str(os.getpid())  # unsandboxed: we are a subreaper, orphans come back to us
     for _ in range(1000):
         found = False
@@ -210,8 +271,7 @@ def kill_rest(pid):
                 continue
             if fields[1] == me and fields[0] != "Z":
                 found = True
-                with contextlib.suppress(OSError):
-                    os.kill(int(entry), signal.SIGKILL)
+                _kill(os.kill, int(entry))
         _reap(block=False)
         if not found:
             return
@@ -237,18 +297,69 @@ def _run_delay(pid):
         return 0.0
 
 
-def run_test(job, i, test):
-    lim = job["limits"]
+class Pipes:
+    """The test's stdout, stderr and report pipes, each read up to its cap."""
+
+    def __init__(self, out_r, err_r, st_r, stdout_cap):
+        self.out, self.err, self.status = out_r, err_r, st_r
+        self.caps = {out_r: stdout_cap, err_r: _ERR_CAP, st_r: 2 * stdout_cap + 65536}
+        self.bufs = {fd: bytearray() for fd in self.caps}
+        self.over = {fd: False for fd in self.caps}
+        self.live = [out_r, err_r, st_r]
+
+    def take(self, fd):
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            self.close(fd)
+            return
+        room = self.caps[fd] - len(self.bufs[fd])
+        if len(chunk) > room:
+            self.over[fd] = True
+            chunk = chunk[: max(room, 0)]
+            if fd == self.out:  # stdout cut: stop reading, the writer gets EPIPE
+                self.close(fd)
+        self.bufs[fd] += chunk
+
+    def close(self, fd):
+        self.live.remove(fd)
+        os.close(fd)
+
+    def text(self, fd):
+        return bytes(self.bufs[fd]).decode("utf-8", "replace")
+
+
+def wait_test(pid, pipes, start, wall_s):
+    """Read the pipes until the test process exits (False) or its time is up (True)."""
+    pidfd = os.pidfd_open(pid)
+    deadline, hard = start + wall_s, start + _STARVED_FACTOR * wall_s
+    try:
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                # Time spent waiting for a CPU is the machine's, not the program's: extend by
+                # it (up to a hard cap), so a loaded machine does not turn right programs into
+                # TLEs. A sleeping program waits on no run queue and is cut at the limit.
+                extended = min(start + wall_s + _run_delay(pid), hard)
+                if extended <= now + 0.005:
+                    return True
+                deadline = extended
+                continue
+            ready = select.select(pipes.live + [pidfd], [], [], deadline - now)[0]
+            for fd in ready:
+                if fd != pidfd:
+                    pipes.take(fd)
+            if pidfd in ready:
+                return False
+    finally:
+        os.close(pidfd)
+
+
+def start_test(job, test):
+    """Fork the test process with its stdin (a memfd) and pipes; returns (pid, Pipes)."""
     in_fd = os.memfd_create("stdin")
-    data = test.encode("utf-8", "surrogateescape") if job["judge"] == "stdio" else b""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(in_fd, view) :]
+    write_all(in_fd, test.encode("utf-8", "surrogateescape") if job["judge"] == "stdio" else b"")
     os.lseek(in_fd, 0, os.SEEK_SET)
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    st_r, st_w = os.pipe()
-    start = time.monotonic()
+    (out_r, out_w), (err_r, err_w), (st_r, st_w) = os.pipe(), os.pipe(), os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
@@ -257,86 +368,46 @@ def run_test(job, i, test):
             os._exit(127)
     for fd in (in_fd, out_w, err_w, st_w):
         os.close(fd)
-    caps = {out_r: lim["stdout_bytes"], err_r: _ERR_CAP, st_r: 2 * lim["stdout_bytes"] + 65536}
-    bufs = {out_r: bytearray(), err_r: bytearray(), st_r: bytearray()}
-    over = {out_r: False, err_r: False, st_r: False}
-    live = [out_r, err_r, st_r]
-    pidfd = os.pidfd_open(pid)
-    deadline = start + lim["test_wall_s"]
-    timed_out = False
+    return pid, Pipes(out_r, err_r, st_r, job["limits"]["stdout_bytes"])
 
-    def take(fd):
-        chunk = os.read(fd, 1 << 16)
-        if not chunk:
-            live.remove(fd)
-            os.close(fd)
-            return
-        room = caps[fd] - len(bufs[fd])
-        if len(chunk) > room:
-            over[fd] = True
-            chunk = chunk[: max(room, 0)]
-            if fd == out_r:  # stdout cut: stop reading, the writer gets EPIPE
-                live.remove(fd)
-                os.close(fd)
-        bufs[fd] += chunk
 
-    hard = start + _STARVED_FACTOR * lim["test_wall_s"]
-    while True:
-        now = time.monotonic()
-        left = deadline - now
-        if left <= 0:
-            # Time spent waiting for a CPU is the machine's, not the program's: extend by it
-            # (up to a hard cap), so a loaded machine does not turn right programs into TLEs.
-            # A sleeping program waits on no run queue and is cut at the limit.
-            extended = min(start + lim["test_wall_s"] + _run_delay(pid), hard)
-            if extended > now + 0.005:
-                deadline = extended
-                continue
-            timed_out = True
-            break
-        ready = select.select(live + [pidfd], [], [], left)[0]
-        for fd in ready:
-            if fd != pidfd:
-                take(fd)
-        if pidfd in ready:
-            break
+def run_test(job, i, test):
+    start = time.monotonic()
+    pid, pipes = start_test(job, test)
+    timed_out = wait_test(pid, pipes, start, job["limits"]["test_wall_s"])
     if timed_out:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        _kill(os.kill, pid)
     _, status, usage = os.wait4(pid, 0)
-    os.close(pidfd)
+    wall = time.monotonic() - start
     kill_rest(pid)
     _reap(block=True)  # everything is dead: the pipes reach EOF
-    while live:
-        take(live[0])
-    wall = time.monotonic() - start
+    while pipes.live:
+        pipes.take(pipes.live[0])
     record = {"i": i, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime}
-    record["stderr"] = bytes(bufs[err_r]).decode("utf-8", "replace")
+    record["stderr"] = pipes.text(pipes.err)
     if timed_out:
         record["status"] = "timeout"
         return record
-    report = None
-    if bufs[st_r] and not over[st_r]:
-        try:
-            report = json.loads(bytes(bufs[st_r]))
-        except ValueError:
-            report = None
+    st = pipes.status
+    report = parse_report(pipes.bufs[st]) if pipes.bufs[st] and not pipes.over[st] else None
     if os.WIFSIGNALED(status):
         record.update(status="signal", signal=os.WTERMSIG(status))
     elif report is None:
         record.update(status="exit", code=os.WEXITSTATUS(status))
     else:
         record.update(report)
-    if over[st_r]:
+    if pipes.over[st]:
         record["truncated"] = True
     if job["judge"] == "stdio":
-        record["out"] = bytes(bufs[out_r]).decode("utf-8", "replace")
-        record["truncated"] = record.get("truncated", False) or over[out_r]
+        record["out"] = pipes.text(pipes.out)
+        record["truncated"] = record.get("truncated", False) or pipes.over[pipes.out]
     return record
 
 
-def main():
-    job = json.loads(sys.stdin.buffer.read())
+def main(job):
+    global json
+    if job["judge"] == "call":  # results travel as JSON; imported once, before the forks
+        import json
     try:
         if MODE == "namespaces":
             enter_namespaces(job["uid"], job["tmpfs_bytes"])
@@ -364,4 +435,4 @@ def main():
     emit({"done": True})
 
 
-main()
+main(JOB)  # noqa: F821 (the bootstrap defines JOB: see isolation.BOOTSTRAP)
