@@ -86,7 +86,7 @@ def families(root: Path, count: int) -> None:
     from curate.teachability.attempts import prompting, resolve_style
     from curate.teachability.difficulty import setting_key
     from curate.teachability.proxy import ProxyConfig, run_proxy
-    from synth.models import resolve_model
+    from synth.models import resolve_model_config
 
     store = Store.open(root)
     if not store.has_table("seeds"):
@@ -102,7 +102,7 @@ def families(root: Path, count: int) -> None:
         counts = run_difficulty(store, config)
         print(f"chance_correction={corrected}: {time.perf_counter() - start:.1f} s, "
               f"sent {counts.get('sent', 0)}, cached {counts.get('cached', 0)}")  # fmt: skip
-        model = resolve_model("smollm2")
+        model = resolve_model_config("smollm2")
         style = resolve_style(config.prompt_style, model)
         prompt = prompting(style, config.temperature, config.max_tokens, config.seed)
         setting = setting_key(model, prompt, config)

@@ -24,8 +24,7 @@ import numpy as np
 import polars as pl
 
 from curate.export import ExportMeta, export_rows
-
-SYSTEM = Path(__file__).resolve().parents[1] / "synth" / "prompts" / "reasoning_system.txt"
+from synth.prompts import REASONING_SYSTEM_PROMPT as SYSTEM
 
 
 def _pool(rng: np.random.Generator, size: int, words: int) -> pl.Series:

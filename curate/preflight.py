@@ -40,14 +40,16 @@ def _model_label(spec: Any) -> str:
 
 
 def model_problems(spec: Any) -> list[str]:
-    """Why a model spec (YAML path, embedded name, inline config, None) could not be used."""
-    from synth.models import resolve_gguf, resolve_model
+    """Why a model spec (synth.models.resolve_model_config) could not be used."""
+    from synth.models import resolve_gguf, resolve_model_config
 
     label = _model_label(spec)
     if isinstance(spec, str) and spec.endswith((".yaml", ".yml")) and not Path(spec).is_file():
         return [f"{label}: model config file not found (relative to {Path.cwd()})"]
+    if isinstance(spec, str) and _checkpoint_to_come(spec):
+        return []  # a checkpoint folder an earlier stage of the recipe may train
     try:
-        config = resolve_model(spec)
+        config = resolve_model_config(spec)
     except (OSError, ValueError, yaml.YAMLError) as exc:
         return [f"{label}: {exc}"]
     problems = []
@@ -65,6 +67,11 @@ def model_problems(spec: Any) -> list[str]:
     if config.api_key_env and not os.environ.get(config.api_key_env):
         problems.append(f"{label}: its API key variable {config.api_key_env} is not set")
     return problems
+
+
+def _checkpoint_to_come(spec: str) -> bool:
+    path = Path(spec).expanduser()
+    return not path.suffix and not path.exists() and ("/" in spec or spec.startswith((".", "~")))
 
 
 def _models(specs: Iterable[Any]) -> list[str]:

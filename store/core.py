@@ -168,9 +168,9 @@ class Store:
     def tables(self, at: Snapshot = None) -> list[str]:
         if at is None:
             return tables_now(self._con)
-        return tables_at(self._con, self.resolve(at))
+        return tables_at(self._con, self.snapshot_id(at))
 
-    def resolve(self, at: Snapshot) -> int:
+    def snapshot_id(self, at: Snapshot) -> int:
         """Snapshot id for `at`: None is the current one, an int is checked, a str is a tag."""
         if at is None:
             return self.snapshot()
@@ -200,7 +200,7 @@ class Store:
     def ref(self, table: TableSpec | str, at: Snapshot = None) -> str:
         """A SQL table reference for the table at `at`, for use inside your own queries."""
         name = table_name(table)
-        version = None if at is None else self.resolve(at)
+        version = None if at is None else self.snapshot_id(at)
         if not self.has_table(name, version):
             where = "now" if version is None else f"at snapshot {version}"
             known = ", ".join(self.tables(version)) or "none"
@@ -289,7 +289,7 @@ class Store:
                 f"tag {name!r}: a tag is a name of 1 to 128 printable characters, without "
                 "spaces at either end"
             )
-        target = self.resolve(snapshot)
+        target = self.snapshot_id(snapshot)
         if (
             self.has_table(TAGS.name)
             and self.sql(f"SELECT 1 FROM {LAKE}.{TAGS.name} WHERE tag = ?", [name]).height
@@ -316,7 +316,7 @@ class Store:
         and the journal records the run as failed."""
         if self._active_run is not None:
             raise StoreError(f"run '{self._active_run.id}' is already open on this store")
-        at = self.resolve(getattr(config, "at", None))
+        at = self.snapshot_id(getattr(config, "at", None))
         if hasattr(config, "model_copy") and "at" in type(config).model_fields:
             config = config.model_copy(update={"at": at})
         config_json = _config_json(config)
@@ -375,7 +375,7 @@ class Store:
         selection, a seed's band, a dedup assignment, a trace's verdict). A run that replaced
         a version with no rows (`run.insert(..., replaces=)`) makes it empty. `source`
         replaces the table reference, e.g. by a filtered projection; it keeps `run_id`."""
-        return latest_query(self, table, key, self.resolve(at), source)
+        return latest_query(self, table, key, self.snapshot_id(at), source)
 
     def latest(
         self,
@@ -406,8 +406,8 @@ class Store:
         """`columns` of `table` at `at`, typed by its spec: the rows matching `where` (our own
         SQL, with `params`), only the current version's when `current`; empty when the table
         does not exist yet, NULL for a column an older table lacks."""
-        return read_columns(self, table, columns, self.resolve(at), where, params, current)
+        return read_columns(self, table, columns, self.snapshot_id(at), where, params, current)
 
     def has_version(self, table: TableSpec, key: dict[str, object], at: Snapshot = None) -> bool:
         """Whether a run wrote a version of `table` for `key` (the current one may be empty)."""
-        return has_version(self, table, key, self.resolve(at))
+        return has_version(self, table, key, self.snapshot_id(at))

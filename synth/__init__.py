@@ -1,8 +1,8 @@
 """Model backends and teacher trace generation.
 
-from synth import Budget, ChatRequest, RequestCache, generate, load_model_config
+from synth import Budget, ChatRequest, RequestCache, generate, resolve_model_config
 
-model = load_model_config("models/o3-mini.yaml")        # or None: embedded SmolLM2
+model = resolve_model_config("models/o3-mini.yaml")        # or None: embedded SmolLM2
 chat = ChatRequest(messages=[{"role": "user", "content": "2+2?"}], n=4, max_tokens=256)
 raw = ChatRequest(prompt="Q: 2+2\nA: 4\nQ: 3+5\nA:", stop=["\n"])  # base models
 with RequestCache.for_store(store) as cache:                # finished samples never re-sent
@@ -14,7 +14,7 @@ result.stopped             # a message when the budget stopped the run, else Non
 from synth.backends import Backend, ChatRequest, Completion, get_backend
 from synth.cache import RequestCache
 from synth.generate import Budget, GenerateResult, generate, sample_tasks
-from synth.models import ModelConfig, load_model_config
+from synth.models import ModelConfig, resolve_model_config
 
 __all__ = [
     "Backend",
@@ -27,5 +27,5 @@ __all__ = [
     "generate",
     "get_backend",
     "sample_tasks",
-    "load_model_config",
+    "resolve_model_config",
 ]

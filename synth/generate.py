@@ -1,8 +1,8 @@
 """Run a batch of requests through a backend with the request cache, a budget and progress.
 
 Usage:
-    from synth import ChatRequest, generate, load_model_config
-    result = generate(load_model_config("models/smollm2.yaml"),
+    from synth import ChatRequest, generate, resolve_model_config
+    result = generate(resolve_model_config("models/smollm2.yaml"),
                       [ChatRequest(messages=[{"role": "user", "content": "2+2?"}], n=4)],
                       cache=RequestCache.for_store(store), budget=Budget(max_tokens=100_000))
     result.completions[0][3].text      # request 0, sample 3 (None if the budget stopped first)

@@ -1,8 +1,16 @@
 """Model configs: which backend, which model, default sampling params. Secrets only by env var name.
 
+`resolve_model_config` is the one place that turns what a user writes for a model into a
+`ModelConfig`; every model-calling stage (proxy, difficulty, rewrite, traces, eval) takes its
+models through it.
+
 Usage:
-    cfg = load_model_config("models/o3-mini.yaml")   # or a bare name: "smollm2", "gemma3-270m"
-    cfg = ModelConfig()                              # the embedded default, SmolLM2-135M-Instruct
+    cfg = resolve_model_config("models/o3-mini.yaml")   # a model config YAML
+    cfg = resolve_model_config("smollm2")               # an embedded model: smollm2, gemma3-270m
+    cfg = resolve_model_config("runs/sft")              # a checkpoint folder (transformers)
+    cfg = resolve_model_config("x.Q8_0.gguf")           # a GGUF file (llama.cpp)
+    cfg = resolve_model_config("http://127.0.0.1:8080/v1#qwen3")  # a served OpenAI endpoint
+    cfg = ModelConfig()                                 # the default: SmolLM2-135M-Instruct
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ _OUTPUT_FIELDS = (
     "params",
     "reasoning_effort",
     "extra_body",
+    "weights",
 )
 # A request carries its effective sampling params itself, so the cache key takes the output
 # fields less `params` (and the backend's own name, which tells the Batch API mode apart).
@@ -63,6 +72,9 @@ class ModelConfig(BaseModel):
     price_output_per_mtok: float = Field(default=0.0, ge=0)
     batch_api: bool = False
     batch_poll_s: float = Field(default=30.0, gt=0)
+    weights: str | None = None
+    """Fingerprint of a local checkpoint folder's weight files (set by the resolver, see
+    synth.checkpoint): part of the config's identity, so a retrained folder is a new model."""
     # llamacpp
     gguf: str | None = None
     """GGUF path; unset means the embedded model named by `model`."""
@@ -95,11 +107,16 @@ class ModelConfig(BaseModel):
     def config_hash(self) -> str:
         """Stable id of what the model will answer (the `teacher` column of traces)."""
         data = self.model_dump(include=set(_OUTPUT_FIELDS))
+        if data["weights"] is None:  # not a checkpoint folder: the hash of before the field
+            del data["weights"]
         return xxhash.xxh3_64_hexdigest(json.dumps(data, sort_keys=True).encode())
 
     def request_identity(self) -> dict[str, Any]:
         """The output fields a single request's cache key needs besides the request itself."""
-        return {name: getattr(self, name) for name in _REQUEST_FIELDS}
+        identity = {name: getattr(self, name) for name in _REQUEST_FIELDS}
+        if identity["weights"] is None:
+            del identity["weights"]
+        return identity
 
     def api_key(self) -> str | None:
         if self.api_key_env is None:
@@ -132,30 +149,68 @@ class ModelConfig(BaseModel):
         )
 
 
-def load_model_config(source: str | Path | None) -> ModelConfig:
-    """A YAML file path, an embedded model name, or None for the default (SmolLM2)."""
-    if source is None:
-        return ModelConfig()
-    path = Path(source)
-    if path.suffix in {".yaml", ".yml"} or path.exists():
-        data = yaml.safe_load(path.read_text()) or {}
-        return ModelConfig.model_validate(data)
-    name = _ALIASES.get(str(source), str(source))
-    if name in (SMOLLM2, GEMMA3_270M):
-        return ModelConfig(model=name)
-    if name == SYNTHETIC:  # the offline teacher that writes stored worked solutions
-        return ModelConfig(backend="synthetic", model=SYNTHETIC)
-    raise NotFoundError(f"no model config file or embedded model named {source!r}")
+ModelSpec = str | Path | ModelConfig | dict[str, Any] | None
+"""What a user writes for a model: see `resolve_model_config`."""
+
+SERVED_MODEL = "default"  # the model name sent to a served endpoint given without `#name`
 
 
-def resolve_model(spec: str | Path | ModelConfig | None, **params: object) -> ModelConfig:
-    """A model config from a YAML path, an embedded name, an inline config or None (SmolLM2),
-    with sampling overrides (temperature, max_tokens, seed...; None leaves a param as it is)."""
-    model = spec if isinstance(spec, ModelConfig) else load_model_config(spec)
+def resolve_model_config(spec: ModelSpec, **params: object) -> ModelConfig:
+    """The model config `spec` names: None (the embedded SmolLM2), an inline config (a
+    ModelConfig or a mapping of its fields), a model config YAML, an embedded model name
+    (smollm2, gemma3-270m, synthetic), a `.gguf` file (llama.cpp), a checkpoint folder (the
+    transformers backend, with its weights fingerprint) or a served OpenAI-compatible endpoint
+    (`http(s)://host:port/v1`, `#name` for the model it serves). `params` override sampling
+    params (temperature, max_tokens, seed...; None leaves a param as it is)."""
+    from synth.checkpoint import with_weights_identity
+
+    model = with_weights_identity(_config_of(spec))
     overrides = {k: v for k, v in params.items() if v is not None}
     if not overrides:
         return model
     return model.model_copy(update={"params": {**model.params, **overrides}})
+
+
+def _config_of(spec: ModelSpec) -> ModelConfig:
+    if spec is None:
+        return ModelConfig()
+    if isinstance(spec, ModelConfig):
+        return spec
+    if isinstance(spec, dict):
+        return ModelConfig.model_validate(spec)
+    text = str(spec)
+    if text.startswith(("http://", "https://")):
+        url, _, name = text.partition("#")
+        return ModelConfig(backend="openai", model=name or SERVED_MODEL, base_url=url)
+    path = Path(text).expanduser()
+    if path.suffix in {".yaml", ".yml"} or path.is_file() and path.suffix != ".gguf":
+        if not path.is_file():
+            raise NotFoundError(f"model config file {path} not found")
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"model config file {path}: expected a mapping of fields")
+        return ModelConfig.model_validate(data)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise NotFoundError(
+                f"{path.resolve()} is not a checkpoint: no config.json (expected a "
+                "`teachable train` output folder or a Hugging Face model folder)"
+            )
+        return ModelConfig(backend="transformers", model=str(path.resolve()))
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise NotFoundError(f"GGUF file not found: {path}")
+        return ModelConfig(model=path.stem, gguf=str(path.resolve()))
+    name = _ALIASES.get(text, text)
+    if name in (SMOLLM2, GEMMA3_270M):
+        return ModelConfig(model=name)
+    if name == SYNTHETIC:  # the offline teacher that writes stored worked solutions
+        return ModelConfig(backend="synthetic", model=SYNTHETIC)
+    if "/" in text or text.startswith((".", "~")):
+        raise NotFoundError(
+            f"model {text!r}: no checkpoint folder, model config or GGUF file at {path}"
+        )
+    raise NotFoundError(f"no model config file or embedded model named {text!r}")
 
 
 def resolve_gguf(config: ModelConfig) -> Path:

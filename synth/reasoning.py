@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.tables.traces import THINK_CLOSE as CLOSE
-from store.tables.traces import THINK_OPEN as OPEN
+from store.tables.traces import THINK_CLOSE, THINK_OPEN
 
 
 def split_think(text: str) -> tuple[str, str | None]:
@@ -14,13 +13,13 @@ def split_think(text: str) -> tuple[str, str | None]:
     Handles `<think>R</think>A`, `R</think>A` (chat templates that put the opening tag in the
     prompt, as DeepSeek-R1 and Qwen3 do) and an unterminated `<think>R` (cut off by max_tokens).
     """
-    start = text.find(OPEN)
-    end = text.find(CLOSE)
+    start = text.find(THINK_OPEN)
+    end = text.find(THINK_CLOSE)
     if end >= 0 and (start < 0 or start < end):
-        body_start = start + len(OPEN) if start >= 0 else 0
-        return text[end + len(CLOSE) :].strip(), text[body_start:end].strip()
+        body_start = start + len(THINK_OPEN) if start >= 0 else 0
+        return text[end + len(THINK_CLOSE) :].strip(), text[body_start:end].strip()
     if start >= 0:
-        return text[:start].strip(), text[start + len(OPEN) :].strip()
+        return text[:start].strip(), text[start + len(THINK_OPEN) :].strip()
     return text.strip(), None
 
 

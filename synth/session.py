@@ -39,7 +39,7 @@ from synth.backends import Backend, ChatRequest
 from synth.cache import RequestCache
 from synth.engine import engine_backend
 from synth.generate import Budget, GenerateResult, generate
-from synth.models import ModelConfig, resolve_model
+from synth.models import ModelConfig, resolve_model_config
 
 _PROGRESS: bool | None = None
 # stats of a generate call that add up over the calls of a run
@@ -133,7 +133,7 @@ def model_session(
     `store`; both are closed when the block ends, whatever happens in it. A block that ends
     normally raises SamplesFailedError when too many samples failed (see FailurePolicy)."""
     owned = not isinstance(model, Backend)
-    backend = engine_backend(resolve_model(model, **params)) if owned else model  # type: ignore[arg-type]
+    backend = engine_backend(resolve_model_config(model, **params)) if owned else model  # type: ignore[arg-type]
     backend.bind(store)  # type: ignore[union-attr]
     request_cache = RequestCache.for_store(store) if cache else None
     session = ModelSession(

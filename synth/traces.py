@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -26,11 +25,11 @@ from store.sql import SqlCondition, bind_condition, user_sql_errors
 from store.tables import PROMPT_TABLES, SELECTIONS, TRACES
 from synth.backends import ChatRequest, Completion
 from synth.generate import Budget, GenerateResult
-from synth.models import ModelConfig, resolve_model
+from synth.models import ModelConfig, resolve_model_config
+from synth.prompts import reasoning_system_prompt
 from synth.session import FailurePolicy, model_session
 
 log = logging.getLogger("teachable.synth.traces")
-DEFAULT_SYSTEM_PROMPT = Path(__file__).parent / "prompts" / "reasoning_system.txt"
 
 
 class TracesConfig(StageConfig, FailurePolicy):
@@ -61,15 +60,14 @@ class TracesConfig(StageConfig, FailurePolicy):
 
 
 def teacher_config(config: TracesConfig) -> ModelConfig:
-    return resolve_model(
+    return resolve_model_config(
         config.teacher, temperature=config.temperature, max_tokens=config.max_new, seed=config.seed
     )
 
 
 def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
     teacher = teacher_config(config)
-    prompt_path = Path(config.system_prompt_file or DEFAULT_SYSTEM_PROMPT)
-    system = prompt_path.read_text().strip()
+    system = reasoning_system_prompt(config.system_prompt_file).text.strip()
     teacher_hash = xxhash.xxh3_64_hexdigest(f"{teacher.config_hash()}\n{system}".encode())
     with store.run("traces", config) as run:
         items = _load_items(store, config, run.at)

@@ -80,10 +80,10 @@ def load_model_and_tokenizer(cfg: Any) -> tuple[Any, Any, Any]:
     base / context size from the config applied before the weights load."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    from train.model_loading import resolve_model
+    from train.model_loading import trainable_folder
     from train.tokens import fit_model, prepare_tokenizer
 
-    folder = resolve_model(cfg.model)
+    folder = trainable_folder(cfg.model)
     config = AutoConfig.from_pretrained(folder)
     _apply_rope(config, cfg.rope_theta, cfg.max_position_embeddings)
     kwargs = dict(cfg.model_init_kwargs or {})

@@ -1,14 +1,14 @@
-"""Resolve a model reference to a trainable Hugging Face folder.
+"""A model reference (the embedded SmolLM2, a .gguf, a HF folder) as a trainable HF folder.
 
 A GGUF file loaded with `gguf_file=` counts as *quantized* in transformers 5: Trainer refuses to
 fine-tune it and `save_pretrained` refuses to write it. So a GGUF is dequantized once, rebuilt
 as a plain model (`from_config` + `load_state_dict`, all keys match) and saved with its tokenizer
 to a cache folder outside the repo, keyed by the file's content hash. Later runs reuse it.
 
-    from train.model_loading import resolve_model
-    folder = resolve_model("smollm2")            # the embedded SmolLM2-135M-Instruct GGUF
-    folder = resolve_model("/models/x.Q8_0.gguf")
-    folder = resolve_model("/models/hf-folder")  # returned as is
+    from train.model_loading import trainable_folder
+    folder = trainable_folder("smollm2")            # the embedded SmolLM2-135M-Instruct GGUF
+    folder = trainable_folder("/models/x.Q8_0.gguf")
+    folder = trainable_folder("/models/hf-folder")  # returned as is
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def alias_path(name: str) -> Path:
     return Path(module.__file__).resolve().parent / filename
 
 
-def resolve_model(ref: str | os.PathLike[str], cache: Path | None = None) -> Path:
+def trainable_folder(ref: str | os.PathLike[str], cache: Path | None = None) -> Path:
     """A folder `from_pretrained` can load: HF folders as is, GGUF files rebuilt and cached."""
     ref = str(ref)
     if ref in _ALIASES:

@@ -41,7 +41,7 @@ from typing import Any
 
 from quality.filters.scorers import repetition_batch, think_problems, truncated_ids
 from store.errors import ConfigError
-from train.tokens import THINK_END
+from store.tables.traces import THINK_CLOSE
 
 RewardFn = Callable[..., list[float]]
 
@@ -72,8 +72,8 @@ def completion_text(completion: str | Sequence[dict[str, Any]]) -> str:
 
 def final_answer_text(text: str) -> str | None:
     """What follows the last `</think>`; None when the reasoning block never closed."""
-    cut = text.rfind(THINK_END)
-    return None if cut < 0 else text[cut + len(THINK_END) :]
+    cut = text.rfind(THINK_CLOSE)
+    return None if cut < 0 else text[cut + len(THINK_CLOSE) :]
 
 
 def _lengths(texts: list[str], completion_ids: Sequence[Sequence[int]] | None) -> list[int]:

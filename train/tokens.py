@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from store.tables.traces import THINK_CLOSE as THINK_END
-from store.tables.traces import THINK_OPEN as THINK_START
+from store.tables.traces import THINK_CLOSE, THINK_OPEN
 from train.chat_template import REASONING_TEMPLATE, TURN_END, TURN_START
 
 # Placeholder tokens that tokenizers ship unused: Llama 3, Gemma, Phi-4, BERT-style.
@@ -51,7 +50,7 @@ def prepare_tokenizer(tokenizer: Any, repurpose: bool = True) -> tuple[Any, Toke
     """
     vocab = tokenizer.get_vocab()
     repurposed: dict[str, str] = {}
-    missing = [t for t in (THINK_START, THINK_END) if t not in vocab]
+    missing = [t for t in (THINK_OPEN, THINK_CLOSE) if t not in vocab]
     if missing and repurpose:
         spare = placeholder_tokens(tokenizer)
         if len(spare) >= len(missing):
@@ -67,7 +66,7 @@ def prepare_tokenizer(tokenizer: Any, repurpose: bool = True) -> tuple[Any, Toke
     tokenizer.eos_token = TURN_END
     if tokenizer.pad_token is None:
         tokenizer.pad_token = TURN_END
-    ids = tokenizer.convert_tokens_to_ids([THINK_START, THINK_END])
+    ids = tokenizer.convert_tokens_to_ids([THINK_OPEN, THINK_CLOSE])
     return tokenizer, TokenSetup(think_ids=(ids[0], ids[1]), repurposed=repurposed, added=added)
 
 

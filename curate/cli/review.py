@@ -124,7 +124,7 @@ def report(
     if rule not in RULES:
         raise typer.BadParameter(f"one of {', '.join(RULES)}", param_hint="--rule")
     with open_store(store, create=False) as opened:
-        result = review_report(opened, project, opened.resolve(at), rule)  # type: ignore[arg-type]
+        result = review_report(opened, project, opened.snapshot_id(at), rule)  # type: ignore[arg-type]
         if result.annotators.height == 0:
             console.print("no reviews yet (teachable review pull --project NAME)")
             return
@@ -154,7 +154,7 @@ def recheck(
     from quality.review.recheck import recheck as run_recheck
 
     with open_store(store, create=False) as opened:
-        result = run_recheck(opened, opened.resolve(at), rule)  # type: ignore[arg-type]
+        result = run_recheck(opened, opened.snapshot_id(at), rule)  # type: ignore[arg-type]
         flipped = result.traces.filter(pl.col("correct") != pl.col("correct_after"))
         console.print(f"{result.traces.height} traces on corrected prompts, {flipped.height} flip")
         if flipped.height:

@@ -19,11 +19,10 @@ import xxhash
 import yaml
 
 from store import Store
-from store.errors import NotFoundError
 from store.secrets import redact
 from store.tables import EXPORTS
-from synth.backends.transformers_backend import local_folder, with_weights_identity
-from synth.models import ModelConfig, resolve_model
+from synth.checkpoint import local_folder
+from synth.models import ModelConfig, ModelSpec, resolve_model_config
 
 # run_config.yaml keys worth carrying into a summary row (the file has ~200 TRL fields)
 _TRAIN_KEYS = (
@@ -55,37 +54,13 @@ class EvalModel:
         return json.dumps(redact(self.config.model_dump(mode="json")), sort_keys=True)
 
 
-def model_config(spec: str | Path | ModelConfig | None, **params: object) -> ModelConfig:
-    """A model config from an eval's `model` field; a folder means a local checkpoint run
-    through the transformers backend."""
-    if isinstance(spec, ModelConfig) or spec is None:
-        return resolve_model(spec, **params)
-    text = str(spec)
-    path = Path(text).expanduser()
-    if path.suffix not in (".yaml", ".yml"):
-        if path.is_dir():
-            if not (path / "config.json").is_file():
-                raise NotFoundError(
-                    f"{path.resolve()} is not a checkpoint: no config.json (expected a "
-                    "`teachable train` output folder or a Hugging Face model folder)"
-                )
-            spec = ModelConfig(backend="transformers", model=str(path.resolve()))
-        elif path.suffix == ".gguf" and path.is_file():
-            spec = ModelConfig(model=path.stem, gguf=str(path.resolve()))
-        elif not path.exists() and ("/" in text or text.startswith((".", "~"))):
-            raise NotFoundError(
-                f"model {text!r}: no checkpoint folder, model config or GGUF file at {path}"
-            )
-    return resolve_model(spec, **params)
-
-
 def eval_model(
-    spec: str | Path | ModelConfig | None,
+    spec: ModelSpec,
     system: str | None,
     label: str | None = None,
     **params: object,
 ) -> EvalModel:
-    config = with_weights_identity(model_config(spec, **params))
+    config = resolve_model_config(spec, **params)
     folder = local_folder(config)
     digest = xxhash.xxh3_64_hexdigest(f"{config.config_hash()}\n{system or ''}".encode())
     if folder is None:
@@ -97,7 +72,7 @@ def eval_model(
         label or _folder_label(folder),
         digest,
         checkpoint=str(folder),
-        weights=config.extra_body.get("weights"),
+        weights=config.weights,
         train_run=train_run,
         export=read_export(train_run.get("dataset")) if train_run else None,
     )

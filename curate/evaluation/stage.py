@@ -39,8 +39,8 @@ from store.tables import EVAL_SUMMARIES, EVALS
 from synth.backends import Backend, ChatRequest
 from synth.generate import Budget
 from synth.models import ModelConfig
+from synth.prompts import reasoning_system_prompt
 from synth.session import FailurePolicy, model_session
-from synth.traces import DEFAULT_SYSTEM_PROMPT
 
 log = logging.getLogger("teachable.eval")
 
@@ -91,21 +91,17 @@ class EvalConfig(StageConfig, FailurePolicy):
             problems += benchmark_problems(self.benchmarks, self.registry)
         if self.system_prompt_file and not Path(self.system_prompt_file).is_file():
             problems.append(f"system prompt file {self.system_prompt_file} not found")
-        model = self.model if isinstance(self.model, str) else ""
-        if model.endswith((".yaml", ".yml")) and not Path(model).is_file():
-            problems.append(f"model config file {model} not found")
-        folder = Path(model) if model else None
-        if folder is not None and folder.is_dir() and not (folder / "config.json").is_file():
-            problems.append(f"model {model}: not a checkpoint (no config.json)")
-        return problems
+        from curate.preflight import model_problems
+
+        return problems + model_problems(self.model)
 
 
 def system_prompt(path: str | None) -> str | None:
-    text = Path(path or DEFAULT_SYSTEM_PROMPT).read_text(encoding="utf-8").strip()
+    text = reasoning_system_prompt(path).text.strip()
     return text or None
 
 
-def resolve(config: EvalConfig) -> EvalModel:
+def eval_model_of(config: EvalConfig) -> EvalModel:
     """The model an eval config scores, with its hash and lineage (no weights are loaded)."""
     return eval_model(
         config.model,
@@ -119,7 +115,7 @@ def resolve(config: EvalConfig) -> EvalModel:
 
 def run_eval(store: Store, config: EvalConfig, backend: Backend | None = None) -> dict[str, int]:
     """Run the eval; `backend` replaces the configured model's (tests inject faults with it)."""
-    model = resolve(config)
+    model = eval_model_of(config)
     with store.run("eval", config) as run:
         benchmarks = load_benchmarks(store, config, run.at)
         expected = expected_rows(benchmarks, model, config.samples)
@@ -283,7 +279,7 @@ def eval_summary(store: Store, config: EvalConfig, at: int | str | None = None) 
     even when a later eval of the same model used another N."""
     if not store.has_table(EVAL_SUMMARIES.name, at):
         return EVAL_SUMMARIES.empty()
-    model = resolve(config)
+    model = eval_model_of(config)
     return store.latest(
         EVAL_SUMMARIES,
         key=[*(EVAL_SUMMARIES.current or ()), "samples"],

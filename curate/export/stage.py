@@ -7,10 +7,8 @@ whole.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -26,13 +24,7 @@ from store import StageConfig, Store
 from store.errors import InputError
 from store.stream import record_batches
 from store.tables import EXPORTS, MIXTURE_ITEMS, MIXTURES, QUESTIONS, SEEDS, TRACES
-
-# used when synth's prompt file cannot be found (it ships as synth/prompts/reasoning_system.txt)
-FALLBACK_SYSTEM_PROMPT = (
-    "You are a careful reasoning assistant. Think through the problem step by step between "
-    "<think> and </think>, then give a short solution ending with the final answer in the form "
-    "\\boxed{ANSWER}."
-)
+from synth.prompts import reasoning_system_prompt
 
 
 class ExportConfig(StageConfig):
@@ -56,15 +48,8 @@ class ExportConfig(StageConfig):
 
 def system_prompt(path: str | None) -> tuple[str, str]:
     """The prompt text and where it came from."""
-    if path is not None:
-        return Path(path).read_text(encoding="utf-8"), path
-    spec = importlib.util.find_spec("synth")  # locate the file without importing synth
-    if spec and spec.submodule_search_locations:
-        for folder in spec.submodule_search_locations:
-            candidate = Path(folder) / "prompts" / "reasoning_system.txt"
-            if candidate.is_file():
-                return candidate.read_text(encoding="utf-8"), "synth/prompts/reasoning_system.txt"
-    return FALLBACK_SYSTEM_PROMPT, "built-in fallback (synth prompt file not found)"
+    prompt = reasoning_system_prompt(path)
+    return prompt.text, prompt.source
 
 
 def find_mixture(store: Store, mixture: str, at: int | None = None) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def _runs(items: pl.DataFrame, column: str) -> list[str]:
     return sorted(items[column].drop_nulls().unique().to_list())
 
 
-def resolve(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
+def resolve_mixture(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
     """The recipe's items at snapshot `at`; reads only, writes nothing."""
     candidates = inputs.candidates(store, at, recipe.seed, recipe.difficulty_model)
     candidates = review.rescore(store, at, recipe.review_rule, candidates)
@@ -78,7 +78,7 @@ def resolve(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
 def run_mix_build(store: Store, config: MixBuildConfig) -> dict[str, int]:
     recipe, text = load_recipe(config.recipe)
     with store.run("mix.build", config) as run:
-        resolved = resolve(store, recipe, run.at)
+        resolved = resolve_mixture(store, recipe, run.at)
         items = resolved.items.with_columns(mixture=pl.lit(recipe.name))
         run.insert(MIXTURE_ITEMS, items, replaces={"mixture": recipe.name})
         record = {

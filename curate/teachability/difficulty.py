@@ -44,7 +44,7 @@ from quality.answers.chance import chance_rates
 from store import Store
 from store.tables import ATTEMPTS, DIFFICULTY
 from synth.backends import Backend
-from synth.models import ModelConfig, resolve_model
+from synth.models import ModelConfig, resolve_model_config
 from synth.session import model_session
 
 
@@ -178,7 +178,9 @@ def run_difficulty(
         seeds = with_proxy(store, run.at, load_seeds(store, run.at, config.where, config.limit))
         verifiable = seeds.filter(pl.col("proxy_answer").is_not_null())
         models = (
-            [b.config for b in backends] if backends else [resolve_model(w) for w in config.weak]
+            [b.config for b in backends]
+            if backends
+            else [resolve_model_config(w) for w in config.weak]
         )
         counts = Counter({"seeds": seeds.height, "unverifiable": seeds.height - verifiable.height})
         for index, model in enumerate(models):

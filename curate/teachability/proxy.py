@@ -28,7 +28,7 @@ from quality.answers import extract_answer
 from store import Store
 from store.tables import PROXY_ANSWERS
 from synth.backends import Backend
-from synth.models import ModelConfig, resolve_model
+from synth.models import ModelConfig, resolve_model_config
 from synth.session import model_session
 
 
@@ -57,7 +57,7 @@ def run_proxy(
         has_ref = seeds["answer"].is_not_null() & (seeds["answer"].str.strip_chars() != "")
         reference, open_seeds = seeds.filter(has_ref), seeds.filter(~has_ref)
         votes = pl.DataFrame(schema={"seed_id": pl.String, "method": pl.String})
-        model = backend.config if backend is not None else resolve_model(config.model)
+        model = backend.config if backend is not None else resolve_model_config(config.model)
         style = resolve_style(config.prompt_style, model)
         prompt = prompting(
             style, config.temperature, config.max_tokens, config.seed, "solve_chat.txt"

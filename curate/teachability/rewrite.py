@@ -29,7 +29,7 @@ from store import StageConfig, Store
 from store.sql import SqlCondition
 from store.tables import QUESTIONS
 from synth.backends import Backend
-from synth.models import ModelConfig, resolve_model
+from synth.models import ModelConfig, resolve_model_config
 from synth.session import FailurePolicy, model_session
 
 _OPEN_ENDED = re.compile(
@@ -132,7 +132,7 @@ def _rewrite(
     rewriter: Backend | None,
     solver: Backend | None,
 ) -> pl.DataFrame:
-    model = rewriter.config if rewriter else resolve_model(config.model)
+    model = rewriter.config if rewriter else resolve_model_config(config.model)
     prompt = prompting("chat", config.temperature, config.max_tokens, config.seed, "rewrite.txt")
     share = config.max_failed_share
     with model_session(store, rewriter or model, max_failed_share=share) as models:

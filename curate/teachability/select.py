@@ -51,7 +51,7 @@ def latest_difficulty(store: Store, at: int | str | None = None) -> pl.DataFrame
     return store.latest(DIFFICULTY, at=at)
 
 
-def resolve(store: Store, config: SelectConfig, at: int) -> pl.DataFrame:
+def selected_seeds(store: Store, config: SelectConfig, at: int) -> pl.DataFrame:
     """seed_id and source of the seeds the selection holds at snapshot `at`."""
     rows = latest_difficulty(store, at)
     if config.models:
@@ -78,7 +78,7 @@ def resolve(store: Store, config: SelectConfig, at: int) -> pl.DataFrame:
 
 def run_select(store: Store, config: SelectConfig) -> dict[str, int]:
     with store.run("select", config) as run:
-        picked = resolve(store, config, run.at)
+        picked = selected_seeds(store, config, run.at)
         criteria = json.dumps(config.model_dump(exclude={"at"}), sort_keys=True)
         rows = picked.select(
             pl.lit(config.name).alias("name"),

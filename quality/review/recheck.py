@@ -60,7 +60,7 @@ def _check(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def recheck(store: Store, at: int | str | None = None, rule: ReviewRule = "majority") -> Recheck:
-    at = store.resolve(at)
+    at = store.snapshot_id(at)
     fixes = corrections(store, at, rule)
     fixes = fixes.join(
         _answer_types(store, at, fixes), on=["prompt_table", "prompt_id"], how="left"

@@ -16,7 +16,7 @@ import polars as pl
 from quality.review.annotations import choices
 from quality.review.items import in_ids, links, seed_bands
 from quality.review.kappa import overall, pairwise
-from quality.review.resolve import ReviewRule, current, read_reviews, resolve
+from quality.review.resolve import ReviewRule, current, read_reviews, resolve_reviews
 from store import Store
 from store.tables import SEEDS
 
@@ -48,7 +48,7 @@ def verdicts_by_band(store: Store, at: int | None, resolved: pl.DataFrame) -> pl
     schema = {"band": pl.String, "source": pl.String, "verdict": pl.String, "items": pl.UInt32}
     if resolved.height == 0:
         return pl.DataFrame(schema=schema)
-    at = store.resolve(at)
+    at = store.snapshot_id(at)
     items = links(store, at, resolved.select(pl.col("item_table").fill_null(SEEDS.name), "item_id"))
     seeds = items["seed_id"].drop_nulls().unique().to_list()
     bands = seed_bands(store, at, seeds).sort("model_name").unique("seed_id", keep="first")
@@ -78,7 +78,7 @@ def review_report(
         pairs=pairwise(rows.select("item_id", "annotator", "verdict")),
         fleiss=fleiss,
         items_multi=multi,
-        by_band=verdicts_by_band(store, at, resolve(reviews, rule)),
+        by_band=verdicts_by_band(store, at, resolve_reviews(reviews, rule)),
         rule=rule,
     )
 

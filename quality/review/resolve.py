@@ -90,7 +90,7 @@ def decide(votes: list[tuple[str, str | None]], rule: ReviewRule) -> tuple[str, 
     return ("fix", answer) if answer is not None else ("reject", None)
 
 
-def resolve(reviews: pl.DataFrame, rule: ReviewRule = "majority") -> pl.DataFrame:
+def resolve_reviews(reviews: pl.DataFrame, rule: ReviewRule = "majority") -> pl.DataFrame:
     """One row per reviewed item: its resolved verdict and answer, the vote counts, who voted
     and when the last vote came (RESOLVED_SCHEMA)."""
     if rule not in RULES:
@@ -134,4 +134,4 @@ def resolved(
     store: Store, at: int | str | None = None, rule: ReviewRule = "majority"
 ) -> pl.DataFrame:
     """The resolved verdict of every reviewed item at snapshot `at`."""
-    return resolve(read_reviews(store, at), rule)
+    return resolve_reviews(read_reviews(store, at), rule)

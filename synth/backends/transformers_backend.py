@@ -18,78 +18,22 @@ stream; it returns scores that are -inf except at the drawn token, and `generate
 over them. Row i's tokens therefore depend only on its own prompt and seed: the same sample
 comes out alone or in any batch, up to floating-point differences of padded batched matmuls.
 
-Cache identity: a retrained folder keeps its path, so the backend adds a fingerprint of the
-folder's weight files (`weights` in the config's `extra_body`, part of every request's cache
-key); answers of old weights are never served for new ones.
+Cache identity: a retrained folder keeps its path, so the config carries a fingerprint of the
+folder's weight files (`ModelConfig.weights`, synth.checkpoint), part of every request's cache
+key; answers of old weights are never served for new ones.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
-
-import xxhash
 
 from store.errors import ConfigError, NotFoundError
 from synth.backends.base import Backend, Completion, SampleTask, Sink, admitted_tasks
+from synth.checkpoint import local_folder, with_weights_identity
 from synth.models import GEMMA3_270M, SMOLLM2, ModelConfig, resolve_gguf
 from synth.reasoning import normalize
-
-# the files that decide what a folder's model answers (not trainer state, metrics, markers)
-_MODEL_FILES = frozenset(
-    {
-        "config.json",
-        "generation_config.json",
-        "tokenizer.json",
-        "tokenizer_config.json",
-        "special_tokens_map.json",
-        "added_tokens.json",
-        "chat_template.jinja",
-        "chat_template.json",
-        "tokenizer.model",
-        "vocab.json",
-        "merges.txt",
-    }
-)
-
-
-def local_folder(config: ModelConfig) -> Path | None:
-    """The checkpoint folder `config.model` names, when it is a local directory."""
-    path = Path(config.model).expanduser()
-    return path.resolve() if path.is_dir() else None
-
-
-def weights_fingerprint(folder: Path) -> str:
-    """xxh3 of (name, size, mtime) of the folder's weight, config and tokenizer files: cheap
-    on a 100 GB checkpoint, and any rewrite of one (a retrain into the same folder) changes it.
-    Trainer state, metrics, markers and checkpoint-N/ subfolders are not the model: left out."""
-    parts = []
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and (_is_weights(path.name) or path.name in _MODEL_FILES):
-            stat = path.stat()
-            parts.append((path.name, stat.st_size, stat.st_mtime_ns))
-    if not any(_is_weights(name) for name, _, _ in parts):
-        raise NotFoundError(f"{folder} holds no model weights (*.safetensors or *.bin)")
-    return xxhash.xxh3_64_hexdigest(json.dumps(parts).encode())
-
-
-def _is_weights(name: str) -> bool:
-    return name.endswith((".safetensors", ".safetensors.index.json", ".bin.index.json")) or (
-        name.endswith(".bin") and name != "training_args.bin"
-    )
-
-
-def with_weights_identity(config: ModelConfig) -> ModelConfig:
-    """`config` with its local folder's fingerprint in `extra_body.weights` (a no-op for other
-    models): what the request cache and eval's model hash key on."""
-    folder = local_folder(config)
-    if folder is None:
-        return config
-    body = {**config.extra_body, "weights": weights_fingerprint(folder)}
-    return config.model_copy(update={"model": str(folder), "extra_body": body})
 
 
 def model_source(config: ModelConfig) -> str:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from curate.cli.main import app
 from curate.evaluation.report import compare, current, eval_plot, eval_table
-from curate.evaluation.stage import EvalConfig, eval_summary, resolve, run_eval
+from curate.evaluation.stage import EvalConfig, eval_model_of, eval_summary, run_eval
 from curate.pipeline import load_recipe
 from store import Store
 from store.tables import SELECTIONS
@@ -302,8 +302,8 @@ def test_recipe_preflight_hook(tmp_path: Path, bench: Path) -> None:
 def test_model_hash_changes_with_the_system_prompt(tmp_path: Path, bench: Path) -> None:
     prompt = tmp_path / "p.txt"
     prompt.write_text("Answer tersely.")
-    plain = resolve(_config(bench))
-    other = resolve(_config(bench, system_prompt_file=str(prompt)))
+    plain = eval_model_of(_config(bench))
+    other = eval_model_of(_config(bench, system_prompt_file=str(prompt)))
     assert plain.hash != other.hash and other.system == "Answer tersely."
     prompt.write_text("")
-    assert resolve(_config(bench, system_prompt_file=str(prompt))).system is None
+    assert eval_model_of(_config(bench, system_prompt_file=str(prompt))).system is None

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli.main import app
-from curate.evaluation.stage import EvalConfig, resolve, run_eval
+from curate.evaluation.stage import EvalConfig, eval_model_of, run_eval
 from store import Store
 from synth.models import ModelConfig
 
@@ -50,13 +50,20 @@ def sft_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     """(run folder, export folder) of a two-step SFT of SmolLM2 through the CLI."""
     import torch
 
-    from train.model_loading import resolve_model
+    from train.model_loading import trainable_folder
 
     torch.set_num_threads(1)
     export = write_export(tmp_path_factory.mktemp("export"))
     run = tmp_path_factory.mktemp("sft") / "run"
     args = ["train", "sft", "cpu_smoke_sft", "--dataset", str(export), "--output_dir", str(run)]
-    args += ["--model", str(resolve_model("smollm2")), "--max_steps", "2", "--save_strategy", "no"]
+    args += [
+        "--model",
+        str(trainable_folder("smollm2")),
+        "--max_steps",
+        "2",
+        "--save_strategy",
+        "no",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     return run, export
@@ -88,6 +95,34 @@ def test_a_trained_checkpoint_through_the_transformers_backend(
     assert summary["weights"] and summary["benchmark"] == "sums"
     assert run_eval(store, config).get("sent", 0) == 0  # answered from the store, no model load
     weights = run / "model.safetensors"
-    before = resolve(config).hash
+    before = eval_model_of(config).hash
     os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 1))
-    assert resolve(config).hash != before  # retrained in place: scored afresh
+    assert eval_model_of(config).hash != before  # retrained in place: scored afresh
+
+
+def test_every_model_stage_takes_a_folder_a_gguf_and_a_yaml(
+    sft_checkpoint: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """One resolver behind every model-calling stage: `difficulty --weak <checkpoint folder>`,
+    `traces --teacher <.gguf>` and `eval --model <yaml>` each run through the CLI."""
+    from synth.models import resolve_gguf
+
+    run, _ = sft_checkpoint
+    root = str(tmp_path / "store")
+    config = tmp_path / "smollm2.yaml"
+    config.write_text("model: smollm2\nn_threads: 1\n")
+    commands = [
+        ["seeds", "synth", "--count", "2", "--family", "echo_number", "--level", "1"],
+        ["difficulty", "--weak", str(run), "--samples", "1", "--max-tokens", "4"],
+        ["traces", "--teacher", str(resolve_gguf(ModelConfig())), "--max-tokens", "8"],
+        ["eval", "--model", str(config), "-b", "gsm8k_test", "--samples", "1", "--limit", "1"]
+        + ["--max-tokens", "8"],
+    ]
+    for args in commands:
+        result = CliRunner().invoke(app, [*args, "--store", root])
+        assert result.exit_code == 0, (args, result.output)
+    with Store.open(root) as store:
+        difficulty = store.table("difficulty")
+        assert difficulty.height == 2 and difficulty["model_name"][0] == str(run.resolve())
+        assert set(store.table("traces")["teacher_model"]) == {"SmolLM2-135M-Instruct.Q4_1"}
+        assert store.table("evals")["model_name"].to_list() == ["smollm2-135m-instruct"]

@@ -19,7 +19,7 @@ from quality.review.corrections import corrections
 from quality.review.kappa import cohen_kappa, fleiss_kappa, overall
 from quality.review.push import PushConfig
 from quality.review.recheck import recheck
-from quality.review.resolve import decide, resolve, resolved
+from quality.review.resolve import decide, resolve_reviews, resolved
 from store import Store, TableSpec
 from store.tables import REVIEWS
 
@@ -118,13 +118,15 @@ def test_resolve_counts_each_annotator_once_at_their_latest_word() -> None:
             ("c", "ann", "maybe", None, 0, 6),  # not a verdict: ignored
         ]
     )
-    out = {r["item_id"]: r for r in resolve(rows).iter_rows(named=True)}
+    out = {r["item_id"]: r for r in resolve_reviews(rows).iter_rows(named=True)}
     assert set(out) == {"a", "b"}
     assert (out["a"]["verdict"], out["a"]["accept"], out["a"]["reject"]) == ("accept", 2, 0)
     assert out["b"]["verdict"] == "reject" and out["b"]["annotators"] == ["ann", "bob"]
-    assert resolve(rows, "any_reject").filter(pl.col("item_id") == "b")["verdict"][0] == "fix"
+    assert (
+        resolve_reviews(rows, "any_reject").filter(pl.col("item_id") == "b")["verdict"][0] == "fix"
+    )
     with pytest.raises(ValueError, match="unknown review rule"):
-        resolve(rows, "vote")  # type: ignore[arg-type]
+        resolve_reviews(rows, "vote")  # type: ignore[arg-type]
 
 
 def test_resolved_reads_a_hand_made_table(store: Store) -> None:

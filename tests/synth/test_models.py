@@ -6,24 +6,24 @@ from pathlib import Path
 
 import pytest
 
-from synth import ChatRequest, ModelConfig, load_model_config
+from synth import ChatRequest, ModelConfig, resolve_model_config
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", ["smollm2", "gemma3-270m", "llamacpp-server", "o3-mini"])
 def test_example_configs_load(name: str) -> None:
-    config = load_model_config(REPO / "models" / f"{name}.yaml")
+    config = resolve_model_config(REPO / "models" / f"{name}.yaml")
     assert config.backend in {"llamacpp", "openai"}
     assert "sk-" not in (REPO / "models" / f"{name}.yaml").read_text()
 
 
 def test_default_is_embedded_smollm2() -> None:
-    assert load_model_config(None) == ModelConfig()
+    assert resolve_model_config(None) == ModelConfig()
     assert ModelConfig().backend == "llamacpp"
-    assert load_model_config("smollm2").model == "smollm2-135m-instruct"
+    assert resolve_model_config("smollm2").model == "smollm2-135m-instruct"
     with pytest.raises(FileNotFoundError):
-        load_model_config("no-such-model")
+        resolve_model_config("no-such-model")
 
 
 def test_api_key_only_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,10 +62,57 @@ def test_reasoning_model_request_shape(monkeypatch: pytest.MonkeyPatch) -> None:
     from synth.generate import sample_tasks
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    config = load_model_config(REPO / "models" / "o3-mini.yaml")
+    config = resolve_model_config(REPO / "models" / "o3-mini.yaml")
     backend = OpenAIBackend(config)
     [task] = sample_tasks(backend, [ChatRequest(messages=[{"role": "user", "content": "hi"}])])
     args = backend.request_args(task)
     assert args["reasoning_effort"] == "high" and args["max_completion_tokens"] == 25000
     assert "temperature" not in args and "max_tokens" not in args and "n" not in args
     assert args["seed"] == 0 and args["model"] == "o3-mini"
+
+
+def test_one_resolver_for_every_way_of_naming_a_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synth.checkpoint import weights_fingerprint
+    from synth.models import resolve_gguf, resolve_model_config
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "runs" / "sft"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"w")
+    checkpoint = resolve_model_config("runs/sft", temperature=0.0)
+    assert checkpoint.backend == "transformers" and checkpoint.model == str(folder)
+    assert checkpoint.weights == weights_fingerprint(folder) and checkpoint.extra_body == {}
+    assert checkpoint.params == {"temperature": 0.0}
+    assert resolve_model_config("./runs/sft/") == resolve_model_config(str(folder))
+    gguf = resolve_gguf(ModelConfig())
+    assert resolve_model_config(str(gguf)).gguf == str(gguf.resolve())
+    (tmp_path / "m.yml").write_text("backend: openai\nmodel: x\nbase_url: http://h/v1\n")
+    assert resolve_model_config("m.yml").base_url == "http://h/v1"
+    assert resolve_model_config({"model": "gemma3"}).model == "gemma3-270m"  # inline
+    served = resolve_model_config("http://127.0.0.1:8080/v1#qwen3")
+    assert (served.backend, served.base_url, served.model) == (
+        "openai",
+        "http://127.0.0.1:8080/v1",
+        "qwen3",
+    )
+    # a retrained folder is another model; other configs keep the hash they always had
+    assert checkpoint.config_hash() != checkpoint.model_copy(update={"weights": "x"}).config_hash()
+    assert "weights" not in ModelConfig().request_identity()
+    bad = {
+        "runs/nope": "no checkpoint folder, model config or GGUF file",
+        "gone.yaml": "model config file gone.yaml not found",
+        "gone.gguf": "GGUF file not found",
+        "nope": "no model config file or embedded model named 'nope'",
+    }
+    for spec, message in bad.items():
+        with pytest.raises(FileNotFoundError, match=message):
+            resolve_model_config(spec)
+    (tmp_path / "runs" / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        resolve_model_config("runs/empty")
+    (tmp_path / "list.yaml").write_text("- a\n")
+    with pytest.raises(ValueError, match="expected a mapping"):
+        resolve_model_config("list.yaml")

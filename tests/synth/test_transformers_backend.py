@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 
 from synth.backends import ChatRequest, get_backend
-from synth.backends.transformers_backend import (
-    local_folder,
-    model_source,
-    weights_fingerprint,
-    with_weights_identity,
-)
+from synth.backends.transformers_backend import model_source
+from synth.checkpoint import local_folder, weights_fingerprint, with_weights_identity
 from synth.generate import generate
 from synth.models import ModelConfig
 
@@ -50,9 +46,8 @@ def test_identity_of_local_folders_only(tmp_path: Path, monkeypatch: pytest.Monk
     folder = _folder(tmp_path)
     monkeypatch.chdir(tmp_path)
     config = with_weights_identity(ModelConfig(backend="transformers", model="ckpt"))
-    assert config.model == str(folder) and config.extra_body["weights"] == weights_fingerprint(
-        folder
-    )
+    assert config.model == str(folder) and config.weights == weights_fingerprint(folder)
+    assert config.extra_body == {}  # the fingerprint is the config's identity, not a request field
     assert local_folder(ModelConfig(backend="transformers", model="org/name")) is None
     assert with_weights_identity(ModelConfig()) == ModelConfig()
     (folder / "config.json").unlink()

@@ -18,10 +18,10 @@ def export_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def model_dir() -> Path:
     import torch
 
-    from train.model_loading import resolve_model
+    from train.model_loading import trainable_folder
 
     torch.set_num_threads(1)  # see the note in train/presets/cpu_smoke_sft.yaml
-    return resolve_model("smollm2")
+    return trainable_folder("smollm2")
 
 
 @pytest.fixture(scope="session")

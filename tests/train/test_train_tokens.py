@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 
+from store.tables.traces import THINK_CLOSE, THINK_OPEN
 from train.chat_template import render
-from train.tokens import THINK_END, THINK_START, placeholder_tokens, prepare_tokenizer
+from train.tokens import placeholder_tokens, prepare_tokenizer
 
 MESSAGES = [
     {"role": "system", "content": "Reason, then answer."},
@@ -15,10 +16,10 @@ MESSAGES = [
 
 
 def test_think_tokens_are_single_and_survive_decoding(tokenizer, base_tokenizer):
-    think_ids = tokenizer.convert_tokens_to_ids([THINK_START, THINK_END])
+    think_ids = tokenizer.convert_tokens_to_ids([THINK_OPEN, THINK_CLOSE])
     assert min(think_ids) >= len(base_tokenizer)  # added: SmolLM2 has no placeholders
     pieces = tokenizer.tokenize("x<think>a b</think>c")
-    assert THINK_START in pieces and THINK_END in pieces
+    assert THINK_OPEN in pieces and THINK_CLOSE in pieces
     ids = tokenizer("<think>a</think>b", add_special_tokens=False)["input_ids"]
     assert ids[0] == think_ids[0] and think_ids[1] in ids
     # GRPO decodes completions with skip_special_tokens=True; the format reward must see them.
@@ -62,7 +63,7 @@ def test_placeholders_are_repurposed_without_growing_the_vocab(base_tokenizer):
 
     prepared, setup = prepare_tokenizer(with_spares)
     assert len(prepared) == size and setup.added == []
-    assert setup.repurposed == {THINK_START: reserved[0], THINK_END: reserved[1]}
+    assert setup.repurposed == {THINK_OPEN: reserved[0], THINK_CLOSE: reserved[1]}
     assert list(setup.think_ids) == spare_ids
     ids = prepared("<think>a</think>b", add_special_tokens=False)["input_ids"]
     assert ids[0] == spare_ids[0] and spare_ids[1] in ids
