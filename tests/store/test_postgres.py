@@ -326,6 +326,30 @@ def test_gc_removes_old_orphans_and_keeps_a_guard_age(store: Store, tmp_path: Pa
     report = store.gc(min_age_s=60)
     assert report.removed == [str(orphan)] and not orphan.exists()
     assert store.table("items")["item_id"].to_list() == ["a"]  # live files untouched
+    assert report.least_min_age_s == 60
+
+
+def test_gc_on_postgresql_suggests_only_what_it_accepts(
+    store: Store, pg_dsn: str, tmp_path: Path
+) -> None:
+    """The hint for young files names a --min-age the shared store accepts (never 0)."""
+    with store.run("load") as run:
+        run.insert(ITEMS, _frame(["a"]))
+    young = (
+        tmp_path
+        / "pg-data"
+        / "main"
+        / "items"
+        / ("ducklake-11111111-0000-0000-0000-000000000000.parquet")
+    )
+    young.write_bytes(b"a run may be committing this")
+    result = CliRunner().invoke(app, ["store", "gc", "--store", pg_dsn])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "--min-age 60 removes" in text and "--min-age 0" not in text
+    assert young.exists()
+    accepted = CliRunner().invoke(app, ["store", "gc", "--min-age", "60", "--store", pg_dsn])
+    assert accepted.exit_code == 0, accepted.output
 
 
 def test_opening_needs_a_data_path_once_and_names_missing_stores(
