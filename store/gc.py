@@ -49,6 +49,7 @@ class GcReport:
     kept_young: list[str] = field(default_factory=list)  # unreferenced, younger than min_age_s
     kept_foreign: list[str] = field(default_factory=list)  # not DuckLake files: left alone
     dry_run: bool = False
+    least_min_age_s: float = 0.0  # the smallest min_age_s this store allows (shared: > 0)
 
 
 def collect(
@@ -83,7 +84,7 @@ def collect(
                 f"store gc needs the writer lock, which a run holds: {exc}"
             ) from None
     try:
-        report = GcReport(dry_run=dry_run)
+        report = GcReport(dry_run=dry_run, least_min_age_s=SHARED_MIN_AGE_S if lock is None else 0)
         _remove_orphans(con, report, time.time() - min_age_s)
         _remove_expired(con, report, min_age_s)
         return report

@@ -11,8 +11,9 @@ The rule, checked with DuckDB's own tokenizer and parser before the text meets a
 * no comments (`--`, `/* */`), no parameter placeholders (`?`, `$1`: the caller's own
   parameters would bind to them);
 * no function whose result depends on anything but the row: DuckDB's volatile functions
-  (random, nextval, setseed, write_log, ...) and session look-ups (current_setting,
-  getvariable, current_query);
+  (random, nextval, setseed, write_log, ...), those fixed only within a query (now, today,
+  current_date, txid_current: the clock and the session), session look-ups (current_setting,
+  getvariable, current_query), and macros that expand to a subquery or to one of these;
 * and, bound against the real table, it names existing columns and is a true/false condition.
 
 Callers always paste it parenthesized (`where_expression` returns it so). Every refusal is a
@@ -22,6 +23,7 @@ Callers always paste it parenthesized (`where_expression` returns it so). Every 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,10 +35,12 @@ from pydantic import AfterValidator
 
 from store.errors import InputError
 
-# read outside the row, though DuckDB does not mark them volatile
+# read outside the row, though DuckDB does not mark them volatile; and the SQL keywords for the
+# clock, which bind to a function of another name
 _SESSION_FUNCTIONS = frozenset(
-    {"current_setting", "getvariable", "current_query", "json_serialize_plan"}
-)
+    {"current_setting", "getvariable", "current_query", "json_serialize_plan",
+     "current_timestamp", "current_time", "localtime", "localtimestamp"}
+)  # fmt: skip
 # The text is parsed as the one argument of a function call, which binds tighter than any
 # operator: had a `)` in the text closed the call, the call would stop being the whole
 # condition (`f((a)) OR (b)`) or get a second argument (`f((a), (b))`).
@@ -63,24 +67,36 @@ def _parser() -> duckdb.DuckDBPyConnection:
 
 @cache
 def _refused_functions() -> dict[str, str]:
-    """Function name -> why it is refused, from DuckDB's own catalog."""
+    """Function name -> why it is refused, from DuckDB's own catalog: volatile functions and
+    those fixed only within one query (now, today, txid_current, current_database...: the
+    clock or the session, not the row), names that are only table (or pragma) functions (in
+    an expression `range(3)` is the scalar list function, `read_text(...)` can only mean the
+    table one), and macros whose expansion holds a subquery or a refused function (checked on
+    their definition, since the parser sees only the macro's name)."""
     with _parser_lock:
-        # volatile ones, and names that are only table (or pragma) functions: in an expression
-        # `range(3)` is the scalar list function, `read_text(...)` can only mean the table one
         rows = (
             _parser()
             .execute(
-                "SELECT lower(function_name), bool_or(stability = 'VOLATILE') "
-                "FROM duckdb_functions() GROUP BY 1 "
-                "HAVING bool_or(stability = 'VOLATILE') OR bool_and(function_type IN "
-                "('table', 'table_macro', 'pragma'))"
+                "SELECT lower(function_name), bool_or(coalesce(stability, 'CONSISTENT') "
+                "<> 'CONSISTENT'), bool_and(function_type IN ('table', 'table_macro', 'pragma')), "
+                "string_agg(CASE WHEN function_type = 'macro' THEN macro_definition END, ' ') "
+                "FROM duckdb_functions() GROUP BY 1"
             )
             .fetchall()
         )
     volatile = "its result depends on more than the row, so the run could not be repeated"
     table = "a table function reads or writes outside the rows being filtered"
-    refused = {name: volatile if is_volatile else table for name, is_volatile in rows}
-    return refused | dict.fromkeys(_SESSION_FUNCTIONS, volatile)
+    refused = {name: volatile for name, changing, _, _ in rows if changing}
+    refused |= {name: table for name, changing, only_table, _ in rows if only_table}
+    refused |= dict.fromkeys(_SESSION_FUNCTIONS, volatile)
+    calls = re.compile(r"\b(" + "|".join(map(re.escape, sorted(refused))) + r")\s*\(", re.I)
+    for name, _, _, definition in rows:
+        if definition and name not in refused:
+            if re.search(r"\b(select|from)\b", definition, re.I):
+                refused[name] = "a macro that reads other tables"
+            elif calls.search(definition):
+                refused[name] = f"a macro over a refused function ({volatile})"
+    return refused
 
 
 def where_expression(text: str, *, what: str = "where", allow_params: bool = False) -> str:
@@ -165,6 +181,12 @@ def _check_tree(node: Any, what: str, allow_params: bool) -> None:
         why = _refused_functions().get(name)
         if why:
             raise SqlConditionError(f"{what}: function {name}() is not allowed ({why})")
+    if kind == "COLUMN_REF" and len(node.get("column_names") or []) == 1:
+        # `current_date`, `current_timestamp`: written without (), bound to the function
+        name = str(node["column_names"][0]).lower()
+        why = _refused_functions().get(name)
+        if why:
+            raise SqlConditionError(f"{what}: {name} is not allowed ({why})")
     for child in node.values():
         _check_tree(child, what, allow_params)
 

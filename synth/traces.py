@@ -35,7 +35,7 @@ log = logging.getLogger("teachable.synth.traces")
 class TracesConfig(StageConfig, FailurePolicy):
     teacher: str | ModelConfig | None = None
     """Model config YAML, an embedded model name, an inline config, or None for SmolLM2."""
-    samples: int = Field(default=1, ge=1)
+    samples: int = Field(default=1, ge=1, le=10_000)
     """Samples per item."""
     source: Literal["seeds", "questions"] = "seeds"
     """Item table: seeds | questions."""

@@ -12,7 +12,8 @@ Kinds:
   echojson / echotext / echocase / echourl / echobare (an error that echoes the request's
   Authorization header: in a JSON body (401), plain text (500), upper-cased header text (502),
   URL-encoded in a query string (400), the bare key (403)), echook (a 200 completion whose
-  text quotes the header).
+  text quotes the header), echofinish (a 200 completion whose finish_reason, system_fingerprint
+  and usage hold the bare key).
 With `chaos` (fault kind -> probability), an attempt of a request that carries no plan draws
 its fault at random: the soak benchmark (bench/faults.py). The server counts attempts and
 successes per request body, so tests can check that nothing was lost or sent twice.
@@ -126,6 +127,12 @@ class LoopbackServer:
             proto.send(200, json.dumps({**json.loads(payload), "choices": []}).encode(), "")
         elif fault == "echook":
             proto.send(200, payload.replace(b"The answer", f"[{auth}] The answer".encode()), "")
+        elif fault == "echofinish":
+            key = auth.split(" ", 1)[-1]
+            data = json.loads(payload)
+            data["choices"][0]["finish_reason"] = key
+            data.update(system_fingerprint=key, usage={**data["usage"], "note": f"key {key}"})
+            proto.send(200, json.dumps(data).encode(), "")
         elif fault in ("drip", "dripforever", "stallbody"):
             self._drip(proto, payload, fault)
         elif self.delay_s:

@@ -93,17 +93,33 @@ def open_store(path: str, create: bool = True) -> Iterator[Store]:
 
 
 def print_frame(frame: pl.DataFrame, title: str | None = None, max_width: int = 60) -> None:
-    table = Table(title=title, show_lines=False)
-    for name in frame.columns:
-        table.add_column(name, overflow="fold", max_width=max_width)
+    """A table of `frame`; every name and value is text, never markup (`pass@1[avg]`)."""
+    table = Table(title=escape(title) if title else None, show_lines=False)
+    terminal = console.is_terminal
+    for name in frame.columns:  # piped: cells are not folded, so scripts read whole values
+        table.add_column(
+            escape(name),
+            overflow="fold" if terminal else "ignore",
+            max_width=max_width if terminal else None,
+            no_wrap=not terminal,
+        )
     for row in frame.iter_rows():
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
+        table.add_row(*("" if v is None else escape(str(v)) for v in row))
+    if terminal:
+        console.print(table)
+        return
+    width = console.width  # piped: as wide as the values need (80 columns would crop them)
+    console.width = 100_000
+    try:
+        console.print(table)
+    finally:
+        console.width = width
 
 
 def print_counts(stage: str, counts: dict[str, int]) -> None:
+    """`stage k=v, ...` on one line, never wrapped (scripts grep it)."""
     summary = ", ".join(f"{k}={v}" for k, v in counts.items())
-    console.print(f"[green]{stage}[/green] {summary}")
+    console.print(f"[green]{escape(stage)}[/green] {escape(summary)}", soft_wrap=True)
 
 
 def subgroup(app: typer.Typer, name: str) -> typer.Typer:

@@ -37,11 +37,19 @@ def gc(
     if report.kept_young:
         console.print(
             f"kept {len(report.kept_young)} unreferenced file(s) younger than {min_age:g} s "
-            "(a run may still be writing them; --min-age 0 removes them)",
+            f"(a run may still be writing them; {_younger_hint(report.least_min_age_s)})",
             highlight=False,
         )
     for path in report.kept_foreign:
         console.print(f"left alone (not a DuckLake data file): {path}", highlight=False)
+
+
+def _younger_hint(least_s: float) -> str:
+    """How to remove younger files: a folder store allows --min-age 0; a shared one keeps
+    files younger than its floor (another machine may be committing them)."""
+    if not least_s:
+        return "--min-age 0 removes them"
+    return f"--min-age {least_s:g} removes those at least {least_s:g} s old, the least allowed"
 
 
 @store_app.command("migrate")

@@ -188,7 +188,9 @@ def paired_difference(
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
         raise ValueError(f"need two equal non-empty item accuracy vectors: {a.shape} {b.shape}")
     d = a - b
-    low, high = _bootstrap_mean(d, resamples, seed)
+    # the seeded resample picks positions: sorted, the same pairs give the same interval
+    # whatever order the caller's join left them in
+    low, high = _bootstrap_mean(np.sort(d), resamples, seed)
     spread = None
     if se_a is not None and se_b is not None:
         spread = 1.959963984540054 * math.sqrt(se_a**2 + se_b**2)

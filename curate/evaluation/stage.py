@@ -57,7 +57,7 @@ class EvalConfig(StageConfig, FailurePolicy):
     """Also evaluate on the seeds of this named selection (`teachable select --name`)."""
     where: SqlCondition = None
     """Also evaluate on the seeds matching this SQL condition (with --selection: narrows it)."""
-    samples: int = Field(default=4, ge=1)
+    samples: int = Field(default=4, ge=1, le=10_000)
     """N samples per item; raising N later pays only for the new samples."""
     limit: int | None = Field(default=None, ge=1)
     """Only the first N items of each benchmark."""

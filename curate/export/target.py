@@ -16,11 +16,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from store._connection import CATALOG_FILE
 from store.errors import InputError
+from store.journal import JOURNAL_FILE
 
 MANIFEST = "export.json"
 MARKER = "teachable_export"  # key of export.json; its value is the manifest version
 MANIFEST_VERSION = 1
+# files only a store folder holds (store._connection.CATALOG_FILE, store.journal.JOURNAL_FILE)
+STORE_FILES = frozenset({CATALOG_FILE, JOURNAL_FILE})
 
 
 class ExportTargetError(InputError):
@@ -67,7 +71,21 @@ def check_target(
             f"export folder {given} holds a previous export and is not empty "
             "(pass overwrite / --overwrite to replace it)"
         )
+    store = _store_inside(target)
+    if store is not None:
+        raise ExportTargetError(
+            f"export folder {given} holds a previous export and also a teachable store "
+            f"({store}); replacing the folder would delete that store: move it out first"
+        )
     return target
+
+
+def _store_inside(folder: Path) -> Path | None:
+    """A teachable store (its catalog or journal file) anywhere under `folder`, if any."""
+    for root, _, files in os.walk(folder):
+        if STORE_FILES & set(files):
+            return Path(root)
+    return None
 
 
 def _check_placement(given: Path, target: Path, protected: list[Path]) -> None:

@@ -8,6 +8,8 @@ renamed into place at the end: a failed export leaves no half-written dataset be
 
 from __future__ import annotations
 
+import glob
+import os
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,7 +23,7 @@ from rich.progress import Progress
 from curate.export.card import ExportMeta, ExportStats, render_card, safe_meta
 from curate.export.chat import missing_columns, render
 from curate.export.split import is_val
-from curate.export.target import MANIFEST, ExportTargetError, check_target, mark
+from curate.export.target import MANIFEST, ExportTargetError, check_target, is_export, mark
 from curate.export.writers import JsonlWriter, ParquetWriter, SplitWriter, save_hf, write_json
 from store.errors import InputError
 
@@ -60,9 +62,35 @@ def _prepare(out: Path, overwrite: bool, protect: Sequence[Path]) -> tuple[Path,
     except ExportTargetError as exc:
         raise ExportError(str(exc)) from None
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.partial-{uuid.uuid4().hex[:8]}"
+    _sweep(target)
+    staging = target.parent / f".{target.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     return target, staging
+
+
+def _sweep(target: Path) -> None:
+    """Remove what killed exports to `target` left beside it: staging folders whose process
+    is gone, and a replaced previous export once the new one is in place (with no export in
+    place, the replaced one is put back: it is the only copy)."""
+    for left in target.parent.glob(f".{glob.escape(target.name)}.partial-*"):
+        pid = left.name.rsplit(".partial-", 1)[1].split("-")[0]
+        if not pid.isdigit() or not _alive(int(pid)):
+            shutil.rmtree(left, ignore_errors=True)
+    for old in target.parent.glob(f".{glob.escape(target.name)}.replaced-*"):
+        if not target.exists() and is_export(old):
+            old.rename(target)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _finish(staging: Path, target: Path, overwrite: bool, protect: Sequence[Path]) -> None:

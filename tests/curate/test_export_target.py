@@ -209,3 +209,47 @@ def test_home_and_root_are_refused_even_when_they_look_like_exports(
     assert (home / ".bashrc").exists()
     with pytest.raises(ExportError, match="filesystem root"):
         export_rows(_rows(), META, "/", overwrite=True)
+
+
+# ---- leftovers are cleaned; another store is never deleted (issue 23, class 7) -----------------
+@pytest.mark.parametrize("where", ["store", "store/nested", "deep/er/store"])
+def test_overwrite_never_deletes_a_store_placed_inside_a_previous_export(
+    tmp_path: Path, where: str
+) -> None:
+    out = tmp_path / "out"
+    export_rows(_rows(), META, out)
+    with Store.open(out / where):
+        pass
+    before = _fingerprint(out / where)
+    with pytest.raises(ExportError, match="teachable store"):
+        export_rows(_rows(), META, out, overwrite=True)
+    assert _fingerprint(out / where) == before
+
+
+def test_a_killed_exports_staging_folders_are_removed_by_the_next_export(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dead = tmp_path / ".out.partial-999999999-deadbeef"  # no such process
+    old_style = tmp_path / ".out.partial-0badc0de"  # no process id: from an older version
+    live = tmp_path / f".out.partial-{os.getpid()}-cafef00d"  # a running export's
+    for folder in (dead, old_style, live):
+        folder.mkdir()
+        (folder / "train.parquet").write_bytes(b"half")
+    other = tmp_path / ".other.partial-999999999-deadbeef"  # another target's: not ours
+    other.mkdir()
+    export_rows(_rows(), META, out)
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("."))
+    assert left == [other.name, live.name]
+
+
+def test_a_previous_export_set_aside_by_a_killed_swap_is_put_back(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    export_rows(_rows(6), META, out)
+    aside = tmp_path / ".out.replaced-0123abcd"
+    out.rename(aside)  # killed between setting the old export aside and moving the new one in
+    other = tmp_path / "other"
+    export_rows(_rows(), META, other)  # an export elsewhere leaves it alone
+    assert aside.exists()
+    with pytest.raises(ExportError, match="previous export"):
+        export_rows(_rows(), META, out)  # the old export is back in place, and still guarded
+    assert sum(json.loads((out / "export.json").read_text())["rows"].values()) == 6
+    assert not aside.exists()

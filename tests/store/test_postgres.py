@@ -326,6 +326,30 @@ def test_gc_removes_old_orphans_and_keeps_a_guard_age(store: Store, tmp_path: Pa
     report = store.gc(min_age_s=60)
     assert report.removed == [str(orphan)] and not orphan.exists()
     assert store.table("items")["item_id"].to_list() == ["a"]  # live files untouched
+    assert report.least_min_age_s == 60
+
+
+def test_gc_on_postgresql_suggests_only_what_it_accepts(
+    store: Store, pg_dsn: str, tmp_path: Path
+) -> None:
+    """The hint for young files names a --min-age the shared store accepts (never 0)."""
+    with store.run("load") as run:
+        run.insert(ITEMS, _frame(["a"]))
+    young = (
+        tmp_path
+        / "pg-data"
+        / "main"
+        / "items"
+        / ("ducklake-11111111-0000-0000-0000-000000000000.parquet")
+    )
+    young.write_bytes(b"a run may be committing this")
+    result = CliRunner().invoke(app, ["store", "gc", "--store", pg_dsn])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "--min-age 60 removes" in text and "--min-age 0" not in text
+    assert young.exists()
+    accepted = CliRunner().invoke(app, ["store", "gc", "--min-age", "60", "--store", pg_dsn])
+    assert accepted.exit_code == 0, accepted.output
 
 
 def test_opening_needs_a_data_path_once_and_names_missing_stores(
@@ -406,3 +430,51 @@ def test_the_password_never_reaches_runs_journal_logs_or_errors(
     assert "TEACHABLE_STORE" in helps.stdout
     for text in [*texts, cli.stdout, cli.stderr, helps.stdout]:
         assert password not in text
+
+
+# ---- what is printed is what landed (issue 23, class 3) ----------------------------------------
+@pytest.mark.parametrize(
+    ("mine", "theirs", "landed"), [(["a", "b"], ["a", "b"], 0), (["a", "b", "c"], ["b"], 2)]
+)
+def test_the_counts_a_stage_returns_are_the_commits(
+    store: Store, reopen: Callable[[], Store], mine: list[str], theirs: list[str], landed: int
+) -> None:
+    """A run's estimate is made before another run commits the same keys; the mapping the
+    stage returns (count_all) is the run's live counts, corrected at the commit."""
+    other = reopen()
+    with store.run("mine") as run:
+        run.insert(KEYED_ITEMS, _frame(mine))
+        returned = run.count_all({"rows_read": len(mine)})
+        assert returned["items_inserted"] == len(mine)  # the estimate
+        with other.run("theirs") as them:
+            them.insert(KEYED_ITEMS, _frame(theirs))
+    assert returned["items_inserted"] == landed
+    assert store.table("items").height == len(set(mine) | set(theirs))
+    record = store.table("runs").filter(pl.col("run_id") == run.id)["counts"].item()
+    assert json.loads(record) == returned
+
+
+def test_concurrent_ingests_of_one_file_print_what_landed(
+    store: Store, reopen: Callable[[], Store], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from curate.seeds import ingest
+
+    path = tmp_path / "seeds.jsonl"
+    path.write_text(
+        "".join(json.dumps({"problem": f"Q{i}?", "answer": i}) + "\n" for i in range(5))
+    )
+    config = ingest.IngestConfig(source=str(path), name="s")
+    other, nested = reopen(), {}
+    write_rejects = ingest._write_rejects
+
+    def racing(run: Run, source: str, rejects: list) -> None:  # inside the first run's block
+        if not nested:
+            nested["counts"] = {}
+            nested["counts"] = ingest.run_ingest(other, config)
+        write_rejects(run, source, rejects)
+
+    monkeypatch.setattr(ingest, "_write_rejects", racing)
+    first = ingest.run_ingest(store, config)
+    assert nested["counts"]["seeds_inserted"] == 5
+    assert first["seeds_inserted"] == 0 and first["seed_sources_inserted"] == 0
+    assert store.table("seeds").height == 5

@@ -183,3 +183,32 @@ def test_cli_refuses_without_a_traceback(seeds: Store, tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr and "without ';'" in result.stderr
     with Store.open(root, create=False) as again:
         assert again.snapshot() == before and again.table("seeds").height == 50
+
+
+# ---- deterministic: only the row decides (issue 23, class 6) ----------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "second(now()) % 2 = 0",
+        "txid_current() > 0",
+        "today() > DATE '2020-01-01'",
+        "level > 0 OR current_date > DATE '2020-01-01'",
+        "current_timestamp IS NOT NULL",
+        "epoch(get_current_timestamp()) > 0",
+        "pg_get_viewdef(1) IS NULL",  # a built-in macro over a catalog subquery
+        "format_type(1, 1) IS NULL",
+        "current_database() = 'x'",
+    ],
+)
+def test_clock_session_and_macro_subqueries_are_refused(text: str) -> None:
+    with pytest.raises(SqlConditionError, match="not allowed") as info:
+        where_expression(text)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["second(TIMESTAMP '2020-01-01 00:00:07') = 7", "upper(problem) LIKE '%X%'", "level > 2"],
+)
+def test_the_same_functions_over_constants_and_columns_are_fine(text: str) -> None:
+    assert where_expression(text) == f"({text})"
