@@ -1,0 +1,70 @@
+"""Checking replies to code items: the program a reply ends in, judged against the item's tests.
+
+What `check_batch` is for math answers, `ProgramChecker.check` is for code: the stages that
+grade weak-model attempts (difficulty) and teacher traces use it for items whose answer_type is
+`code`. Every program runs inside the sandbox (quality.execute.Executor); verdicts are cached
+in the store's folder by (program, tests, limits), so a re-run executes nothing.
+
+    with ProgramChecker.for_store(store) as checker:
+        verdicts = checker.check(replies, tests_json)   # list[Judgement | None]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from quality.execute import Executor, Judgement
+
+CODE = "code"  # the answer_type of code items
+CACHE_FOLDER = "execution"
+
+
+class ProgramChecker:
+    def __init__(self, cache_dir: Path | None = None, workers: int | None = None) -> None:
+        self._cache_dir = cache_dir
+        self._workers = workers
+        self._executor: Executor | None = None
+
+    @classmethod
+    def for_store(cls, store: Any, workers: int | None = None) -> ProgramChecker:
+        return cls(Path(store.local_dir) / CACHE_FOLDER, workers)
+
+    def __enter__(self) -> ProgramChecker:
+        from quality.execute import Executor
+
+        self._executor = Executor(workers=self._workers, cache_dir=self._cache_dir).__enter__()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._executor is not None:
+            self._executor.__exit__(kind, exc, tb)
+            self._executor = None
+
+    def check(self, replies: list[str | None], tests: list[str | None]) -> list[Judgement | None]:
+        """The judgement of the last fenced program of each reply against its tests (TestSpec
+        JSON); None where the reply holds no program or the item has no tests."""
+        from quality.execute import TestSpec, extract_program
+
+        assert self._executor is not None, "use ProgramChecker inside a with block"
+        programs = [extract_program(r) if r else None for r in replies]
+        todo = [i for i, (p, t) in enumerate(zip(programs, tests, strict=True)) if p and t]
+        pairs = [(programs[i] or "", TestSpec.from_json(tests[i] or "")) for i in todo]
+        judged = self._executor.judge_many(pairs) if pairs else []
+        out: list[Judgement | None] = [None] * len(replies)
+        for i, judgement in zip(todo, judged, strict=True):
+            out[i] = judgement
+        return out
+
+
+def extracted_programs(replies: list[str | None]) -> list[str | None]:
+    from quality.execute import extract_program
+
+    return [extract_program(r) if r else None for r in replies]
