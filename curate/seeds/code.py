@@ -58,9 +58,21 @@ def map_code(frame: pl.DataFrame, shape: str, skip_bad: bool) -> tuple[pl.DataFr
     rows: list[tuple[str | None, str | None, str | None]] = []
     keep: list[int] = []
     rejects: list[Reject] = []
-    for index, (loc, record) in enumerate(
-        zip(frame[LOC].to_list(), frame.select(fields).iter_rows(named=True), strict=True)
+    kinds = [c for c in frame.columns if c.startswith(KIND)]
+    for index, (loc, record, kind) in enumerate(
+        zip(
+            frame[LOC].to_list(),
+            frame.select(fields).iter_rows(named=True),
+            frame.select(kinds).iter_rows(named=True)
+            if kinds
+            else ({} for _ in range(frame.height)),
+            strict=True,
+        )
     ):
+        for column, value_kind in kind.items():  # a mixed-kind field: the value as written
+            name = column.removeprefix(KIND)
+            if value_kind not in (None, "text") and record[name] is not None:
+                record[name] = json.loads(record[name])
         try:
             problem, program, spec = mapper({k: _parsed(k, v) for k, v in record.items()})
             tests = _checked_spec(spec) if spec is not None else None
