@@ -96,7 +96,9 @@ def test_wheel_installed_decontam_finds_benchmarks_with_only_the_mirror_variable
     for module in map(Path, where):
         assert module.resolve().is_relative_to(purelib.resolve()), module
         assert not module.resolve().is_relative_to(REPO), module
-    assert (purelib / "quality" / "benchmarks" / "benchmarks.yaml").is_file()  # the registry ships as package data
+    assert (
+        purelib / "quality" / "benchmarks" / "benchmarks.yaml"
+    ).is_file()  # the registry ships as package data
 
     data = shared_data / "benchmarks" / "math500.jsonl"
     copied = json.loads(data.read_text().splitlines()[3])["problem"]
