@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 CODE = "code"  # the answer_type of code items
 CACHE_FOLDER = "execution"
+FENCE = "```"
 
 
 class ProgramChecker:
@@ -51,10 +52,10 @@ class ProgramChecker:
     def check(self, replies: list[str | None], tests: list[str | None]) -> list[Judgement | None]:
         """The judgement of the last fenced program of each reply against its tests (TestSpec
         JSON); None where the reply holds no program or the item has no tests."""
-        from quality.execute import TestSpec, extract_program
+        from quality.execute import TestSpec
 
         assert self._executor is not None, "use ProgramChecker inside a with block"
-        programs = [extract_program(r) if r else None for r in replies]
+        programs = extracted_programs(replies)
         todo = [i for i, (p, t) in enumerate(zip(programs, tests, strict=True)) if p and t]
         pairs = [(programs[i] or "", TestSpec.from_json(tests[i] or "")) for i in todo]
         judged = self._executor.judge_many(pairs) if pairs else []
@@ -65,6 +66,20 @@ class ProgramChecker:
 
 
 def extracted_programs(replies: list[str | None]) -> list[str | None]:
+    """The program of each reply: its last fenced block (quality.execute.extract_program), or,
+    in a reply with one lone closing fence, the text before it. Small chat models often start
+    straight with the code and only close the fence ("def f(x):\n    return x\n```"); judging
+    that as no program would measure their markdown, not their code."""
     from quality.execute import extract_program
+    from store.tables.traces import THINK_CLOSE
 
-    return [extract_program(r) if r else None for r in replies]
+    out: list[str | None] = []
+    for reply in replies:
+        found = extract_program(reply) if reply else None
+        if found is None and reply:
+            answer = reply.rsplit(THINK_CLOSE, 1)[-1]
+            head, fence, tail = answer.partition(FENCE)
+            if fence and FENCE not in tail and head.strip():
+                found = head
+        out.append(found)
+    return out
