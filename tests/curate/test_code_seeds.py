@@ -157,3 +157,17 @@ def test_failing_references_are_rejected_with_the_verdict(store: Store, tmp_path
     assert "wrong_answer" in reasons[f"{he}:2"]
     assert "time_limit" in reasons[f"{apps}:2"]
     assert store.table(SEEDS).height == 2  # HumanEval/0 and the summing APPS problem
+
+
+def test_proxy_of_code_is_the_reference_else_the_tests_alone(store: Store, tmp_path: Path) -> None:
+    from curate.teachability.proxy import ProxyConfig, run_proxy
+    from store.tables import PROXY_ANSWERS
+
+    run_ingest(store, IngestConfig(source=_write(tmp_path / "a.jsonl", [APPS]), name="apps"))
+    # LiveCodeBench carries no reference program
+    run_ingest(store, IngestConfig(source=_write(tmp_path / "l.jsonl", [LCB]), name="lcb"))
+    counts = run_proxy(store, ProxyConfig())
+    assert (counts["reference"], counts["tests_only"], counts["calls"]) == (1, 1, 0)
+    proxy = store.table(PROXY_ANSWERS).join(store.table(SEEDS), on="seed_id")
+    methods = dict(proxy.select("source", "method").iter_rows())
+    assert methods == {"apps": "reference", "lcb": "tests"}
