@@ -24,6 +24,11 @@ SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("TEACHABLE_SOAK") != "1":
+        soak = pytest.mark.skip(reason="soak test: set TEACHABLE_SOAK=1 to run it")
+        for item in items:
+            if "soak" in item.keywords:
+                item.add_marker(soak)
     try:
         import torch
 

@@ -169,3 +169,53 @@ def phi4_rewards(
         format_penalty(eos_token_ids, constants),
         repetition_penalty(constants),
     ]
+
+
+def execution_reward(
+    mode: str = "fraction",
+    *,
+    limits: Any = None,
+    workers: int | None = None,
+    allow_unsandboxed: bool = False,
+    cache_dir: str | None = None,
+    require_think_close: bool = True,
+) -> RewardFn:
+    """GRPO reward for code: the program in the answer (the last fenced block after `</think>`)
+    run against the row's `tests` column (TestSpec JSON) by quality.execute's sandboxed executor.
+    `mode` "fraction" pays the share of tests passed, "all" pays 1 only when all pass. Rows
+    without tests (other tasks in a mixed batch) and sandbox errors get None, which TRL leaves
+    out of the sum, so infrastructure never counts as a wrong program. With
+    `require_think_close`, an unclosed reasoning block earns 0 (as the accuracy reward does).
+    The executor (a worker pool) starts on the first call."""
+    if mode not in ("fraction", "all"):  # fails here, not mid-training
+        raise ValueError(f"code reward mode: expected 'fraction' or 'all', got {mode!r}")
+    state: dict[str, Any] = {}
+
+    def code_reward(
+        completions: list[Any], tests: Sequence[str | None] | None = None, **_: Any
+    ) -> list[float | None]:
+        from quality.execute import Executor
+        from quality.execute.grading import check_replies, reward_value
+
+        if tests is None:
+            raise ValueError("the code reward needs the dataset's `tests` column (TestSpec JSON)")
+        if "executor" not in state:
+            state["executor"] = Executor(
+                limits, workers=workers, allow_unsandboxed=allow_unsandboxed, cache_dir=cache_dir
+            )
+        texts = [completion_text(x) for x in completions]
+        answers = [final_answer_text(t) if require_think_close else t for t in texts]
+        out: list[float | None] = [None if not spec else 0.0 for spec in tests]
+        rows = [i for i, spec in enumerate(tests) if spec and answers[i] is not None]
+        judged = check_replies(
+            state["executor"], [answers[i] or "" for i in rows], [tests[i] for i in rows]
+        )
+        for i, judgement in zip(rows, judged, strict=True):
+            out[i] = reward_value(judgement, mode)  # type: ignore[arg-type]
+        return out
+
+    return code_reward
+
+
+# `code_reward(completions, tests, **kwargs)`: the default (fraction of tests passed).
+code_reward = execution_reward()

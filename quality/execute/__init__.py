@@ -14,6 +14,13 @@ a forked child with rlimits; expected outputs never enter the sandbox.
 
 from quality.execute.executor import Executor
 from quality.execute.extract import extract_program
+from quality.execute.grading import (
+    check_replies,
+    check_reply,
+    pass_at_k,
+    pass_at_k_estimate,
+    reward_value,
+)
 from quality.execute.isolation import IsolationError, isolation_available
 from quality.execute.judge import stdout_matches, values_match
 from quality.execute.spec import Case, Judgement, Limits, SpecError, TestSpec, Verdict
@@ -27,8 +34,13 @@ __all__ = [
     "SpecError",
     "TestSpec",
     "Verdict",
+    "check_replies",
+    "check_reply",
     "extract_program",
     "isolation_available",
+    "pass_at_k",
+    "pass_at_k_estimate",
+    "reward_value",
     "stdout_matches",
     "values_match",
 ]

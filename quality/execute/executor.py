@@ -23,7 +23,7 @@ from types import TracebackType
 
 from quality.execute._run import run_once
 from quality.execute.cache import JudgementCache, judgement_key
-from quality.execute.isolation import isolation_available
+from quality.execute.isolation import isolation_available, require_isolation
 from quality.execute.spec import Judgement, Limits, TestSpec, Verdict
 
 SANDBOX_RETRIES = 2
@@ -43,11 +43,18 @@ class Executor:
         workers: int | None = None,
         allow_unsandboxed: bool = False,
         cache_dir: Path | str | None = None,
+        isolation: str | None = None,
     ) -> None:
+        """`isolation` pins one ("namespaces", "bubblewrap", "none") instead of the strongest
+        available; it must work here (and "none" must be allowed)."""
         if workers is not None and workers < 1:
             raise ValueError(f"workers: expected at least 1, got {workers}")
         self.limits = limits or Limits()
-        self.isolation = isolation_available(allow_unsandboxed)
+        self.isolation = (
+            isolation_available(allow_unsandboxed)
+            if isolation is None
+            else require_isolation(isolation, allow_unsandboxed)
+        )
         self.workers = workers or _cores()
         self._cache = JudgementCache(cache_dir) if cache_dir is not None else None
         self._memo: dict[str, Judgement] = {}

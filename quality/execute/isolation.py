@@ -14,6 +14,8 @@ cannot exec an interpreter under /root (pyenv), and the venv is not in the sandb
 from __future__ import annotations
 
 import functools
+import json
+import marshal
 import os
 import shutil
 import subprocess
@@ -70,11 +72,27 @@ def _bwrap_prefix() -> list[str]:
     return [*args, "--chdir", "/work"]
 
 
-_PROBE_JOB = (
-    '{"uid": 424242, "tmpfs_bytes": 1048576, "judge": "stdio", "program": "print(6 * 7)",'
-    ' "entry_point": null, "code": null, "tests": [""], "limits": {"test_wall_s": 10,'
-    ' "cpu_s": 10, "memory_bytes": 1073741824, "processes": 64, "open_files": 64,'
-    ' "file_bytes": 1048576, "stdout_bytes": 1024}}'
+_PROBE_JOB = marshal.dumps(
+    {
+        "uid": 424242,
+        "tmpfs_bytes": 1 << 20,
+        "workdir": None,
+        "judge": "stdio",
+        "program": "print(6 * 7)",
+        "entry_point": None,
+        "code": None,
+        "tests": [""],
+        "limits": {
+            "test_wall_s": 10.0,
+            "cpu_s": 10.0,
+            "memory_bytes": 1 << 30,
+            "processes": 64,
+            "open_files": 64,
+            "file_bytes": 1 << 20,
+            "stdout_bytes": 1024,
+        },
+    },
+    4,
 )
 
 
@@ -89,7 +107,7 @@ def probe(isolation: str) -> str | None:
     try:
         done = subprocess.run(
             command(isolation),
-            input=_PROBE_JOB.encode(),
+            input=_PROBE_JOB,
             capture_output=True,
             timeout=30,
             env={},
@@ -97,8 +115,12 @@ def probe(isolation: str) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired, IsolationError) as exc:
         return f"{isolation}: {exc}"
-    if b'"out": "42\\n"' in done.stdout:
-        return None
+    for line in done.stdout.splitlines():
+        try:
+            if json.loads(line).get("out") == "42\n":
+                return None
+        except (ValueError, AttributeError):
+            break
     err = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()
     return f"{isolation}: {err[-1] if err else f'exit {done.returncode}'}"
 
@@ -126,3 +148,19 @@ def isolation_available(allow_unsandboxed: bool = False) -> str:
         "no sandbox for running programs: " + "; ".join(reasons) + ". Pass "
         "allow_unsandboxed=True (--allow-unsandboxed) to run them without isolation."
     )
+
+
+def require_isolation(isolation: str, allow_unsandboxed: bool = False) -> str:
+    """`isolation` itself, checked to work here; IsolationError otherwise."""
+    if isolation not in ISOLATIONS:
+        raise IsolationError(
+            f"isolation: expected one of {', '.join(ISOLATIONS)}, got {isolation!r}"
+        )
+    if isolation == "none":
+        if not allow_unsandboxed:
+            raise IsolationError("isolation 'none' runs programs unsandboxed: allow it explicitly")
+        return isolation
+    why = probe(isolation)
+    if why is not None:
+        raise IsolationError(f"isolation {isolation!r} does not work here: {why}")
+    return isolation
