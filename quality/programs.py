@@ -50,15 +50,17 @@ class ProgramChecker:
             self._executor = None
 
     def check(self, replies: list[str | None], tests: list[str | None]) -> list[Judgement | None]:
-        """The judgement of the last fenced program of each reply against its tests (TestSpec
-        JSON); None where the reply holds no program or the item has no tests."""
-        from quality.execute import TestSpec
+        """The judgement of each reply's program (`extracted_programs`) against its tests
+        (TestSpec JSON), through quality.execute.grading.check_replies; a reply without a
+        program is a syntax error there. None where the item has no tests."""
+        from quality.execute.grading import check_replies
 
         assert self._executor is not None, "use ProgramChecker inside a with block"
         programs = extracted_programs(replies)
-        todo = [i for i, (p, t) in enumerate(zip(programs, tests, strict=True)) if p and t]
-        pairs = [(programs[i] or "", TestSpec.from_json(tests[i] or "")) for i in todo]
-        judged = self._executor.judge_many(pairs) if pairs else []
+        todo = [i for i, t in enumerate(tests) if t]
+        # a program found only by the lone-fence rule goes in as a fenced block
+        fenced = [f"{FENCE}python\n{programs[i]}\n{FENCE}" if programs[i] else "" for i in todo]
+        judged = check_replies(self._executor, fenced, [tests[i] or "" for i in todo])
         out: list[Judgement | None] = [None] * len(replies)
         for i, judgement in zip(todo, judged, strict=True):
             out[i] = judgement
