@@ -102,3 +102,11 @@ def test_difficulty_bands_planted_programs_by_execution(code_store: Store) -> No
     assert attempts.height == 60 and attempts["extracted_answer"].null_count() == 0
     again = run_difficulty(code_store, config, backends=[Planted(reply)])
     assert again["done_before"] == 15 and again.get("code_seeds", 0) == 0
+
+
+def test_rewrite_leaves_code_seeds_to_their_tests(code_store: Store) -> None:
+    from curate.teachability.rewrite import RewriteConfig, run_rewrite
+
+    counts = run_rewrite(code_store, RewriteConfig())
+    assert (counts["code_skipped"], counts["seeds"]) == (15, 0)
+    assert not code_store.has_table("questions") or code_store.table("questions").height == 0
