@@ -13,6 +13,9 @@ is a small extra term.
 - format: `truncated_penalty` when the completion ran out of tokens (no EOS), `broken_penalty`
   when it is not one well-formed `<think>...</think>` block then the answer; else 0.
 - repetition: minus `repetition_scale` times the share of repeated word n-grams.
+- code (`code_reward`, `execution_reward(mode)`): the program in the answer run against the row's
+  `tests` (TestSpec JSON) by quality.execute's sandbox; the share of tests passed or all-pass;
+  None for rows without tests and for sandbox errors (TRL leaves those out).
 
 The think-block, repetition and truncation rules are quality.filters.scorers', the ones the trace
 filters apply to the stored traces, so a trace the filters keep is one these rewards do not

@@ -1,6 +1,7 @@
-"""The in-sandbox harness: stdlib only, run as `python3 -I -S -c <this source> <mode>`.
+"""The in-sandbox harness: stdlib only, started by isolation.BOOTSTRAP (`python3 -I -S -c`),
+which reads (this harness, compiled where the versions allow, and one job) from stdin.
 
-It reads one job (JSON) from stdin, makes its sandbox (mode "namespaces": it starts as root in
+It takes the job, makes its sandbox (mode "namespaces": it starts as root in
 fresh mount/PID/net namespaces, builds a root of read-only /usr plus a tmpfs, chroots there and
 drops to the job's unprivileged uid with no new privileges), then runs each test in a forked
 child with its own stdin, pipes and rlimits, and writes one JSON line per test to stdout. As PID 1
@@ -18,7 +19,6 @@ marshal (from the trusted parent), and a test's report comes back as length-pref
 import _signal  # not `signal`: that one imports enum, which costs more than the rest together
 import builtins
 import io
-import marshal
 import os
 import resource
 import select
@@ -103,8 +103,9 @@ def enter_namespaces(uid, tmpfs_bytes):
     for i, name in enumerate(("stdin", "stdout", "stderr")):
         os.symlink(f"/proc/self/fd/{i}", new + "/dev/" + name)
     os.symlink("/proc/self/fd", new + "/dev/fd")
-    os.mkdir(new + "/tmp")
-    os.chmod(new + "/tmp", 0o1777)
+    for shared in ("/tmp", "/dev/shm"):  # in the same sized tmpfs as everything else
+        os.mkdir(new + shared)
+        os.chmod(new + shared, 0o1777)
     os.mkdir(new + "/work", 0o700)
     os.chown(new + "/work", uid, uid)
     os.chdir(new)
@@ -296,18 +297,69 @@ def _run_delay(pid):
         return 0.0
 
 
-def run_test(job, i, test):
-    lim = job["limits"]
+class Pipes:
+    """The test's stdout, stderr and report pipes, each read up to its cap."""
+
+    def __init__(self, out_r, err_r, st_r, stdout_cap):
+        self.out, self.err, self.status = out_r, err_r, st_r
+        self.caps = {out_r: stdout_cap, err_r: _ERR_CAP, st_r: 2 * stdout_cap + 65536}
+        self.bufs = {fd: bytearray() for fd in self.caps}
+        self.over = {fd: False for fd in self.caps}
+        self.live = [out_r, err_r, st_r]
+
+    def take(self, fd):
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            self.close(fd)
+            return
+        room = self.caps[fd] - len(self.bufs[fd])
+        if len(chunk) > room:
+            self.over[fd] = True
+            chunk = chunk[: max(room, 0)]
+            if fd == self.out:  # stdout cut: stop reading, the writer gets EPIPE
+                self.close(fd)
+        self.bufs[fd] += chunk
+
+    def close(self, fd):
+        self.live.remove(fd)
+        os.close(fd)
+
+    def text(self, fd):
+        return bytes(self.bufs[fd]).decode("utf-8", "replace")
+
+
+def wait_test(pid, pipes, start, wall_s):
+    """Read the pipes until the test process exits (False) or its time is up (True)."""
+    pidfd = os.pidfd_open(pid)
+    deadline, hard = start + wall_s, start + _STARVED_FACTOR * wall_s
+    try:
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                # Time spent waiting for a CPU is the machine's, not the program's: extend by
+                # it (up to a hard cap), so a loaded machine does not turn right programs into
+                # TLEs. A sleeping program waits on no run queue and is cut at the limit.
+                extended = min(start + wall_s + _run_delay(pid), hard)
+                if extended <= now + 0.005:
+                    return True
+                deadline = extended
+                continue
+            ready = select.select(pipes.live + [pidfd], [], [], deadline - now)[0]
+            for fd in ready:
+                if fd != pidfd:
+                    pipes.take(fd)
+            if pidfd in ready:
+                return False
+    finally:
+        os.close(pidfd)
+
+
+def start_test(job, test):
+    """Fork the test process with its stdin (a memfd) and pipes; returns (pid, Pipes)."""
     in_fd = os.memfd_create("stdin")
-    data = test.encode("utf-8", "surrogateescape") if job["judge"] == "stdio" else b""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(in_fd, view) :]
+    write_all(in_fd, test.encode("utf-8", "surrogateescape") if job["judge"] == "stdio" else b"")
     os.lseek(in_fd, 0, os.SEEK_SET)
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    st_r, st_w = os.pipe()
-    start = time.monotonic()
+    (out_r, out_w), (err_r, err_w), (st_r, st_w) = os.pipe(), os.pipe(), os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
@@ -316,81 +368,44 @@ def run_test(job, i, test):
             os._exit(127)
     for fd in (in_fd, out_w, err_w, st_w):
         os.close(fd)
-    caps = {out_r: lim["stdout_bytes"], err_r: _ERR_CAP, st_r: 2 * lim["stdout_bytes"] + 65536}
-    bufs = {out_r: bytearray(), err_r: bytearray(), st_r: bytearray()}
-    over = {out_r: False, err_r: False, st_r: False}
-    live = [out_r, err_r, st_r]
-    pidfd = os.pidfd_open(pid)
-    deadline = start + lim["test_wall_s"]
-    timed_out = False
+    return pid, Pipes(out_r, err_r, st_r, job["limits"]["stdout_bytes"])
 
-    def take(fd):
-        chunk = os.read(fd, 1 << 16)
-        if not chunk:
-            live.remove(fd)
-            os.close(fd)
-            return
-        room = caps[fd] - len(bufs[fd])
-        if len(chunk) > room:
-            over[fd] = True
-            chunk = chunk[: max(room, 0)]
-            if fd == out_r:  # stdout cut: stop reading, the writer gets EPIPE
-                live.remove(fd)
-                os.close(fd)
-        bufs[fd] += chunk
 
-    hard = start + _STARVED_FACTOR * lim["test_wall_s"]
-    while True:
-        now = time.monotonic()
-        left = deadline - now
-        if left <= 0:
-            # Time spent waiting for a CPU is the machine's, not the program's: extend by it
-            # (up to a hard cap), so a loaded machine does not turn right programs into TLEs.
-            # A sleeping program waits on no run queue and is cut at the limit.
-            extended = min(start + lim["test_wall_s"] + _run_delay(pid), hard)
-            if extended > now + 0.005:
-                deadline = extended
-                continue
-            timed_out = True
-            break
-        ready = select.select(live + [pidfd], [], [], left)[0]
-        for fd in ready:
-            if fd != pidfd:
-                take(fd)
-        if pidfd in ready:
-            break
+def run_test(job, i, test):
+    start = time.monotonic()
+    pid, pipes = start_test(job, test)
+    timed_out = wait_test(pid, pipes, start, job["limits"]["test_wall_s"])
     if timed_out:
         _kill(os.kill, pid)
     _, status, usage = os.wait4(pid, 0)
-    os.close(pidfd)
+    wall = time.monotonic() - start
     kill_rest(pid)
     _reap(block=True)  # everything is dead: the pipes reach EOF
-    while live:
-        take(live[0])
-    wall = time.monotonic() - start
+    while pipes.live:
+        pipes.take(pipes.live[0])
     record = {"i": i, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime}
-    record["stderr"] = bytes(bufs[err_r]).decode("utf-8", "replace")
+    record["stderr"] = pipes.text(pipes.err)
     if timed_out:
         record["status"] = "timeout"
         return record
-    report = parse_report(bufs[st_r]) if bufs[st_r] and not over[st_r] else None
+    st = pipes.status
+    report = parse_report(pipes.bufs[st]) if pipes.bufs[st] and not pipes.over[st] else None
     if os.WIFSIGNALED(status):
         record.update(status="signal", signal=os.WTERMSIG(status))
     elif report is None:
         record.update(status="exit", code=os.WEXITSTATUS(status))
     else:
         record.update(report)
-    if over[st_r]:
+    if pipes.over[st]:
         record["truncated"] = True
     if job["judge"] == "stdio":
-        record["out"] = bytes(bufs[out_r]).decode("utf-8", "replace")
-        record["truncated"] = record.get("truncated", False) or over[out_r]
+        record["out"] = pipes.text(pipes.out)
+        record["truncated"] = record.get("truncated", False) or pipes.over[pipes.out]
     return record
 
 
-def main():
+def main(job):
     global json
-    job = marshal.loads(sys.stdin.buffer.read())
     if job["judge"] == "call":  # results travel as JSON; imported once, before the forks
         import json
     try:
@@ -420,4 +435,4 @@ def main():
     emit({"done": True})
 
 
-main()
+main(JOB)  # noqa: F821 (the bootstrap defines JOB: see isolation.BOOTSTRAP)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import marshal
 import os
 import random
 import shutil
@@ -15,13 +14,12 @@ import tempfile
 import time
 from typing import Any
 
-from quality.execute.isolation import command
+from quality.execute.isolation import TMPFS_BYTES, command, payload
 from quality.execute.judge import verdict_of
 from quality.execute.spec import Judgement, Limits, TestSpec, Verdict
 
 _UIDS = random.SystemRandom()
 _UID_RANGE = (1_000_000, 2_000_000_000)  # far from real accounts; one per program
-_TMPFS_BYTES = 64 << 20  # the sandbox's whole writable space (files are also capped singly)
 _STARTUP_S = 5.0  # harness start-up, allowed on top of the program's own limit
 _DETAIL_CHARS = 400
 
@@ -37,7 +35,7 @@ def _tests(spec: TestSpec) -> list[Any]:
 def _job(program: str, spec: TestSpec, limits: Limits, workdir: str | None) -> bytes:
     job = {
         "uid": _UIDS.randrange(*_UID_RANGE),
-        "tmpfs_bytes": _TMPFS_BYTES,
+        "tmpfs_bytes": TMPFS_BYTES,
         "workdir": workdir,
         "judge": spec.judge,
         "program": program,
@@ -54,7 +52,7 @@ def _job(program: str, spec: TestSpec, limits: Limits, workdir: str | None) -> b
             "stdout_bytes": limits.stdout_bytes,
         },
     }
-    return marshal.dumps(job, 4)  # the harness reads marshal: json costs it ~10 ms to import
+    return payload(job)
 
 
 def run_once(program: str, spec: TestSpec, limits: Limits, isolation: str) -> Judgement:
@@ -183,4 +181,7 @@ def _judgement(
         isolation=isolation,
         seconds=time.monotonic() - start,
         detail=detail[:_DETAIL_CHARS],
+        test_seconds=tuple(
+            float(by_test[i].get("wall", 0.0)) for i in range(spec.total) if i in by_test
+        ),
     )

@@ -74,24 +74,47 @@ class Executor:
             self._cache.close()
             self._cache = None
 
-    def judge(self, program: str, tests: TestSpec) -> Judgement:
-        return self.judge_many([(program, tests)])[0]
+    def judge(self, program: str, tests: TestSpec, *, limits: Limits | None = None) -> Judgement:
+        return self.judge_many([(program, tests)], limits=limits)[0]
 
     def judge_many(
-        self, pairs: Sequence[tuple[str, TestSpec]], *, progress: bool = False
+        self,
+        pairs: Sequence[tuple[str, TestSpec]],
+        *,
+        progress: bool = False,
+        limits: Limits | Sequence[Limits] | None = None,
     ) -> list[Judgement]:
-        keys = [judgement_key(p, t, self.limits, self.isolation) for p, t in pairs]
+        """Judgements in the order of `pairs`. `limits`: one for all, or one per pair (e.g. from
+        each problem's reference time); default the executor's."""
+        per_pair = self._limits_for(len(pairs), limits)
+        keys = [
+            judgement_key(p, t, lim, self.isolation)
+            for (p, t), lim in zip(pairs, per_pair, strict=True)
+        ]
         found = {k: self._memo[k] for k in keys if k in self._memo}
         if self._cache is not None:
             missing = [k for k in dict.fromkeys(keys) if k not in found]
             found.update(self._cache.get_many(missing))
-        todo = {k: pair for k, pair in zip(keys, pairs, strict=True) if k not in found}
+        todo = {
+            k: (*pair, lim)
+            for k, pair, lim in zip(keys, pairs, per_pair, strict=True)
+            if k not in found
+        }
         if todo:
             found.update(self._run_all(todo, progress))
         return [found[k] for k in keys]
 
+    def _limits_for(self, n: int, limits: Limits | Sequence[Limits] | None) -> list[Limits]:
+        if limits is None:
+            return [self.limits] * n
+        if isinstance(limits, Limits):
+            return [limits] * n
+        if len(limits) != n:
+            raise ValueError(f"{n} programs but {len(limits)} limits")
+        return list(limits)
+
     def _run_all(
-        self, todo: dict[str, tuple[str, TestSpec]], progress: bool
+        self, todo: dict[str, tuple[str, TestSpec, Limits]], progress: bool
     ) -> dict[str, Judgement]:
         bar = None
         if progress:
@@ -100,7 +123,7 @@ class Executor:
             bar = tqdm(total=len(todo), desc="judging programs", unit="program")
         results: dict[str, Judgement] = {}
         with ThreadPoolExecutor(max_workers=min(self.workers, len(todo))) as pool:
-            futures = {pool.submit(self._judge_one, *pair): key for key, pair in todo.items()}
+            futures = {pool.submit(self._judge_one, *job): key for key, job in todo.items()}
             try:
                 for future in as_completed(futures):
                     key = futures[future]
@@ -124,21 +147,21 @@ class Executor:
             if self._cache is not None:
                 self._cache.put(key, judgement)
 
-    def _judge_one(self, program: str, spec: TestSpec) -> Judgement:
-        judgement = self._run(program, spec)
+    def _judge_one(self, program: str, spec: TestSpec, limits: Limits) -> Judgement:
+        judgement = self._run(program, spec, limits)
         for _ in range(SANDBOX_RETRIES):
             if judgement.verdict != Verdict.sandbox_error:
                 break
-            judgement = self._run(program, spec)
-        for _ in range(self.limits.tle_reruns):
+            judgement = self._run(program, spec, limits)
+        for _ in range(limits.tle_reruns):
             if judgement.verdict != Verdict.time_limit:
                 break
-            again = self._run(program, spec)
+            again = self._run(program, spec, limits)
             if again.verdict != Verdict.sandbox_error:
                 judgement = again
         return judgement
 
-    def _run(self, program: str, spec: TestSpec) -> Judgement:
+    def _run(self, program: str, spec: TestSpec, limits: Limits) -> Judgement:
         with self._lock:
             self.executed += 1
-        return run_once(program, spec, self.limits, self.isolation)
+        return run_once(program, spec, limits, self.isolation)

@@ -222,6 +222,9 @@ class Judgement:
     isolation: str  # "namespaces", "bubblewrap" or "none"
     seconds: float
     detail: str = ""
+    # wall seconds of each test that ran, as the harness measured it (no start-up): the slowest
+    # one of a reference solution is what `Limits.from_reference` takes
+    test_seconds: tuple[float, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -240,6 +243,7 @@ class Judgement:
             "isolation": self.isolation,
             "seconds": self.seconds,
             "detail": self.detail,
+            "test_seconds": list(self.test_seconds),
         }
 
     @classmethod
@@ -252,4 +256,5 @@ class Judgement:
             isolation=str(data["isolation"]),
             seconds=float(data["seconds"]),
             detail=str(data.get("detail", "")),
+            test_seconds=tuple(float(x) for x in data.get("test_seconds", ())),
         )

@@ -202,3 +202,27 @@ def test_judge_many_caches(tmp_path: Path) -> None:
         assert again.executed == 0
     assert [r.verdict for r in results[:2]] == [Verdict.wrong_answer, Verdict.accepted]
     assert Judgement.from_dict(json.loads(json.dumps(results[0].to_dict()))) == results[0]
+
+
+def test_processes_and_shared_memory_work_inside(ex: Executor) -> None:
+    program = (
+        "import multiprocessing as mp, subprocess, sys\n"
+        "with mp.Pool(2) as pool:\n    print(sum(pool.map(abs, [-1, 2])))\n"
+        "out = subprocess.run([sys.executable, '-c', 'print(7)'], capture_output=True).stdout\n"
+        "print(out.decode())"
+    )
+    spec = TestSpec(judge="stdio", cases=(Case(input="", output="3\n7"),))
+    j = ex.judge(program, spec)
+    assert j.verdict == Verdict.accepted, j
+    assert len(j.test_seconds) == 1 and j.test_seconds[0] > 0
+
+
+def test_limits_per_program(ex: Executor) -> None:
+    slow = "import time\ntime.sleep(1.5)\nprint(5)"
+    spec = TestSpec(judge="stdio", cases=(Case(input="", output="5"),))
+    tight = Limits(test_wall_s=1.0, tle_reruns=0)
+    loose = Limits(test_wall_s=3.0)
+    results = ex.judge_many([(slow, spec), (slow, spec)], limits=[tight, loose])
+    assert [j.verdict for j in results] == [Verdict.time_limit, Verdict.accepted]
+    with pytest.raises(ValueError, match="2 programs but 1 limits"):
+        ex.judge_many([(slow, spec)] * 2, limits=[tight])
