@@ -30,6 +30,7 @@ from synth.prompts import reasoning_system_prompt
 from synth.session import FailurePolicy, model_session
 
 log = logging.getLogger("teachable.synth.traces")
+CODE = "code"  # answer_type of code items: checked by running their tests (quality.programs)
 
 
 class TracesConfig(StageConfig, FailurePolicy):
@@ -85,7 +86,7 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
             share = config.max_failed_share
             with model_session(store, teacher, max_failed_share=share) as models:
                 result = models.generate(requests, budget=budget, label="traces")
-        rows = _rows(todo, result, config.source, teacher, teacher_hash)
+        rows = _rows(todo, result, config.source, teacher, teacher_hash, store)
         run.insert(TRACES, rows)
         counts = run.count_all(
             {
@@ -136,10 +137,12 @@ def _load_items(store: Store, config: TracesConfig, at: int) -> pl.DataFrame:
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     limit = f"LIMIT {int(config.limit)}" if config.limit else ""
     atype = '"answer_type"' if "answer_type" in columns else "NULL"
+    tests = '"tests"' if "tests" in columns else "NULL::VARCHAR"  # code seeds' tests
     with user_sql_errors(config.where):
         return store.sql(
             f'SELECT "{id_col}" AS item_id, "{text_col}" AS text, "answer" AS answer, '
-            f"{atype} AS answer_type FROM {ref} {where} ORDER BY item_id {limit}",
+            f"{atype} AS answer_type, {tests} AS tests FROM {ref} {where} "
+            f"ORDER BY item_id {limit}",
             params,
         )
 
@@ -171,6 +174,7 @@ def _rows(
     source: str,
     teacher: ModelConfig,
     teacher_hash: str,
+    store: Store,
 ) -> pl.DataFrame:
     records = [
         _record(item, index, c, teacher_hash)
@@ -181,7 +185,8 @@ def _rows(
     schema = TRACES.schema(TRACES.row_columns)
     if not records:
         return pl.DataFrame(schema=schema)
-    _check(records)
+    _check([r for r in records if r["answer_type"] != CODE])
+    _check_programs([r for r in records if r["answer_type"] == CODE], store)
     return (
         pl.DataFrame(records, infer_schema_length=None)
         .with_columns(
@@ -207,9 +212,32 @@ def _check(records: list[dict[str, Any]]) -> None:
         record["correct"] = verdict
 
 
+def _check_programs(records: list[dict[str, Any]], store: Store) -> None:
+    """Set `correct` on every code trace: its final program passes all the item's tests, run in
+    the sandbox (a sandbox error leaves it unchecked, never wrong)."""
+    graded = [r for r in records if r["tests"] is not None]
+    if not graded:
+        return
+    from quality.execute import Verdict  # noqa: I001
+    from quality.programs import ProgramChecker
+
+    with ProgramChecker.for_store(store) as checker:
+        judged = checker.check([r["answer_text"] for r in graded], [r["tests"] for r in graded])
+    for record, judgement in zip(graded, judged, strict=True):
+        if judgement is None:
+            record["correct"] = False  # no program in the reply
+        elif judgement.verdict != Verdict.sandbox_error:
+            record["correct"] = judgement.verdict == Verdict.accepted
+
+
 def _record(item: dict[str, Any], index: int, c: Completion, teacher_hash: str) -> dict[str, Any]:
     from quality.answers import extract_answer
+    from quality.programs import extracted_programs
 
+    code = item["answer_type"] == CODE
+    extracted = (
+        extracted_programs([c.text])[0] if code else extract_answer(c.text, item["answer_type"])
+    )
     return {
         "trace_id": trace_id(item["item_id"], teacher_hash, index),
         "item_id": item["item_id"],
@@ -218,7 +246,8 @@ def _record(item: dict[str, Any], index: int, c: Completion, teacher_hash: str) 
         "sample_index": index,
         "reasoning": c.reasoning,
         "answer_text": c.text,
-        "extracted_answer": extract_answer(c.text, item["answer_type"]),
+        "extracted_answer": extracted,
+        "tests": item["tests"],
         "correct": None,
         "finish_reason": c.finish_reason,
         "prompt_tokens": c.prompt_tokens,

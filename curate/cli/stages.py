@@ -75,7 +75,7 @@ COMMANDS: dict[str, StageCommand] = {
         creates_store=True,
     ),
     "seeds.synth": StageCommand(
-        "Generate math seeds with exact answers and levels.",
+        "Generate math and code seeds with exact answers (code: tests) and levels.",
         "teachable seeds synth --count 200 --family arithmetic --level 1",
         flags={"families": ("--family",), "levels": ("--level",)},
         creates_store=True,

@@ -40,14 +40,41 @@ def graded_rows(todo: pl.DataFrame, completions: list[Completion | None]) -> pl.
         )
     if not records:
         return pl.DataFrame(schema=EVAL_SCHEMA)
-    verdicts = check_batch(
-        [r["extracted_answer"] for r in records],
-        [r["answer"] for r in records],
-        [r["answer_type"] for r in records],
-    )
+    verdicts = _verdicts(records)
     frame = pl.DataFrame(records, infer_schema_length=None)
     frame = frame.with_columns(pl.Series("correct", verdicts, dtype=pl.Boolean))
     return frame.select([pl.col(c).cast(t) for c, t in EVAL_SCHEMA.items()])
+
+
+def _verdicts(records: list[dict[str, object]]) -> list[bool | None]:
+    """Answers by the answer checker; code items (answer: their tests) by running the reply's
+    program in the sandbox (a sandbox error: None, never wrong)."""
+    from quality.programs import CODE, ProgramChecker, extracted_programs
+
+    code = [i for i, r in enumerate(records) if r["answer_type"] == CODE]
+    rest = [i for i, r in enumerate(records) if r["answer_type"] != CODE]
+    verdicts: list[bool | None] = [None] * len(records)
+    checked = check_batch(
+        [records[i]["extracted_answer"] for i in rest],  # type: ignore[misc]
+        [records[i]["answer"] for i in rest],  # type: ignore[misc]
+        [records[i]["answer_type"] for i in rest],  # type: ignore[misc]
+    ) if rest else []  # fmt: skip
+    for i, verdict in zip(rest, checked, strict=True):
+        verdicts[i] = verdict
+    if code:
+        from quality.execute import Verdict
+
+        replies = [records[i]["response"] for i in code]
+        programs = extracted_programs(replies)  # type: ignore[arg-type]
+        with ProgramChecker() as checker:
+            judged = checker.check(replies, [records[i]["answer"] for i in code])  # type: ignore[misc]
+        for i, program, judgement in zip(code, programs, judged, strict=True):
+            records[i]["extracted_answer"] = program
+            if judgement is None:
+                verdicts[i] = False
+            elif judgement.verdict != Verdict.sandbox_error:
+                verdicts[i] = judgement.verdict == Verdict.accepted
+    return verdicts
 
 
 def answer_classes(rows: pl.DataFrame) -> pl.Series:
@@ -60,7 +87,10 @@ def answer_classes(rows: pl.DataFrame) -> pl.Series:
     keyed = rows.with_row_index("_row").with_columns(
         pl.concat_str("benchmark", "item_id", separator="\x00").alias("seed_id")
     )
-    wrong = keyed.filter(given & ~pl.col("correct"))
+    # wrong programs are not grouped: two failing programs are no shared answer
+    wrong = keyed.filter(
+        given & ~pl.col("correct") & (pl.col("answer_type") != "code").fill_null(True)
+    )
     spellings = (
         wrong.select("seed_id", pl.col("extracted_answer").alias("answer"), "answer_type")
         .unique(["seed_id", "answer"])
@@ -81,6 +111,8 @@ def answer_classes(rows: pl.DataFrame) -> pl.Series:
     cls = (
         pl.when(pl.col("correct"))
         .then(pl.lit(_CORRECT_CLASS, pl.Int64))
+        .when(given & (pl.col("answer_type") == "code").fill_null(False))
+        .then(pl.col("_row").cast(pl.Int64) + _CORRECT_CLASS + 1)  # each wrong program alone
         .when(given)
         .then(pl.col("cls"))
         .otherwise(pl.lit(-1, pl.Int64))

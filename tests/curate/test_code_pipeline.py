@@ -1,0 +1,112 @@
+"""Synthetic code seeds through difficulty and traces, every program judged by the real sandbox.
+
+A planted backend fixes what the weak model writes (a right program for the easy seeds, an
+empty body or a mutant for the hard ones), so the bands are known in advance; the synthetic
+teacher writes verified code traces offline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+
+import polars as pl
+import pytest
+
+from curate.synthetic.code_families import CODE_FAMILIES, TESTS_PER_TASK
+from curate.synthetic.generate import SynthConfig, generate, run_synth
+from curate.teachability.difficulty import DifficultyConfig, run_difficulty
+from store import Store
+from store.tables import ATTEMPTS, DIFFICULTY, SEEDS, TRACES
+from synth.backends.base import Backend, Completion, SampleTask, Sink
+from synth.models import ModelConfig
+from synth.traces import TracesConfig, run_traces
+
+FAMILIES = list(CODE_FAMILIES)
+
+
+class Planted(Backend):
+    name = "planted"
+
+    def __init__(self, reply: Callable[[str], str]) -> None:
+        super().__init__(ModelConfig(model="planted-coder"))
+        self.reply = reply
+
+    def run(self, tasks: Sequence[SampleTask], sink: Sink) -> None:
+        for task in tasks:
+            if not sink.admit(task):
+                return
+            text = task.messages[-1]["content"] if task.messages else task.prompt or ""
+            sink.emit(task, Completion(text=self.reply(text), finish_reason="stop"))
+
+
+def test_code_families_are_deterministic_and_complete() -> None:
+    config = SynthConfig(families=FAMILIES, count=30, seed=3)
+    frame = generate(config)
+    assert frame.equals(generate(config))
+    assert frame.height == 30 and frame["problem"].n_unique() == 30
+    assert frame["answer_raw"].null_count() == 30  # code seeds have programs, not answers
+    for tests in frame["_tests"]:
+        spec = json.loads(tests)
+        assert spec["judge"] == "call" and len(spec["cases"]) == TESTS_PER_TASK
+    with pytest.raises(ValueError, match="unknown families"):
+        SynthConfig(families=["list_function", "no_such_family"])
+
+
+@pytest.fixture
+def code_store(store: Store) -> Store:
+    """15 code seeds (3 families x 5 levels); each reference was run 3 times at synth."""
+    counts = run_synth(store, SynthConfig(families=FAMILIES, count=15, seed=0))
+    assert counts["seeds_inserted"] == 15
+    return store
+
+
+def test_synthetic_teacher_writes_verified_code_traces(code_store: Store) -> None:
+    counts = run_traces(code_store, TracesConfig(teacher="synthetic", samples=2, seed=0))
+    traces = code_store.table(TRACES)
+    assert counts["traces_inserted"] == traces.height == 30
+    assert traces["correct"].all()
+    assert traces["answer_text"].str.contains("```python").all()
+    assert traces["reasoning"].str.contains("step").all()
+    # the checked program is the one the trace ends in: a broken copy of a seed fails
+    seeds = code_store.table(SEEDS)
+    assert set(seeds["domain"]) == {"code"} and seeds["tests"].null_count() == 0
+
+
+def test_difficulty_bands_planted_programs_by_execution(code_store: Store) -> None:
+    seeds = code_store.table(SEEDS)
+    right = {p: a for p, a in seeds.select("problem", "answer").iter_rows()}
+    levels = dict(seeds.select("problem", "level").iter_rows())
+
+    def reply(prompt: str) -> str:
+        problem = next(p for p in right if p in prompt)
+        if levels[problem] <= 2:  # right: too easy
+            return f"Sure.\n```python\n{right[problem]}```"
+        if levels[problem] == 3:  # a mutant: returns a constant
+            name = right[problem].split("(")[0].removeprefix("def ")
+            return f"```python\ndef {name}(*args):\n    return 0\n```"
+        return "```python\ndef f():\n    pass\n```"  # empty body, wrong name: too hard
+
+    config = DifficultyConfig(samples=4, adaptive=False)
+    counts = run_difficulty(code_store, config, backends=[Planted(reply)])
+    assert counts["code_seeds"] == 15
+    bands = code_store.table(DIFFICULTY).join(seeds.select("seed_id", "level"), on="seed_id")
+    by_level = dict(
+        bands.group_by("level").agg(pl.col("band").unique().sort()).sort("level").iter_rows()
+    )
+    assert by_level == {
+        1: ["too_easy"], 2: ["too_easy"], 3: ["too_hard"], 4: ["too_hard"], 5: ["too_hard"]
+    }  # fmt: skip
+    assert (bands["chance"] == 0).all()
+    attempts = code_store.table(ATTEMPTS)
+    assert attempts.height == 60 and attempts["extracted_answer"].null_count() == 0
+    again = run_difficulty(code_store, config, backends=[Planted(reply)])
+    assert again["done_before"] == 15 and again.get("code_seeds", 0) == 0
+
+
+def test_rewrite_leaves_code_seeds_to_their_tests(code_store: Store) -> None:
+    from curate.teachability.rewrite import RewriteConfig, run_rewrite
+
+    counts = run_rewrite(code_store, RewriteConfig())
+    assert (counts["code_skipped"], counts["seeds"]) == (15, 0)
+    assert not code_store.has_table("questions") or code_store.table("questions").height == 0
