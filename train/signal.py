@@ -153,6 +153,7 @@ class SignalRecorder:
             row[f"groups/{band}"] = n
         if tally.informative == 0:
             self.empty_steps.append(step)
+        if tally.informative == 0 and self.write:
             log.warning(
                 "step %d: none of its %d groups had any reward variance: the step trained on "
                 "nothing (every group all right or all wrong)",

@@ -32,7 +32,7 @@ from trl import GRPOTrainer
 
 from train.batch import concat_batches, select_rows, take_rows
 from train.pool import NoSignalError, PoolSampler, PromptPool
-from train.signal import SignalRecorder, zero_std_groups
+from train.signal import SignalRecorder
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,8 @@ class SignalGRPOTrainer(GRPOTrainer):
             )
         if dynamic_sampling and self.accelerator.num_processes > 1:
             raise ValueError("dynamic_sampling runs in a single process (see train/signal_trainer)")
-        self.recorder = recorder
+        recorder.write = recorder.write and self.accelerator.is_main_process  # every rank
+        self.recorder = recorder  # records (the pool filters on it), the main one writes
         self.pool = pool
         self.pool.latest = recorder.latest
         self.pass_index = self.reward_func_names.index(pass_reward)
@@ -108,12 +109,9 @@ class SignalGRPOTrainer(GRPOTrainer):
         total[np.isnan(per_func).all(axis=1)] = np.nan  # unscorable, as TRL marks them
         passed = np.nan_to_num(per_func[:, self.pass_index], nan=-np.inf) > self.pass_threshold
         rows = gather_object([{k: x.get(k) for k in _ROW_KEYS} for x in inputs])
+        step = self.state.global_step + 1  # the optimizer step these rollouts train
         group = self.num_generations
-        if self.accelerator.is_main_process:
-            step = self.state.global_step + 1  # the optimizer step these rollouts train
-            informative = self.recorder.record(step, rows, total, passed, group)
-        else:
-            informative = ~zero_std_groups(total, group)
+        informative = self.recorder.record(step, rows, total, passed, group)
         self.pool.scored(len(informative), int(informative.sum()))
         mask = np.repeat(informative, group)
         start = self.accelerator.process_index * len(inputs)

@@ -233,7 +233,7 @@ def rollouts(
     from curate.cli._common import print_counts
     from curate.teachability.rollouts import RolloutBandsConfig, run_rollout_bands
 
-    with open_store(store) as opened:
+    with open_store(store, create=False) as opened:
         counts = run_rollout_bands(opened, RolloutBandsConfig(run_dir=str(run), step=step))
     print_counts("difficulty (rollouts)", counts)
 
