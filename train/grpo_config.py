@@ -4,6 +4,11 @@
 Reward lengths left unset scale with `max_completion_length` in the report's proportions
 (25,600 / 31,744 for the correct-answer plateau, 3,702 / 31,744 for the wrong-answer ramp).
 
+The learning-signal fields (train/signal_trainer.py): `pass_reward` / `pass_threshold` say
+which completions count as solved (for pass rates and prompt filtering), `dynamic_sampling`
+drops zero-variance groups and refills the batch, `filter_prompts` drops always/never solved
+prompts between epochs, `prompt_difficulty` names the export-time bands and pass rates file.
+
 Presets in train/presets/: `phi4_reasoning_plus_grpo`, `cpu_smoke_grpo`.
 """
 
@@ -14,6 +19,7 @@ from dataclasses import dataclass, field
 from trl import GRPOConfig
 
 from train.common import RunFields
+from train.pool import FILTER_RULES
 from train.rewards import RewardConstants
 
 _REPORT_MAX = 31_744
@@ -45,9 +51,41 @@ class GRPORunConfig(RunFields, GRPOConfig):
     reward_ngram: int = 5
     reward_repetition_scale: float = 1.0
     reward_check_timeout_s: float = 5.0
+    reward_require_think: bool = field(
+        default=True,
+        metadata={"help": "False: a completion without </think> is graded on its whole text."},
+    )
+    prompt_difficulty: str | None = field(
+        default=None,
+        metadata={"help": "Parquet/JSONL of seed_id, band, pass_rate at export time."},
+    )
+    pass_reward: str = field(
+        default="accuracy_reward",
+        metadata={"help": "Reward function whose value above pass_threshold means solved."},
+    )
+    pass_threshold: float = 0.0
+    dynamic_sampling: bool = field(
+        default=False,
+        metadata={"help": "DAPO: drop zero-variance groups, refill the batch from the pool."},
+    )
+    dynamic_sampling_max_batches: int = field(
+        default=3, metadata={"help": "Extra generation batches per step for the refill."}
+    )
+    filter_prompts: str = field(
+        default="none",
+        metadata={"help": "Between epochs drop prompts: none | solved | unsolved | both."},
+    )
 
     def __post_init__(self) -> None:
         self._check_run_fields()
+        if self.filter_prompts not in FILTER_RULES:
+            raise ValueError(
+                f"filter_prompts must be one of {list(FILTER_RULES)}; got {self.filter_prompts!r}"
+            )
+        if self.dynamic_sampling_max_batches < 0:
+            raise ValueError("dynamic_sampling_max_batches must be >= 0")
+        if self.streaming and (self.dynamic_sampling or self.filter_prompts != "none"):
+            raise ValueError("dynamic_sampling and filter_prompts need a non-streamed dataset")
         super().__post_init__()
 
     def reward_constants(self) -> RewardConstants:
@@ -67,4 +105,5 @@ class GRPORunConfig(RunFields, GRPOConfig):
             ngram=self.reward_ngram,
             repetition_scale=self.reward_repetition_scale,
             check_timeout_s=self.reward_check_timeout_s,
+            require_think=self.reward_require_think,
         )

@@ -1,5 +1,7 @@
 """Plot a run's `metrics.jsonl` to one PNG: a panel per group of curves (loss, reward parts,
-completion lengths, learning rate, ...), x = optimizer step.
+completion lengths, learning rate, ...), x = optimizer step. A GRPO run's `signal.jsonl`
+(train/signal.py) adds the share of informative groups (reward variance > 0), overall and per
+export-time band.
 
     teachable report train runs/sft-smoke            # writes runs/sft-smoke/report.png
 """
@@ -13,10 +15,12 @@ from typing import Any
 from store.errors import InputError, NotFoundError
 
 METRICS_FILE = "metrics.jsonl"
+SIGNAL_FILE = "signal.jsonl"  # train.signal.SIGNAL_FILE (kept import-free: no numpy here)
 
 # Panel title -> predicate on the metric key. First match wins; order is the panel order.
 _GROUPS: list[tuple[str, Any]] = [
     ("loss", lambda k: k in {"loss", "eval_loss"}),
+    ("informative groups (share), by band", lambda k: k.startswith("informative_share")),
     ("reward", lambda k: k.startswith("reward") and not k.endswith("std")),
     ("completion length (tokens)", lambda k: k.startswith("completions/") and "length" in k),
     ("clipped ratio", lambda k: k.endswith("clipped_ratio")),
@@ -36,7 +40,12 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     if not path.exists():
         raise NotFoundError(f"no {METRICS_FILE} in {run_dir}")
     with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        rows = [json.loads(line) for line in handle if line.strip()]
+    signal = Path(run_dir) / SIGNAL_FILE
+    if signal.exists():
+        with signal.open(encoding="utf-8") as handle:
+            rows += [json.loads(line) for line in handle if line.strip()]
+    return rows
 
 
 def series(rows: list[dict[str, Any]]) -> dict[str, tuple[list[int], list[float]]]:

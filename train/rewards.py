@@ -61,6 +61,7 @@ class RewardConstants:
     ngram: int = 5
     repetition_scale: float = 1.0
     check_timeout_s: float = 5.0
+    require_think: bool = True  # False: no </think> -> the whole completion is the answer
 
 
 def completion_text(completion: str | Sequence[dict[str, Any]]) -> str:
@@ -112,6 +113,10 @@ def length_aware_accuracy(constants: RewardConstants | None = None) -> RewardFn:
             raise ConfigError("the accuracy reward needs the dataset's `answer` column")
         texts = [completion_text(x) for x in completions]
         tails = [final_answer_text(text) for text in texts]
+        if not c.require_think:
+            tails = [
+                text if tail is None else tail for text, tail in zip(texts, tails, strict=True)
+            ]
         kinds = answer_type or [None] * len(texts)
         predicted = [
             None if tail is None else extract_answer(tail, kind)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from curate.cli._common import console, subgroup, user_errors
+from curate.cli._common import StoreOption, console, err_console, open_store, subgroup, user_errors
 from store.errors import InputError
 
 app = typer.Typer(help="SFT and GRPO on an exported mixture (TRL).", no_args_is_help=True)
@@ -102,7 +102,9 @@ def _launch(kind: str, config: Path, ctx: typer.Context, opts: Launch) -> None:
         raise typer.Exit(code)
 
 
-def _train(kind: str, ctx: typer.Context, config: Path, opts: Launch) -> None:
+def _train(
+    kind: str, ctx: typer.Context, config: Path, opts: Launch, store: str | None = None
+) -> None:
     """Run one method in this process, or under `accelerate launch` with `--launch`."""
     if opts.name:
         _launch(kind, config, ctx, opts)
@@ -118,12 +120,55 @@ def _train(kind: str, ctx: typer.Context, config: Path, opts: Launch) -> None:
         else:
             from train.grpo import run_grpo as run
         cfg = load_config(_run_class(kind), config, ctx.args)
-    _print_summary(kind, run(cfg))
+        if kind == "grpo" and store and not cfg.prompt_difficulty:
+            cfg.prompt_difficulty = _export_difficulty(store, cfg.dataset, cfg.output_dir)
+    summary = run(cfg)
+    _print_summary(kind, summary)
+    if summary.get("empty_steps"):
+        err_console.print(
+            f"[yellow]warning:[/yellow] {summary['empty_steps']} of {summary['signal_steps']} "
+            "steps had no informative group (every group's rewards were equal: no gradient); "
+            "per step in signal.jsonl",
+            highlight=False,
+        )
+    if summary.get("stopped"):
+        err_console.print(f"[red]stopped:[/red] {summary['stopped']}", highlight=False)
+        raise typer.Exit(1)
+
+
+def _export_difficulty(store: str, dataset: str, output_dir: str | None) -> str | None:
+    """The export's seeds' band and pass rate from the store (curate.teachability.rollouts),
+    as a file in the run folder; None (with a note) when the store or export has none."""
+    from curate.teachability.rollouts import export_difficulty
+    from store import Store, StoreError
+
+    try:
+        if not Path(dataset, "export.json").exists():
+            raise FileNotFoundError(dataset)
+        opened = Store.open(store, create=False)
+    except (StoreError, FileNotFoundError):
+        console.print("export-time pass rates: none (no store or export.json); bands from the "
+                      "export", highlight=False)  # fmt: skip
+        return None
+    try:
+        rows = export_difficulty(opened, dataset)
+    finally:
+        opened.close()
+    if rows.height == 0:
+        console.print("export-time pass rates: the export names no difficulty run")
+        return None
+    target = Path(output_dir or ".") / "export_difficulty.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rows.write_parquet(target)
+    console.print(f"export-time bands and pass rates of {rows.height} seeds: {target}")
+    return str(target)
 
 
 def _print_summary(kind: str, summary: dict) -> None:
     shown = ", ".join(
-        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in summary.items()
+        if k != "stopped"
     )
     console.print(f"[green]{kind}[/green] {shown}")
 
@@ -161,15 +206,37 @@ def grpo(
     nodes: int | None = NodesOption,
     gpus_per_node: int = GpusOption,
     dry_run: bool = DryRunOption,
+    store: str = StoreOption,
 ) -> None:
     """GRPO with the length-aware accuracy reward; flags after CONFIG override the config.
+
+    Records the learning signal (rollouts.jsonl, signal.jsonl) with each prompt's export-time
+    band and pass rate, read from --store when it holds the export's mixture.
 
     Example: teachable train grpo cpu_smoke_grpo --dataset exports/mix --model runs/sft
     """
     opts = Launch(
         launch, num_processes, machine_rank, main_process_ip, nodes, gpus_per_node, dry_run
     )
-    _train("grpo", ctx, config, opts)
+    _train("grpo", ctx, config, opts, store)
+
+
+@app.command()
+def rollouts(
+    run: Path = typer.Argument(..., help="GRPO run folder (rollouts.jsonl).", file_okay=False),
+    step: int | None = typer.Option(None, help="Rollouts up to this step; default the last."),
+    store: str = StoreOption,
+) -> None:
+    """Write a GRPO run's rollouts back as a difficulty run of the checkpoint (no model calls).
+
+    Example: teachable train rollouts runs/grpo --store teachable-experiment
+    """
+    from curate.cli._common import print_counts
+    from curate.teachability.rollouts import RolloutBandsConfig, run_rollout_bands
+
+    with open_store(store, create=False) as opened:
+        counts = run_rollout_bands(opened, RolloutBandsConfig(run_dir=str(run), step=step))
+    print_counts("difficulty (rollouts)", counts)
 
 
 def report_train(
