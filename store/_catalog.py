@@ -12,7 +12,9 @@ from store._connection import LAKE
 
 
 def current_snapshot(con: duckdb.DuckDBPyConnection) -> int:
-    return int(con.execute(f"FROM {LAKE}.current_snapshot()").fetchone()[0])
+    row = con.execute(f"FROM {LAKE}.current_snapshot()").fetchone()
+    assert row is not None  # a table function always returns its one row
+    return int(row[0])
 
 
 def committed_snapshot(con: duckdb.DuckDBPyConnection) -> int:

@@ -34,7 +34,9 @@ def _prepare_catalog(catalog: Path) -> None:
 
 
 def _duckdb(*extensions: str) -> duckdb.DuckDBPyConnection:
-    config: dict[str, str | bool] = {"autoinstall_known_extensions": False}
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "autoinstall_known_extensions": False
+    }
     ext_dir = _extension_directory()
     if ext_dir:
         config["extension_directory"] = ext_dir

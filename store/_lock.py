@@ -14,6 +14,7 @@ import os
 import socket
 import time
 from pathlib import Path
+from typing import TextIO
 
 from store.errors import StoreBusyError
 
@@ -21,7 +22,7 @@ from store.errors import StoreBusyError
 class WriterLock:
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._file: object | None = None
+        self._file: TextIO | None = None
 
     def acquire(self, holder: dict[str, str], timeout_s: float) -> None:
         handle = open(self._path, "a+")  # noqa: SIM115 - held open until release()
@@ -52,7 +53,7 @@ class WriterLock:
         if self._file is None:
             return
         handle = self._file
-        handle.truncate(0)  # type: ignore[attr-defined]
+        handle.truncate(0)
         fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()  # type: ignore[attr-defined]
+        handle.close()
         self._file = None

@@ -127,7 +127,10 @@ class TableLocks:
         import psycopg
 
         keys = sorted({zlib.crc32(name.encode()) - 2**31 for name in tables})
-        con = self._session() if keys else None
+        if not keys:
+            yield
+            return
+        con = self._session()
         taken: list[int] = []
         try:
             for key in keys:

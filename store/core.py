@@ -186,10 +186,10 @@ class Store:
                 raise SnapshotNotFoundError(f"no tag '{at}' in store {self.name}")
             return int(row[0])
         version = int(at)
-        exists = self._con.execute(
+        found = self._con.execute(
             f"SELECT count(*) FROM {LAKE}.snapshots() WHERE snapshot_id = ?", [version]
-        ).fetchone()[0]
-        if not exists:
+        ).fetchone()
+        if not found or not found[0]:
             raise SnapshotNotFoundError(f"no snapshot {version} in store {self.name}")
         return version
 

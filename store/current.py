@@ -99,7 +99,7 @@ def read_columns(
         rows = store.latest_sql(table, at=at, source=rows)
     picked = ", ".join(_q(c) if c in have else f"NULL AS {_q(c)}" for c in names)
     frame = store.sql(f"SELECT {picked} FROM {rows} x", list(params))
-    return frame.cast(empty.schema, strict=False) if frame.height else empty  # type: ignore[arg-type]
+    return frame.cast(empty.schema, strict=False) if frame.height else empty
 
 
 def _cols(keys: Sequence[str], alias: str, cast: bool = False) -> str:

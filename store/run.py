@@ -148,7 +148,7 @@ class Run:
             f"SELECT DISTINCT {cols} FROM {qualified(name, self.at)} WHERE {cond}",
             list(where.values()),
         )
-        done = done.cast({c: rows.schema[c] for c in keys})  # type: ignore[arg-type]
+        done = done.cast({c: rows.schema[c] for c in keys})
         return rows.join(done, on=keys, how="anti", nulls_equal=True)
 
     # ---- counting -------------------------------------------------------------------------

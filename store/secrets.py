@@ -322,7 +322,7 @@ def install() -> None:
     def scrubbed_warning(*args: Any, **kwargs: Any) -> str:
         return scrub(format_warning(*args, **kwargs))
 
-    warnings.formatwarning = scrubbed_warning  # type: ignore[assignment]
+    warnings.formatwarning = scrubbed_warning
     hook = sys.excepthook
 
     def scrubbed_hook(kind: Any, exc: BaseException, tb: Any) -> None:

@@ -143,6 +143,7 @@ def _checked_text(text: str, what: str) -> str:
 def _parse(body: str, what: str) -> dict[str, Any]:
     with _parser_lock:
         raw = _parser().execute("SELECT json_serialize_sql(?)", [f"{_PROBE}{body}\n))"]).fetchone()
+    assert raw is not None  # json_serialize_sql returns one row
     tree = json.loads(raw[0])
     if tree.get("error"):
         message = str(tree.get("error_message", "syntax error")).splitlines()[0]

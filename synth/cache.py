@@ -109,7 +109,9 @@ class RequestCache:
         now = time.time()
         if completion.ok:
             payload = scrub_known(completion.to_json())
-            row = (key, backend, model, "ok", payload, None, completion.attempts, now)
+            row: tuple[str, str, str, str, str | None, str | None, int, float] = (
+                key, backend, model, "ok", payload, None, completion.attempts, now
+            )  # fmt: skip
         else:
             error = scrub(completion.error or "")
             row = (key, backend, model, "failed", None, error, completion.attempts, now)
