@@ -70,7 +70,7 @@ def run_ingest(store: Store, config: IngestConfig) -> dict[str, int]:
         run.count("rows_read", records.frame.height + len(records.rejects))
         shape = _code_shape(records, config)
         if shape is None:
-            frame, rejects = _map_fields(records, config)
+            frame, rejects = map_fields(records, config)
         else:
             frame, rejects = _map_code(records, shape, config)
             run.count("code_shape_" + shape, frame.height)
@@ -104,7 +104,7 @@ def _map_code(
     frame, rejects = map_code(records.frame, shape, skip)
     code = SourceRecords(frame)
     update = {"problem_field": "problem", "answer_field": None}
-    mapped, bad = _map_fields(code, config.model_copy(update=update), code=True)
+    mapped, bad = map_fields(code, config.model_copy(update=update), code=True)
     failed = check_references(mapped, config.reference_runs, config.reference_test_s)
     reasons = [(i, r) for i, r in enumerate(failed) if r is not None]
     if reasons and not skip:
@@ -145,7 +145,7 @@ def _pick(
     return next((c for c in candidates if c in columns), None)
 
 
-def _map_fields(
+def map_fields(
     records: SourceRecords, config: IngestConfig, *, code: bool = False
 ) -> tuple[pl.DataFrame, list[Reject]]:
     """The mapped columns (problem, answer_raw, ref, level_raw, _loc; with `code`, also
@@ -259,7 +259,8 @@ def _build_seeds(
         if "_tests" in frame.columns
         else pl.repeat(None, frame.height, dtype=pl.String, eager=True)
     )
-    level = frame["level_raw"].str.extract(r"(\d+)", 1).cast(pl.Int32, strict=False)
+    # the level as written, sign included ("Level -2" is -2); a hint, so no number is null
+    level = frame["level_raw"].str.extract(r"(-?\d+)", 1).cast(pl.Int32, strict=False)
     ref = pl.when(pl.col("ref").is_not_null()).then(pl.col("ref")).otherwise(pl.col(LOC))
     return frame.select(
         seed_ids.alias("seed_id"),

@@ -20,6 +20,7 @@ from curate.seeds.readers import LOC
 from curate.synthetic.code_families import CODE_FAMILIES
 from curate.synthetic.families import FAMILIES, LEVELS
 from store import StageConfig, Store
+from store.errors import InputError
 
 ALL_FAMILIES = {**FAMILIES, **CODE_FAMILIES}
 
@@ -42,14 +43,14 @@ class SynthConfig(StageConfig):
     def _known_families(cls, value: list[str]) -> list[str]:
         unknown = sorted(set(value) - set(ALL_FAMILIES))
         if unknown:
-            raise ValueError(f"unknown families {unknown}; known: {sorted(ALL_FAMILIES)}")
+            raise InputError(f"unknown families {unknown}; known: {sorted(ALL_FAMILIES)}")
         return value
 
     @field_validator("levels")
     @classmethod
     def _known_levels(cls, value: list[int]) -> list[int]:
         if not value or not set(value) <= set(LEVELS):
-            raise ValueError(f"levels must be a non-empty subset of {list(LEVELS)}")
+            raise InputError(f"levels must be a non-empty subset of {list(LEVELS)}")
         return value
 
 

@@ -8,6 +8,7 @@ from pydantic import Field
 import quality.filters.traces  # noqa: F401  (defining the built-in filters registers them)
 from quality.filters.base import FILTERS, TraceFilter, judge_all
 from store import StageConfig, Store
+from store.errors import InputError
 from store.run import Run
 from store.stream import record_batches
 from store.tables import TRACES, VERDICTS
@@ -44,7 +45,7 @@ def build_filters(config: FilterConfig) -> list[TraceFilter]:
     """The configured filters, in the configured order, from the registry."""
     unknown = [f for f in config.filters if f not in FILTERS]
     if unknown:
-        raise ValueError(f"unknown filter(s) {unknown} (known: {', '.join(FILTERS)})")
+        raise InputError(f"unknown filter(s) {unknown} (known: {', '.join(FILTERS)})")
     return [FILTERS[f].from_config(config) for f in config.filters]
 
 
@@ -62,7 +63,7 @@ def run_filter(store: Store, config: FilterConfig) -> dict[str, int]:
     filters = build_filters(config)
     with store.run("filter", config) as run:
         if not run.has_table(TRACES):
-            raise ValueError("no `traces` table yet: generate traces first")
+            raise InputError("no `traces` table yet: generate traces first")
         for f in filters:
             judged = 0
             # traces stream in batches: memory holds one batch of texts, not the table
