@@ -133,19 +133,35 @@ class ModelConfig(BaseModel):
 
 
 def load_model_config(source: str | Path | None) -> ModelConfig:
-    """A YAML file path, an embedded model name, or None for the default (SmolLM2)."""
+    """A YAML file path, an inline config (`{"backend": "transformers", ...}`, JSON or YAML
+    flow), an embedded model name, or None for the default (SmolLM2)."""
     if source is None:
         return ModelConfig()
+    if isinstance(source, str) and source.lstrip().startswith("{"):
+        return _config_from(source, "inline model config")
     path = Path(source)
     if path.suffix in {".yaml", ".yml"} or path.exists():
-        data = yaml.safe_load(path.read_text()) or {}
-        return ModelConfig.model_validate(data)
+        return _config_from(path.read_text(), str(path))
     name = _ALIASES.get(str(source), str(source))
     if name in (SMOLLM2, GEMMA3_270M):
         return ModelConfig(model=name)
     if name == SYNTHETIC:  # the offline teacher that writes stored worked solutions
         return ModelConfig(backend="synthetic", model=SYNTHETIC)
     raise NotFoundError(f"no model config file or embedded model named {source!r}")
+
+
+def _config_from(text: str, where: str) -> ModelConfig:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not YAML or JSON ({first_line(str(exc))})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: a model config is a mapping, got {type(data).__name__}")
+    return ModelConfig.model_validate(data)
+
+
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
 
 
 def resolve_model(spec: str | Path | ModelConfig | None, **params: object) -> ModelConfig:
