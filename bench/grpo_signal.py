@@ -124,11 +124,11 @@ def heldout_scores(
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from train.model_loading import resolve_model
+    from train.model_loading import trainable_folder
     from train.rewards import RewardConstants, length_aware_accuracy
     from train.tokens import fit_model, prepare_tokenizer
 
-    folder = resolve_model(model_dir)
+    folder = trainable_folder(model_dir)
     tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(folder))[0]
     tokenizer.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(folder)
@@ -175,7 +175,7 @@ def run_seed(store: Any, args: argparse.Namespace, seed: int) -> dict[str, Any]:
 
     out = Path(args.out) / f"seed{seed}"
     sets = arm_sets(store, args.prompts, seed)
-    held = load_seeds(store, store.resolve(None), "source LIKE 'heldout/%'", args.heldout)
+    held = load_seeds(store, store.snapshot_id(None), "source LIKE 'heldout/%'", args.heldout)
     settings = grpo_settings(args, seed)
     figures: dict[str, Any] = {"prompts_per_arm": next(iter(sets.values())).height}
     base = heldout_scores("smollm2", held, settings, args.samples, seed)

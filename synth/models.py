@@ -179,6 +179,8 @@ def _config_of(spec: ModelSpec) -> ModelConfig:
     if isinstance(spec, dict):
         return ModelConfig.model_validate(spec)
     text = str(spec)
+    if isinstance(spec, str) and text.lstrip().startswith("{"):
+        return _config_from(text, "inline model config")
     if text.startswith(("http://", "https://")):
         url, _, name = text.partition("#")
         return ModelConfig(backend="openai", model=name or SERVED_MODEL, base_url=url)
@@ -186,10 +188,7 @@ def _config_of(spec: ModelSpec) -> ModelConfig:
     if path.suffix in {".yaml", ".yml"} or path.is_file() and path.suffix != ".gguf":
         if not path.is_file():
             raise NotFoundError(f"model config file {path} not found")
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"model config file {path}: expected a mapping of fields")
-        return ModelConfig.model_validate(data)
+        return _config_from(path.read_text(encoding="utf-8"), f"model config file {path}")
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise NotFoundError(
@@ -211,6 +210,21 @@ def _config_of(spec: ModelSpec) -> ModelConfig:
             f"model {text!r}: no checkpoint folder, model config or GGUF file at {path}"
         )
     raise NotFoundError(f"no model config file or embedded model named {text!r}")
+
+
+def _config_from(text: str, where: str) -> ModelConfig:
+    """A config from YAML or JSON text (a file's, or inline on the command line)."""
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not YAML or JSON ({first_line(str(exc))})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: a model config is a mapping, got {type(data).__name__}")
+    return ModelConfig.model_validate(data)
+
+
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
 
 
 def resolve_gguf(config: ModelConfig) -> Path:

@@ -13,7 +13,7 @@ Kinds:
   Authorization header: in a JSON body (401), plain text (500), upper-cased header text (502),
   URL-encoded in a query string (400), the bare key (403)), echook (a 200 completion whose
   text quotes the header), echofinish (a 200 completion whose finish_reason, system_fingerprint
-  and usage hold the bare key).
+  and usage hold the bare key), huge (a 200 completion of 3 MB of text, whatever max_tokens).
 With `chaos` (fault kind -> probability), an attempt of a request that carries no plan draws
 its fault at random: the soak benchmark (bench/faults.py). The server counts attempts and
 successes per request body, so tests can check that nothing was lost or sent twice.
@@ -127,6 +127,10 @@ class LoopbackServer:
             proto.send(200, json.dumps({**json.loads(payload), "choices": []}).encode(), "")
         elif fault == "echook":
             proto.send(200, payload.replace(b"The answer", f"[{auth}] The answer".encode()), "")
+        elif fault == "huge":
+            data = json.loads(payload)
+            data["choices"][0]["message"]["content"] = "x" * (3 << 20)
+            proto.send(200, json.dumps(data).encode(), "")
         elif fault == "echofinish":
             key = auth.split(" ", 1)[-1]
             data = json.loads(payload)

@@ -30,7 +30,9 @@ __all__ = ["LOC", "Reject", "SourceRecords", "read_source"]
 def read_source(source: str, *, split: str | None, skip_bad: bool) -> SourceRecords:
     if source.startswith("hf:"):
         return _read_hf(source, split)
-    path = Path(source)
+    # one spelling of each file (relative, ./, absolute, through a symlink): its rows' locations
+    # are their provenance, so the same file ingested twice is the same source rows
+    path = Path(source).expanduser().resolve()
     if not path.exists():
         raise IngestError(f"{source}: no such file or folder")
     if path.is_dir():

@@ -54,6 +54,24 @@ class Retryable(Exception):
         self.kind, self.reason, self.wait_s = kind, reason, wait_s
 
 
+class ResponseTooLarge(Exception):
+    """A response body larger than the request's max_tokens can explain."""
+
+
+_BODY_BASE = 1 << 20  # envelope, usage, a long error message
+_BYTES_PER_TOKEN = 128  # a token's text JSON-escaped (\uXXXX), plus a reasoning copy
+
+
+def _body_limit(args: dict[str, Any]) -> int:
+    """The most bytes a response to `args` can hold: its tokens (max_tokens, or the o-series
+    field) as text, JSON-escaped, with log probabilities when they were asked for."""
+    tokens = int(args.get("max_completion_tokens") or args.get("max_tokens") or 4096)
+    per_token = _BYTES_PER_TOKEN
+    if args.get("logprobs"):
+        per_token *= 4 * (1 + int(args.get("top_logprobs") or args.get("n_probs") or 1))
+    return _BODY_BASE + tokens * per_token
+
+
 class OpenAIBackend(Backend):
     name = "openai"
 
@@ -157,6 +175,13 @@ class OpenAIBackend(Backend):
             raise Retryable(
                 "timeout", f"timeout: no complete response within {timeout}s (whole attempt)"
             ) from exc
+        limit = _body_limit(self.request_args(task))
+        if len(body) > limit:  # never parsed, cached or stored: a clear failure of the sample
+            raise ResponseTooLarge(
+                f"response body of {len(body):,} bytes is more than max_tokens="
+                f"{task.sampling.max_tokens} allows ({limit:,} bytes); the server ignored the "
+                "limit or sent something else"
+            )
         try:
             # every value a server sends back is scrubbed before anything reads it: a gateway
             # that echoes the key may put it in any field (finish_reason, an error, usage)

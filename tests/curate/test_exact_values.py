@@ -145,3 +145,20 @@ def test_a_benchmark_file_keeps_values_as_written(tmp_path: Path) -> None:
     items = registry_benchmark(str(path), None, None).items
     assert items["item_id"].to_list() == ["bench-0", "bench-1"]  # no id field: row ids
     assert items["answer"].to_list() == ["1", "2"]
+
+
+def test_one_file_under_several_spellings_is_one_set_of_source_rows(
+    lake: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Provenance stays one row per source row (issue 23, class 9)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "good.jsonl").write_bytes(jsonl(*[{"problem": f"Spelled {i}?"} for i in range(4)]))
+    (tmp_path / "alias").symlink_to(data, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    for spelling in ("data/good.jsonl", "./data/../data/good.jsonl", str(data / "good.jsonl"),
+                     "alias/good.jsonl"):  # fmt: skip
+        run_ingest(lake, IngestConfig(source=spelling, name="spelled"))
+    rows = lake.sql("SELECT source_ref FROM seed_sources WHERE source = 'spelled'")
+    assert rows.height == 4
+    assert set(rows["source_ref"]) == {f"{data / 'good.jsonl'}:{n}" for n in range(1, 5)}

@@ -154,3 +154,21 @@ def test_an_html_error_page_is_named_not_pasted() -> None:
         raise ApiError(status_code=500, headers={}, body="<!DOCTYPE html><html>oops</html>")
     assert "500" in str(info.value) and "HTML page" in str(info.value)
     assert "<html>" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "backend"),
+    [
+        ('{"backend": "transformers"}', "transformers"),
+        ("{backend: synthetic, model: synthetic}", "synthetic"),
+    ],
+)
+def test_an_inline_model_config_works_outside_recipes(text: str, backend: str) -> None:
+    from synth.models import resolve_model_config
+
+    assert resolve_model_config(text).backend == backend
+
+
+@pytest.mark.parametrize("text", ['{"backend": "nope"}', '{"backend": ', '{"model": 1, "x": 2}'])
+def test_a_bad_inline_model_config_is_one_line(text: str) -> None:
+    _fails_in_one_line(["eval", "--benchmark", "math500", "--model", text], "error:")

@@ -85,3 +85,28 @@ def test_extra_body_strings_are_secret_unless_known_request_options() -> None:
     # registered (it would blank out ordinary words)
     assert scrub("echo g4t3w4y-c0de-99") == f"echo {REDACTED}"
     assert scrub_known("say hi9") == "say hi9"
+
+
+# ---- bounded: a body no larger than max_tokens allows (issue 23, class 8) ----------------------
+@pytest.mark.parametrize("max_tokens", [32, 1000])
+def test_a_body_larger_than_max_tokens_allows_fails_its_sample(
+    max_tokens: int, loopback: LoopbackServer, loopback_config
+) -> None:
+    backend = get_backend(loopback_config(loopback, max_retries=0))
+    requests = [
+        ChatRequest(messages=[{"role": "user", "content": "FAULT:huge"}], max_tokens=max_tokens),
+        ChatRequest(messages=[{"role": "user", "content": "fine"}], max_tokens=max_tokens),
+    ]
+    [[huge], [fine]] = generate(backend, requests).completions
+    assert huge is not None and not huge.ok and huge.text in ("", None)
+    assert f"max_tokens={max_tokens}" in (huge.error or "")
+    assert fine is not None and fine.ok
+
+
+def test_the_body_limit_grows_with_what_was_asked() -> None:
+    from synth.backends.openai_backend import _body_limit
+
+    small, large = _body_limit({"max_tokens": 32}), _body_limit({"max_tokens": 32_000})
+    assert small < 2 << 20 < large
+    assert _body_limit({"max_completion_tokens": 32_000}) == large
+    assert _body_limit({"max_tokens": 32, "logprobs": True, "top_logprobs": 5}) > small

@@ -144,7 +144,7 @@ def test_grpo_records_signal_and_writes_rollouts_back(tmp_path: Path, model_dir:
     from store.tables import DIFFICULTY, RUNS
 
     store, seeds, planted, run_id = band_store
-    export = _export(tmp_path / "export", seeds, store.resolve(None), run_id)
+    export = _export(tmp_path / "export", seeds, store.snapshot_id(None), run_id)
     run = tmp_path / "grpo"
     args = ["train", "grpo", "cpu_smoke_grpo", "--store", str(tmp_path / "store")]
     args += ["--dataset", str(export), "--model", str(model_dir), "--output_dir", str(run)]
