@@ -219,7 +219,7 @@ def _config_from(text: str, where: str) -> ModelConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: not YAML or JSON ({first_line(str(exc))})") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: a model config is a mapping, got {type(data).__name__}")
+        raise ConfigError(f"{where}: expected a mapping of fields, got {type(data).__name__}")
     return ModelConfig.model_validate(data)
 
 
