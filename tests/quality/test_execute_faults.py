@@ -39,6 +39,17 @@ def uid_window() -> Iterator[tuple[int, int]]:
     _run._UID_RANGE = saved
 
 
+@pytest.fixture(autouse=True)
+def _host_dirs_untouched() -> Iterator[None]:
+    """No program (nor the harness acting for it as root) changes the owner or mode of the
+    host's shared directories: a sandbox uid that owned /tmp once broke every later tool."""
+    places = [Path(tempfile.gettempdir()), Path.home(), Path(__file__).resolve().parents[2]]
+    before = [(p.stat().st_uid, p.stat().st_gid, p.stat().st_mode) for p in places]
+    yield
+    after = [(p.stat().st_uid, p.stat().st_gid, p.stat().st_mode) for p in places]
+    assert after == before, dict(zip(map(str, places), after, strict=True))
+
+
 @pytest.fixture(scope="module")
 def ex(uid_window: tuple[int, int]) -> Iterator[Executor]:
     with Executor(QUICK, workers=2) as executor:
