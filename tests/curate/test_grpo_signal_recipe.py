@@ -60,6 +60,7 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.soak  # ~3 min of SmolLM2 difficulty + GRPO arms: TEACHABLE_SOAK=1 runs it
 def test_recipe_and_bench_run_end_to_end_at_toy_size(tmp_path: Path) -> None:
     from curate.teachability.difficulty import DifficultyConfig
     from curate.teachability.select import SelectConfig, run_select
