@@ -117,14 +117,9 @@ def _parse(out: bytes) -> list[dict[str, Any]]:
 
 
 def _sandbox_error(spec: TestSpec, isolation: str, start: float, why: str) -> Judgement:
-    return Judgement(
-        verdict=Verdict.sandbox_error,
-        passed=0,
-        total=spec.total,
-        tests=(Verdict.sandbox_error,) * spec.total,
-        isolation=isolation,
-        seconds=time.monotonic() - start,
-        detail=why[:_DETAIL_CHARS],
+    seconds = time.monotonic() - start
+    return Judgement.every_test(
+        Verdict.sandbox_error, spec.total, isolation, seconds, why[:_DETAIL_CHARS]
     )
 
 

@@ -28,15 +28,7 @@ def _spec(tests: TestSpec | str) -> TestSpec:
 
 
 def _no_program(spec: TestSpec, isolation: str) -> Judgement:
-    return Judgement(
-        verdict=Verdict.syntax_error,
-        passed=0,
-        total=spec.total,
-        tests=(Verdict.syntax_error,) * spec.total,
-        isolation=isolation,
-        seconds=0.0,
-        detail=NO_PROGRAM,
-    )
+    return Judgement.every_test(Verdict.syntax_error, spec.total, isolation, 0.0, NO_PROGRAM)
 
 
 def check_replies(

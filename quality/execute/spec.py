@@ -226,6 +226,13 @@ class Judgement:
     # one of a reference solution is what `Limits.from_reference` takes
     test_seconds: tuple[float, ...] = ()
 
+    @classmethod
+    def every_test(
+        cls, verdict: Verdict, total: int, isolation: str, seconds: float, detail: str
+    ) -> Judgement:
+        """One verdict for every test: the program never ran them (no program, sandbox error)."""
+        return cls(verdict, 0, total, (verdict,) * total, isolation, seconds, detail)
+
     @property
     def accepted(self) -> bool:
         return self.verdict == Verdict.accepted
