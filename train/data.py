@@ -19,7 +19,7 @@ from typing import Any
 from store.errors import InputError, NotFoundError
 
 SFT_COLUMNS = ("messages",)
-GRPO_COLUMNS = ("prompt", "answer", "answer_type")
+GRPO_COLUMNS = ("prompt", "answer", "answer_type", "tests")
 _SPLIT_NAMES = {"train": ("train",), "val": ("val", "validation", "test")}
 _FORMATS = (("parquet", ".parquet"), ("json", ".jsonl"), ("json", ".json"))
 

@@ -5,7 +5,8 @@ Each factory returns `fn(completions, **kwargs) -> list[float]` (TRL passes `pro
 with `reward_weights`; the defaults follow the report: accuracy and format dominate, repetition
 is a small extra term.
 
-- accuracy: answer after `</think>` checked against `answer` by quality's checker, shaped by the
+- accuracy: answer after `</think>` checked against `answer` by quality's checker (a row with
+  `tests`, a code row, by running its program against them in the sandbox), shaped by the
   completion's token length L with cosine schedules: correct answers earn `correct_max` up to
   `pos_control_length`, then decay towards `correct_min` at `max_length`; incorrect ones get
   `incorrect_min` at L=0, rising towards `incorrect_max` at `neg_control_length` and beyond
@@ -98,13 +99,19 @@ def _cosine(rho: float, start: float, end: float) -> float:
 
 
 def length_aware_accuracy(constants: RewardConstants | None = None) -> RewardFn:
+    """The accuracy reward of a mixed math + code batch: a row with `tests` (a code row of the
+    export) is correct when its program passes all of them in quality.execute's sandbox, any
+    other row when quality's checker finds its answer equivalent to `answer`; both shaped by
+    length the same way."""
     c = constants or RewardConstants()
+    state: dict[str, Any] = {}  # the executor, started on the first code row
 
     def accuracy_reward(
         completions: list[Any],
         answer: list[str] | None = None,
         completion_ids: Sequence[Sequence[int]] | None = None,
         answer_type: list[str | None] | None = None,
+        tests: list[str | None] | None = None,
         **_: Any,
     ) -> list[float]:
         from quality.answers import check_batch, extract_answer
@@ -117,16 +124,44 @@ def length_aware_accuracy(constants: RewardConstants | None = None) -> RewardFn:
             tails = [
                 text if tail is None else tail for text, tail in zip(texts, tails, strict=True)
             ]
-        kinds = answer_type or [None] * len(texts)
-        predicted = [
-            None if tail is None else extract_answer(tail, kind)
-            for tail, kind in zip(tails, kinds, strict=True)
-        ]
-        verdicts = check_batch(predicted, list(answer), kinds, timeout_s=c.check_timeout_s)
+        kinds = list(answer_type or [None] * len(texts))
+        specs = list(tests or [None] * len(texts))
+        code = [i for i, spec in enumerate(specs) if spec]  # code rows: judged by execution
+        math = [i for i in range(len(texts)) if not specs[i]]
+        verdicts: list[bool] = [False] * len(texts)
+        predicted = [None if tails[i] is None else extract_answer(tails[i], kinds[i]) for i in math]
+        checked = check_batch(
+            predicted, [answer[i] for i in math], [kinds[i] for i in math],
+            timeout_s=c.check_timeout_s,
+        )  # fmt: skip
+        for i, ok in zip(math, checked, strict=True):
+            verdicts[i] = ok
+        if code:
+            judged = _programs_pass([tails[i] for i in code], [specs[i] for i in code], state)
+            for i, ok in zip(code, judged, strict=True):
+                verdicts[i] = ok
         lengths = _lengths(texts, completion_ids)
         return [cosine_length_reward(n, ok, c) for n, ok in zip(lengths, verdicts, strict=True)]
 
     return accuracy_reward
+
+
+def _programs_pass(
+    answers: list[str | None], specs: list[str | None], state: dict[str, Any]
+) -> list[bool]:
+    """All tests passed, per answer (None: no answer after `</think>`, not correct)."""
+    from quality.execute import Executor
+    from quality.execute.grading import check_replies
+
+    if "executor" not in state:
+        state["executor"] = Executor()
+    rows = [i for i, text in enumerate(answers) if text is not None]
+    passed = [False] * len(answers)
+    judged = check_replies(state["executor"], [answers[i] or "" for i in rows],
+                           [specs[i] for i in rows])  # fmt: skip
+    for i, judgement in zip(rows, judged, strict=True):
+        passed[i] = judgement.accepted
+    return passed
 
 
 def format_penalty(

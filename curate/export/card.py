@@ -253,7 +253,8 @@ def _format_lines(meta: ExportMeta) -> list[str]:
         "",
         f"Columns: {', '.join(OUTPUT_COLUMNS)}. `messages` is the SFT conversation (system, user, "
         "assistant `<think>{reasoning}</think>{answer}`); `prompt` is the system and user "
-        "messages, with `answer` the reference answer (and `answer_type`), for GRPO.",
+        "messages, with `answer` the reference answer (and `answer_type`; a code row's `tests` "
+        "are what GRPO's accuracy reward runs its program against), for GRPO.",
         "",
         f"System prompt ({meta.system_prompt_source or 'given'}):",
         "",

@@ -1,10 +1,12 @@
 """Chat rendering of resolved mixture rows into Arrow record batches.
 
 Input columns (INPUT_COLUMNS): id, seed_id, part, domain, band, question, reasoning,
-answer_text, answer, and optionally answer_type. Output columns (OUTPUT_COLUMNS), what train/
-reads: id, seed_id, part, domain, band, messages (system, user, assistant
+answer_text, answer, and optionally answer_type and tests. Output columns (OUTPUT_COLUMNS), what
+train/ reads: id, seed_id, part, domain, band, messages (system, user, assistant
 `<think>{reasoning}</think>{answer_text}`), prompt (system and user messages only, for GRPO),
-answer (the reference answer) and answer_type (how the answer checker compares it; may be null).
+answer (the reference answer), answer_type (how the answer checker compares it; may be null) and
+tests (a code row's tests, quality.execute.TestSpec JSON, which GRPO's accuracy reward runs; null
+for other rows).
 
 The message lists are assembled straight into Arrow buffers by a numba kernel (one copy of
 each text): Polars' `concat_list` of structs was ~10x slower, Arrow concat + take ~2x.
@@ -40,6 +42,7 @@ OUTPUT_COLUMNS = (
     "prompt",
     "answer",
     "answer_type",
+    "tests",
 )
 TOKEN_RULE = "runs of non-whitespace characters (ASCII whitespace splits), not model tokens"
 
@@ -48,7 +51,7 @@ MESSAGES_TYPE = pa.large_list(_MESSAGE)
 SCHEMA = pa.schema(
     [(name, pa.large_string()) for name in ("id", "seed_id", "part", "domain", "band")]
     + [("messages", MESSAGES_TYPE), ("prompt", MESSAGES_TYPE)]
-    + [("answer", pa.large_string()), ("answer_type", pa.large_string())]
+    + [(name, pa.large_string()) for name in ("answer", "answer_type", "tests")]
 )
 _ROLES = pa.array(["system", "user", "assistant"], pa.large_string())
 _WHITESPACE = np.zeros(256, dtype=bool)
@@ -153,8 +156,9 @@ def count_tokens(array: pa.LargeStringArray) -> np.ndarray:
 
 def render(batch: pl.DataFrame, system_prompt: str) -> tuple[pa.RecordBatch, np.ndarray]:
     """The export batch, and token counts per row as columns [user, assistant]."""
-    if "answer_type" not in batch.columns:
-        batch = batch.with_columns(answer_type=pl.lit(None, pl.String))
+    for optional in ("answer_type", "tests"):
+        if optional not in batch.columns:
+            batch = batch.with_columns(pl.lit(None, pl.String).alias(optional))
     question = _strings(batch, pl.col("question").fill_null(""))
     assistant = _strings(
         batch,
@@ -171,6 +175,7 @@ def render(batch: pl.DataFrame, system_prompt: str) -> tuple[pa.RecordBatch, np.
         _messages(system_prompt, question, None),
         _strings(batch, pl.col("answer")),
         _strings(batch, pl.col("answer_type")),
+        _strings(batch, pl.col("tests")),
     ]
     tokens = np.stack([count_tokens(question), count_tokens(assistant)], axis=1)
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMA), tokens

@@ -30,7 +30,7 @@ READS: dict[str, tuple[str, ...]] = {
     TRACES.name: ("trace_id", "item_id", "item_table", "teacher_model", "correct", "reasoning",
                   "answer_text", "finish_reason", "run_id"),
     SEEDS.name: ("seed_id", "source", "domain", "level", "problem", "answer", "answer_type",
-                 "run_id"),
+                 "tests", "run_id"),
     QUESTIONS.name: ("question_id", "seed_id", "question", "answer", "answer_type", "status",
                      "run_id"),
     DIFFICULTY.name: ("seed_id", "model", "model_name", "band", "run_id"),
@@ -44,7 +44,7 @@ READS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 MARK_TABLES = (CONTAMINATION, NEAR_DUPS, VERDICTS, REVIEWS)
 # columns read as NULL when a table lacks them (other stages may not write them)
-OPTIONAL = {"run_id", "item_table", "model_name", "answer_type", "kind"}
+OPTIONAL = {"run_id", "item_table", "model_name", "answer_type", "kind", "tests"}
 
 
 # (store root, table, snapshot) -> (SQL ref, columns) of the table then, or None when it did

@@ -101,3 +101,11 @@ def test_code_quickstart_recipe_ends_in_verified_code_traces(tmp_path: Path) -> 
     for messages in rows["messages"]:
         reply = messages[-1]["content"]
         assert reply.startswith("<think>") and "```python\ndef " in reply.partition("</think>")[2]
+    # every code row carries its tests, and GRPO's accuracy reward passes the exported reply
+    assert rows["tests"].null_count() == 0
+    from train.rewards import length_aware_accuracy
+
+    replies = [m[-1]["content"] for m in rows["messages"].head(3)]
+    answers, kinds, tests = (rows[c].head(3).to_list() for c in ("answer", "answer_type", "tests"))
+    rewards = length_aware_accuracy()(replies, answer=answers, answer_type=kinds, tests=tests)
+    assert all(r > 0 for r in rewards), rewards

@@ -89,12 +89,14 @@ def test_parquet_round_trip_excludes_planted_items_and_splits_by_seed(
         "prompt",
         "answer",
         "answer_type",
+        "tests",
         "part",
         "domain",
         "band",
     }
 
     assert set(rows["answer_type"]) == {"number"}
+    assert rows["tests"].null_count() == rows.height  # math rows carry no tests
 
     # rows and ids: exactly the mixture's items
     items = store.sql("SELECT * FROM mixture_items")

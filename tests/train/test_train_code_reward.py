@@ -49,3 +49,22 @@ def test_misuse_fails_loudly() -> None:
         code_reward([RIGHT])
     with pytest.raises(ValueError, match="cases"):
         code_reward([RIGHT], tests=['{"judge": "call", "entry_point": "f", "cases": [{}]}'])
+
+
+def test_the_accuracy_reward_judges_a_mixed_batch_by_domain() -> None:
+    """A mixed math + code export feeds one accuracy reward: rows with tests are correct when
+    their program passes all of them in the sandbox, the others by the answer checker."""
+    from train.rewards import RewardConstants, length_aware_accuracy
+
+    c = RewardConstants()
+    accuracy = length_aware_accuracy(c)
+    completions = [RIGHT, PARTLY, NO_CODE, "<think>2+2</think>\n\\boxed{4}", "<think>x</think> 5"]
+    got = accuracy(
+        completions,
+        answer=["def square(x): ...", "def square(x): ...", "def square(x): ...", "4", "4"],
+        answer_type=["code", "code", "code", "number", "number"],
+        tests=[SQUARE, SQUARE, SQUARE, None, None],
+        completion_ids=[[0] * 10] * 5,  # one length: the verdict alone sets the reward
+    )
+    assert got[0] == got[3] == pytest.approx(c.correct_max)  # all tests pass / 4 == 4
+    assert got[1] == got[2] == got[4] < 0  # 2 of 3 tests / no program / 5 != 4
