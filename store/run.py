@@ -212,15 +212,15 @@ class Run:
         if self._seen is None:  # a run's estimates read the catalog once
             self._seen = self._tables.read()
         state = self._seen
-        self._tables.check(spec, state)
+        stored = self._tables.check(spec, state)
         keys = tuple(unique_on) if unique_on else None
         same = [op for op in self._pending if op.spec.name == spec.name and op.frame.height]
         self._pending.append(Pending(spec, frame, keys, count))
         if keys is None or frame.height == 0:
             return frame.height
         fresh = new_keys(frame, same, keys)
-        if fresh.height == 0 or spec.name not in state:
-            return fresh.height
+        if fresh.height == 0 or spec.name not in state or stored < spec.version:
+            return fresh.height  # nothing stored to compare with (an old table may lack a key)
         return self._count_new(spec.name, fresh.select(keys), keys)
 
     def _count_new(self, name: str, keys_frame: pl.DataFrame, keys: Sequence[str]) -> int:

@@ -71,7 +71,22 @@ def _sandbox_processes(window: tuple[int, int]) -> list[int]:
     return found
 
 
+@pytest.fixture(autouse=True)
+def _children_before() -> Iterator[None]:
+    """Children of this process that a test found (servers of session fixtures): not leaks."""
+    _BEFORE[:] = _all_children()
+    yield
+
+
+_BEFORE: list[int] = []
+
+
 def _children() -> list[int]:
+    """Children of this process started since the test began."""
+    return [pid for pid in _all_children() if pid not in _BEFORE]
+
+
+def _all_children() -> list[int]:
     me = str(os.getpid())
     kids = []
     for entry in os.listdir("/proc"):
