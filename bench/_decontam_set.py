@@ -9,10 +9,16 @@ made from (None for negatives), `label` what a perfect decontaminator calls that
 * sibling     a benchmark item with one or all of its numbers changed (answer unknown);
 * quote       a benchmark item (as is, or re-formatted) pasted into ~1,000 words of MATH
               solutions, like a trace that restates its problem;
+* truncated   the first 60% (or, every other item, 40%) of a benchmark item's words, as is or
+              after "Problem k." - a partial copy, planted only where the cut holds at least 13
+              words (one n-gram); a perfect decontaminator calls it a copy;
 * natural     MATH test vs MATH-500: the 500 problems MATH-500 took (copy) and the look-alikes
               the old decontam flagged, labelled by hand in tests/quality/data (sibling,
               paraphrase, or unrelated: only boilerplate or a formula in common);
 * none        GSM8K train questions and the other MATH test problems: no pair should be hit.
+
+Planted sets: `planted` (AIME 24/25, MATH-500) and `planted_gsm` (GSM8K test), the benchmarks the
+hit-kind rules were tuned on, and `planted_gpqa` (GPQA-Diamond), held out: never tuned on.
 """
 
 from __future__ import annotations
@@ -136,6 +142,13 @@ def _host_texts(
     return hosts
 
 
+def _truncated(text: str, share: float) -> str | None:
+    """The first `share` of the text's words; None when that is under 13 words."""
+    parts = text.split()
+    cut = int(len(parts) * share)
+    return " ".join(parts[:cut]) if cut >= 13 else None
+
+
 def _planted(bench: pl.DataFrame, math_test: list[dict], per_kind: int, rng: random.Random):
     rows = []
     sample = bench.sample(min(per_kind, bench.height), seed=rng.randint(0, 2**31), shuffle=True)
@@ -149,6 +162,10 @@ def _planted(bench: pl.DataFrame, math_test: list[dict], per_kind: int, rng: ran
         sib = _sibling(text, rng)
         if sib is not None:
             rows.append(("sibling", sib, None, source))
+        cut = _truncated(text, 0.6 if i % 2 else 0.4)
+        if cut is not None:
+            cut = cut if i % 3 else f"Problem {rng.randint(1, 40)}. {cut}"
+            rows.append(("truncated", cut, None, source))
         quoted = text if i % 3 else _reformat(text, rng)
         host = hosts[i]
         at = rng.randint(0, len(host))
@@ -189,17 +206,21 @@ def build(per_kind: int = 400, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFram
     """(benchmark items, labelled items with a `set` column: planted | natural | ...)."""
     rng = random.Random(seed)
     registry = Registry.load()
-    bench = registry.items(MATH_BENCHMARKS + ["gsm8k_test"])
+    bench = registry.items(MATH_BENCHMARKS + ["gsm8k_test", "gpqa_diamond"])
     math_test = _read_jsonl(DATA / "seeds" / "math_test.jsonl")
     planted = [
         {**r, "set": "planted"}
         for r in _planted(
-            bench.filter(pl.col("benchmark") != "gsm8k_test"), math_test, per_kind, rng
+            bench.filter(pl.col("benchmark").is_in(MATH_BENCHMARKS)), math_test, per_kind, rng
         )
     ]
     planted_gsm = [
-        {**r, "item_id": f"gsm-{r['item_id']}", "set": "planted"}
+        {**r, "item_id": f"gsm-{r['item_id']}", "set": "planted_gsm"}
         for r in _planted(bench.filter(benchmark="gsm8k_test"), math_test, per_kind // 4, rng)
+    ]
+    planted_gpqa = [  # held out: the kind rules were never tuned on GPQA
+        {**r, "item_id": f"gpqa-{r['item_id']}", "set": "planted_gpqa"}
+        for r in _planted(bench.filter(benchmark="gpqa_diamond"), math_test, per_kind // 4, rng)
     ]
     negatives = [
         {
@@ -213,5 +234,6 @@ def build(per_kind: int = 400, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFram
         for i, r in enumerate(_read_jsonl(DATA / "seeds" / "gsm8k_train.jsonl"))
     ]
     natural = _natural(math_test, bench.filter(benchmark="math500"))
-    items = pl.DataFrame(planted + planted_gsm + natural + negatives, infer_schema_length=None)
+    rows = planted + planted_gsm + planted_gpqa + natural + negatives
+    items = pl.DataFrame(rows, infer_schema_length=None)
     return bench, items

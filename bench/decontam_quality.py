@@ -2,8 +2,9 @@
 
 Usage:  python bench/decontam_quality.py [--per-kind 400] [--seed 0] [--show 5]
 
-The set (bench/_decontam_set.py): planted copies, paraphrases, siblings and quotes of AIME,
-MATH-500 and GSM8K test items; MATH test vs MATH-500 (500 copies and hand-labelled look-alikes
+The set (bench/_decontam_set.py): planted copies, truncated copies (the first 60% or 40% of an
+item), paraphrases, siblings and quotes of AIME, MATH-500 and GSM8K test items (tuned on) and of
+GPQA-Diamond (held out); MATH test vs MATH-500 (500 copies and hand-labelled look-alikes
 from tests/quality/data); GSM8K train and the other MATH test problems as negatives.
 
 Contenders, all against the same benchmark items:
@@ -35,7 +36,9 @@ from quality.decontam.index import BenchmarkIndex, scan  # noqa: E402
 from quality.decontam.kinds import EXCLUDED_BY_DEFAULT, KINDS  # noqa: E402
 from quality.decontam.stage import DecontamConfig, find_contamination  # noqa: E402
 
-CLASSES = ("copy", "paraphrase", "quote", "sibling", "unrelated", "none")
+CLASSES = ("copy", "truncated", "paraphrase", "quote", "sibling", "unrelated", "none")
+EXPECTED = {"truncated": "copy"}  # a partial copy is a copy (with its coverage)
+PLANTED = ("planted", "planted_gsm", "planted_gpqa")
 
 
 def _items(items: pl.DataFrame) -> pl.DataFrame:
@@ -108,13 +111,25 @@ def predicted(items: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
 def _per_kind(pred: pl.DataFrame) -> None:
     print("\nteachable, per kind (planted + natural rows; negatives count as predictions)")
     print(f"{'kind':<11} {'labelled':>8} {'predicted':>9} {'precision':>9} {'recall':>7}")
+    pred = pred.with_columns(expect=pl.col("label").replace(EXPECTED))
     for kind in KINDS:
-        labelled = pred.filter(label=kind).height
+        labelled = pred.filter(expect=kind).height
         said = pred.filter(pred=kind).height
-        right = pred.filter(label=kind, pred=kind).height
+        right = pred.filter(expect=kind, pred=kind).height
         precision = right / said if said else float("nan")
         recall = right / labelled if labelled else float("nan")
         print(f"{kind:<11} {labelled:>8} {said:>9} {precision:>9.3f} {recall:>7.3f}")
+    print("\nteachable, planted rows judged their expected kind (truncated: copy), per set")
+    print("(planted_gpqa is held out: GPQA-Diamond, never tuned on)")
+    labels = ("copy", "truncated", "paraphrase", "quote", "sibling")
+    print(f"{'set':<14}" + "".join(f"{lab:>14}" for lab in labels))
+    for subset in PLANTED:
+        cells = []
+        for lab in labels:
+            rows = pred.filter(set=subset, label=lab)
+            right = rows.filter(pl.col("pred") == pl.col("expect")).height
+            cells.append(f"{right}/{rows.height}")
+        print(f"{subset:<14}" + "".join(f"{c:>14}" for c in cells))
 
 
 def _excluded(name: str, pred: pl.DataFrame, kinds: tuple[str, ...]) -> dict[str, str]:
@@ -148,8 +163,8 @@ def _confusion(pred: pl.DataFrame) -> None:
 
 def _mistakes(items: pl.DataFrame, pred: pl.DataFrame, show: int) -> None:
     wrong = pred.filter(
-        pl.col("label").is_in(EXCLUDED_BY_DEFAULT)
-        & (pl.col("pred").fill_null("no hit") != pl.col("label"))
+        pl.col("label").is_in([*EXCLUDED_BY_DEFAULT, *EXPECTED])
+        & (pl.col("pred").fill_null("no hit") != pl.col("label").replace(EXPECTED))
     )
     texts = dict(zip(items["item_id"], items["text"], strict=True))
     for row in wrong.head(show).iter_rows(named=True):

@@ -13,6 +13,18 @@ An n-gram or MinHash match is only a candidate. Its kind comes from the two text
 * quote: the benchmark item, copied or reworded with its values intact, inside a text much
   longer than itself, such as a trace.
 
+A partial copy is a copy with its coverage below 1, for a candidate not much longer than the
+benchmark item otherwise judged a sibling, no hit or (cut short) a paraphrase: a verbatim run of at
+least `partial_run` words of the benchmark item (`partial_run_plain` when the run holds no number,
+so that boilerplate such as "... can be written as m/n where m and n are relatively prime positive
+integers. Find m+n" is not enough), the same values as the benchmark item over the aligned part,
+and a copy of the benchmark item's beginning (after at most `partial_wrap` words of its own) with
+no words of its own after the copied part where the benchmark item goes on. The first 40% of a long
+problem is contamination; the same setup with another question ("... the probability that the
+number is a perfect square" vs "... a multiple of 3"), or the whole problem with its last number
+changed, is a sibling. In a long text (a trace) only the whole benchmark item counts (a quote): a
+longer problem with the same setup and another question reads the same.
+
 Alignment is difflib's SequenceMatcher over the word sequences, as in Cosmopedia's
 decontamination; `coverage` is the share of the benchmark's words in aligned runs of two words
 or more. A candidate below `min_coverage` is no hit at all: it shares only boilerplate
@@ -28,7 +40,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from difflib import SequenceMatcher
+from difflib import Match, SequenceMatcher
 
 import numpy as np
 
@@ -57,6 +69,14 @@ class KindRules:
     """An item longer than quote_ratio x the benchmark item (+ quote_slack words) that holds
     it is a quote, not a copy."""
     quote_slack: int = 20
+    partial_run: int = 13
+    """Words in one verbatim run, holding a number, that make a partial copy (one n-gram)."""
+    partial_run_plain: int = 25
+    """Words in one verbatim run without a number that make a partial copy."""
+    partial_wrap: int = 4
+    """Words a short partial copy may add before the benchmark item's start ("Problem 4.");
+    after it, where the benchmark item goes on, any word of its own makes a sibling ("... the
+    probability that the number is a perfect square" vs "... is a multiple of 3")."""
 
 
 @dataclass(frozen=True)
@@ -121,17 +141,44 @@ def _window(item: list[str], bench: list[str]) -> list[str]:
     return item[max(0, start - n // 4) : start + n + n // 4]
 
 
+def _blocks(item: list[str], bench: list[str]) -> list[Match]:
+    """Aligned runs of two words or more."""
+    matcher = SequenceMatcher(None, item, bench, autojunk=False)
+    return [b for b in matcher.get_matching_blocks() if b.size >= 2]
+
+
 def _align(item: list[str], bench: list[str]) -> tuple[float, list[str]]:
     """(coverage, the item's aligned span)."""
-    blocks = [
-        b
-        for b in SequenceMatcher(None, item, bench, autojunk=False).get_matching_blocks()
-        if b.size >= 2
-    ]
+    blocks = _blocks(item, bench)
     if not blocks:
         return 0.0, []
     coverage = sum(b.size for b in blocks) / len(bench)
     return coverage, item[blocks[0].a : blocks[-1].a + blocks[-1].size]
+
+
+def _partial(
+    item: list[str], bench: list[str], named: set[str], rules: KindRules
+) -> tuple[float, int, bool] | None:
+    """(coverage, longest run, whether the item stops before the benchmark item's end) when the
+    item holds part of the benchmark item verbatim (see the module docstring), else None."""
+    blocks = _blocks(item, bench)
+    if not blocks:
+        return None
+    run = max(blocks, key=lambda b: b.size)
+    has_number = any(any(c.isdigit() for c in w) for w in bench[run.b : run.b + run.size])
+    if run.size < (rules.partial_run if has_number else rules.partial_run_plain):
+        return None
+    a0, a1 = blocks[0].a, blocks[-1].a + blocks[-1].size
+    b0, b1 = blocks[0].b, blocks[-1].b + blocks[-1].size
+    # an item that goes on where the benchmark item goes on asks something else (or the same
+    # with its last number changed): a sibling; one that starts inside it copies its question,
+    # often a template ("The equation of the hyperbola can be written as ... Find h+k+a+b")
+    if b0 > 0 or a0 > rules.partial_wrap or (b1 < len(bench) and a1 < len(item)):
+        return None
+    ours, theirs = _values(item[a0:a1], named), _values(bench[b0:b1], named)
+    if ours != theirs and _digits(ours, item[a0:a1]) != _digits(theirs, bench[b0:b1]):
+        return None
+    return sum(b.size for b in blocks) / len(bench), run.size, b1 < len(bench)
 
 
 def _show(values: Counter[str], limit: int = 6) -> str:
@@ -151,10 +198,36 @@ def classify(item_text: str, bench_text: str, rules: KindRules = KindRules()) ->
         if long:
             return Verdict("quote", 1.0, f"benchmark item verbatim inside a {len(item)}-word text")
         return Verdict("copy", 1.0, "the benchmark item's words, in order")
-    coverage, span = _align(_window(item, bench) if long else item, bench)
+    seen = _window(item, bench) if long else item
+    named = _named(item_text) | _named(bench_text)
+    verdict = _whole(item, bench, seen, named, long, rules)
+    if long or verdict.kind not in (None, "sibling", "paraphrase"):
+        return verdict
+    partial = _partial(item, bench, named, rules)
+    if partial is None or partial[0] >= 1:
+        return verdict
+    share, run, cut = partial
+    if verdict.kind == "paraphrase" and not cut:  # reworded inside: a paraphrase
+        return verdict
+    why = (
+        f"partial copy: a {run}-word verbatim run from the start, {share:.0%} of the benchmark item"
+    )
+    return Verdict("copy", share, why)
+
+
+def _whole(
+    item: list[str],
+    bench: list[str],
+    seen: list[str],
+    named: set[str],
+    long: bool,
+    rules: KindRules,
+) -> Verdict:
+    """The kind of an item that does not hold the benchmark item verbatim, judged on the
+    benchmark item as a whole."""
+    coverage, span = _align(seen, bench)
     if coverage < rules.min_coverage:
         return Verdict(None, coverage, f"only {coverage:.0%} of the benchmark item aligned")
-    named = _named(item_text) | _named(bench_text)
     # a long item is judged on its aligned span, a short one as a whole
     theirs, ours = _values(bench, named), _values(span if long else item, named)
     if long:

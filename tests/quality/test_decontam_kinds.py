@@ -167,3 +167,80 @@ def test_value_signatures_see_values_not_wording():
     assert sig[0] == sig[1] == sig[4] != 0
     assert len({sig[0], sig[2], sig[3]}) == 3
     assert sig[5] == 0 and sig[6] == 0  # none, and too long to be a prompt
+
+
+_LONG = (
+    "A bakery sells 14 kinds of muffins and 9 kinds of scones. Each morning the baker puts 3 "
+    "muffins and 2 scones on a tray, no two of the same kind, and the tray is sold for 17 "
+    "dollars. Over 30 days no tray repeats. In how many ways can the baker fill one tray, and "
+    "what is the least number of days after which some tray must repeat?"
+)
+
+
+def _first(text: str, share: float) -> str:
+    parts = text.split()
+    return " ".join(parts[: int(len(parts) * share)])
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        _first(_LONG, 0.6),
+        _first(_LONG, 0.4),  # under half of the benchmark item
+        "Problem 12. " + _first(_LONG, 0.4),
+        _first(_LONG, 0.6).upper().replace(",", " ;"),
+    ],
+)
+def test_a_long_verbatim_start_is_a_partial_copy(item):
+    verdict = classify(item, _LONG)
+    assert verdict.kind == "copy"
+    assert 0.3 < verdict.coverage < 1
+    assert "partial copy" in verdict.evidence
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        _first(_LONG, 0.6).replace("14", "15"),  # a number changed in the copied part
+        _LONG.replace("30 days", "40 days"),  # the whole item, one number changed
+        _first(_LONG, 0.6) + " How many trays are there?",  # same setup, another question
+        " ".join(_LONG.split()[30:]),  # its end (the question), not its start
+        "The baker fills trays. " + " ".join(_LONG.split()[10:40]),  # starts inside it
+    ],
+)
+def test_siblings_and_other_spans_are_not_partial_copies(item):
+    assert classify(item, _LONG).kind != "copy"
+
+
+def test_short_or_plain_runs_are_not_partial_copies():
+    boilerplate = (
+        "Alice picks two cards. The probability that they match can be written as $\\frac{m}{n}$, "
+        "where $m$ and $n$ are relatively prime positive integers. Find $m+n$."
+    )
+    other = (
+        "Bob rolls three dice until a double shows up. The probability that he stops can be "
+        "written as $\\frac{m}{n}$, where $m$ and $n$ are relatively prime positive integers. "
+        "Find $m+n$."
+    )
+    assert classify(other, boilerplate).kind != "copy"
+    no_number = "Alice and Bob are playing a game. Alice starts first. On her turn she flips a coin"
+    bench = no_number + " and wins on heads; Bob then rolls 2 dice. What is her chance to win?"
+    assert classify(no_number, bench).kind != "copy"  # 17 words without a number
+    short = _first(_LONG, 0.15)  # a 9-word start
+    assert classify(short, _LONG).kind != "copy"
+
+
+def test_a_partial_copy_is_recorded_with_its_coverage(math500):
+    source = next(t for t in math500["text"] if 60 <= len(t.split()) <= 90 and "[asy]" not in t)
+    items = pl.DataFrame(
+        {
+            "item_id": ["cut", "whole"],
+            "field": "problem",
+            "text": [_first(source, 0.4), source],
+            "answer": [None, None],
+        }
+    )
+    hits = find_contamination(items, BenchmarkIndex(math500, DecontamConfig()), workers=1)
+    cut = hits.filter(item_id="cut", kind="copy")
+    assert cut.height >= 1 and (cut["coverage"] < 0.5).all()
+    assert hits.filter(item_id="whole", kind="copy")["coverage"].max() == 1.0
