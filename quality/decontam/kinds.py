@@ -71,7 +71,7 @@ class KindRules:
     quote_slack: int = 20
     partial_run: int = 13
     """Words in one verbatim run, holding a number, that make a partial copy (one n-gram)."""
-    partial_run_plain: int = 25
+    partial_run_plain: int = 20
     """Words in one verbatim run without a number that make a partial copy."""
     partial_wrap: int = 4
     """Words a short partial copy may add before the benchmark item's start ("Problem 4.");
