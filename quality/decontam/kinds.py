@@ -147,9 +147,8 @@ def _blocks(item: list[str], bench: list[str]) -> list[Match]:
     return [b for b in matcher.get_matching_blocks() if b.size >= 2]
 
 
-def _align(item: list[str], bench: list[str]) -> tuple[float, list[str]]:
-    """(coverage, the item's aligned span)."""
-    blocks = _blocks(item, bench)
+def _align(item: list[str], bench: list[str], blocks: list[Match]) -> tuple[float, list[str]]:
+    """(coverage, the item's aligned span), from the item's `_blocks`."""
     if not blocks:
         return 0.0, []
     coverage = sum(b.size for b in blocks) / len(bench)
@@ -157,11 +156,10 @@ def _align(item: list[str], bench: list[str]) -> tuple[float, list[str]]:
 
 
 def _partial(
-    item: list[str], bench: list[str], named: set[str], rules: KindRules
+    item: list[str], bench: list[str], blocks: list[Match], named: set[str], rules: KindRules
 ) -> tuple[float, int, bool] | None:
     """(coverage, longest run, whether the item stops before the benchmark item's end) when the
     item holds part of the benchmark item verbatim (see the module docstring), else None."""
-    blocks = _blocks(item, bench)
     if not blocks:
         return None
     run = max(blocks, key=lambda b: b.size)
@@ -200,10 +198,11 @@ def classify(item_text: str, bench_text: str, rules: KindRules = KindRules()) ->
         return Verdict("copy", 1.0, "the benchmark item's words, in order")
     seen = _window(item, bench) if long else item
     named = _named(item_text) | _named(bench_text)
-    verdict = _whole(item, bench, seen, named, long, rules)
+    blocks = _blocks(seen, bench)
+    verdict = _whole(item, bench, seen, blocks, named, long, rules)
     if long or verdict.kind not in (None, "sibling", "paraphrase"):
         return verdict
-    partial = _partial(item, bench, named, rules)
+    partial = _partial(item, bench, blocks, named, rules)  # short: `seen` is the item
     if partial is None or partial[0] >= 1:
         return verdict
     share, run, cut = partial
@@ -219,13 +218,14 @@ def _whole(
     item: list[str],
     bench: list[str],
     seen: list[str],
+    blocks: list[Match],
     named: set[str],
     long: bool,
     rules: KindRules,
 ) -> Verdict:
     """The kind of an item that does not hold the benchmark item verbatim, judged on the
     benchmark item as a whole."""
-    coverage, span = _align(seen, bench)
+    coverage, span = _align(seen, bench, blocks)
     if coverage < rules.min_coverage:
         return Verdict(None, coverage, f"only {coverage:.0%} of the benchmark item aligned")
     # a long item is judged on its aligned span, a short one as a whole
