@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -18,6 +20,24 @@ from store.secrets import scrub
 
 console = Console()
 err_console = Console(stderr=True)
+
+JSON_ENV = "TEACHABLE_JSON"  # 1: as if every command had --json
+
+
+def set_json(on: bool) -> None:
+    """Machine-readable output: counts and tables become JSON lines on stdout, and everything
+    else the CLI prints (notes, warnings, reports' prose) goes to stderr, so stdout parses."""
+    console.stderr = on or os.environ.get(JSON_ENV, "") not in ("", "0")
+
+
+def json_output() -> bool:
+    return console.stderr
+
+
+def _json_line(record: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
 
 StoreOption = typer.Option(
     os.environ.get("TEACHABLE_STORE", DEFAULT_PATH),
@@ -93,7 +113,11 @@ def open_store(path: str, create: bool = True) -> Iterator[Store]:
 
 
 def print_frame(frame: pl.DataFrame, title: str | None = None, max_width: int = 60) -> None:
-    """A table of `frame`; every name and value is text, never markup (`pass@1[avg]`)."""
+    """A table of `frame`; every name and value is text, never markup (`pass@1[avg]`). With
+    --json: one line `{"title": ..., "rows": [{column: value}, ...]}`."""
+    if json_output():
+        _json_line({"title": title, "rows": frame.to_dicts()})
+        return
     table = Table(title=escape(title) if title else None, show_lines=False)
     terminal = console.is_terminal
     for name in frame.columns:  # piped: cells are not folded, so scripts read whole values
@@ -117,7 +141,11 @@ def print_frame(frame: pl.DataFrame, title: str | None = None, max_width: int = 
 
 
 def print_counts(stage: str, counts: dict[str, int]) -> None:
-    """`stage k=v, ...` on one line, never wrapped (scripts grep it)."""
+    """`stage k=v, ...` on one line, never wrapped (scripts grep it); with --json the line
+    `{"stage": ..., "counts": {...}}`."""
+    if json_output():
+        _json_line({"stage": stage, "counts": counts})
+        return
     summary = ", ".join(f"{k}={v}" for k, v in counts.items())
     console.print(f"[green]{escape(stage)}[/green] {escape(summary)}", soft_wrap=True)
 

@@ -25,6 +25,7 @@ from curate.cli._common import (
     open_store,
     print_counts,
     print_frame,
+    set_json,
     user_errors,
 )
 from store import Store
@@ -35,6 +36,18 @@ app = typer.Typer(
     # a crash prints through sys.excepthook, which `store` wraps with the secrets scrubber
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _output(
+    json_lines: bool = typer.Option(
+        False,
+        "--json",
+        help="Machine-readable output: counts and tables as JSON lines on stdout, everything "
+        "else on stderr (env TEACHABLE_JSON=1 does the same).",
+    ),
+) -> None:
+    set_json(json_lines)
 
 
 @app.command()

@@ -1,7 +1,14 @@
 """Output for people and scripts (issue 23): user-visible text is never read as markup, piped
-output is not wrapped, and a seeded statistic is the same whatever order its items come in."""
+output is not wrapped, `--json` prints only JSON lines on stdout, and a seeded statistic is the
+same whatever order its items come in."""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -36,3 +43,29 @@ def test_the_paired_interval_does_not_depend_on_item_order(seed: int) -> None:
         order = rng.permutation(60)
         again = paired_difference(a[order], b[order], seed=seed, resamples=2000)
         assert (again.ci_low, again.ci_high) == (first.ci_low, first.ci_high)
+
+
+def _cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "TEACHABLE_STORE": str(cwd / "store"), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "curate.cli", *args],
+        cwd=cwd, env=environ, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def test_json_output_is_only_json_on_stdout_and_counts_what_landed(tmp_path: Path) -> None:
+    first = _cli("--json", "seeds", "synth", "--count", "4", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    (line,) = first.stdout.splitlines()
+    record = json.loads(line)
+    assert record["stage"] == "seeds.synth" and record["counts"]["seeds_inserted"] == 4
+    again = _cli("--json", "seeds", "synth", "--count", "4", cwd=tmp_path)
+    assert json.loads(again.stdout)["counts"]["seeds_inserted"] == 0  # nothing new landed
+    listed = _cli("seeds", "list", cwd=tmp_path, TEACHABLE_JSON="1")  # the env does the same
+    tables = [json.loads(x) for x in listed.stdout.splitlines()]
+    assert tables and all(set(t) == {"title", "rows"} for t in tables)
+    assert sum(r["seeds"] for r in tables[0]["rows"]) == 4
+    bad = _cli(
+        "--json", "seeds", "add", str(tmp_path / "missing.jsonl"), "--name", "m", cwd=tmp_path
+    )
+    assert bad.returncode == 1 and bad.stdout == "" and "missing.jsonl" in bad.stderr
