@@ -13,7 +13,8 @@ Kinds:
   Authorization header: in a JSON body (401), plain text (500), upper-cased header text (502),
   URL-encoded in a query string (400), the bare key (403)), echook (a 200 completion whose
   text quotes the header), echofinish (a 200 completion whose finish_reason, system_fingerprint
-  and usage hold the bare key), huge (a 200 completion of 3 MB of text, whatever max_tokens).
+  and usage hold the bare key), huge (a 200 completion of 3 MB of text, whatever max_tokens),
+  nousage (a 200 completion without `usage`).
 With `chaos` (fault kind -> probability), an attempt of a request that carries no plan draws
 its fault at random: the soak benchmark (bench/faults.py). The server counts attempts and
 successes per request body, so tests can check that nothing was lost or sent twice.
@@ -130,6 +131,10 @@ class LoopbackServer:
         elif fault == "huge":
             data = json.loads(payload)
             data["choices"][0]["message"]["content"] = "x" * (3 << 20)
+            proto.send(200, json.dumps(data).encode(), "")
+        elif fault == "nousage":  # servers that send no `usage` (some gateways, old proxies)
+            data = json.loads(payload)
+            data.pop("usage")
             proto.send(200, json.dumps(data).encode(), "")
         elif fault == "echofinish":
             key = auth.split(" ", 1)[-1]

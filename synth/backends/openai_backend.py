@@ -128,7 +128,7 @@ class OpenAIBackend(Backend):
             try:
                 data = await self._send(client, task)
                 latency = time.perf_counter() - start
-                return self.parse(data, task.prompt is not None, latency, attempts)
+                return self.parse(data, task.prompt is not None, latency, attempts, task)
             except Retryable as exc:
                 if attempts > self.config.max_retries:
                     return Completion(error=scrub(exc.reason)[:300], attempts=attempts)
@@ -213,9 +213,16 @@ class OpenAIBackend(Backend):
             raise
 
     def parse(
-        self, data: dict[str, Any], raw_prompt: bool, latency: float, attempts: int
+        self,
+        data: dict[str, Any],
+        raw_prompt: bool,
+        latency: float,
+        attempts: int,
+        task: SampleTask | None = None,
     ) -> Completion:
-        """A Completion from a /completions (raw_prompt) or /chat/completions response body."""
+        """A Completion from a /completions (raw_prompt) or /chat/completions response body. A
+        body without `usage` counts its tokens by estimate (`estimated_tokens`), never as 0: a
+        token budget must hold against a server that does not report what it spent."""
         choice = data["choices"][0]
         if raw_prompt:
             content, field = choice.get("text"), None
@@ -225,6 +232,11 @@ class OpenAIBackend(Backend):
         text, reasoning = normalize(content, field)
         usage = data.get("usage") or {}
         pt, ct = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        if usage.get("completion_tokens") is None:
+            ct = estimated_tokens((text or "") + (reasoning or ""))
+        if usage.get("prompt_tokens") is None and task is not None:
+            sent = task.prompt if task.prompt is not None else task.messages
+            pt = estimated_tokens(sent if isinstance(sent, str) else json.dumps(sent))
         return Completion(
             text=text,
             reasoning=reasoning,
@@ -236,6 +248,12 @@ class OpenAIBackend(Backend):
             cost_usd=self.config.cost(pt, ct),
             attempts=attempts,
         )
+
+
+def estimated_tokens(text: str) -> int:
+    """Tokens of `text` for a server that reports none: one per 3 characters, more than BPE
+    tokenizers give for English or code (about 4), so a budget errs on the side of stopping."""
+    return -(-len(text) // 3)
 
 
 def _finish_reason(value: Any) -> str | None:

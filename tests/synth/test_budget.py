@@ -67,3 +67,22 @@ def test_cli_reports_budget_stop(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == BUDGET_EXIT_CODE, result.output
     assert "budget reached" in result.output and "re-run" in result.output
+
+
+def test_a_server_without_usage_is_counted_by_estimate(
+    loopback: LoopbackServer, loopback_config
+) -> None:
+    """No `usage` in the body: tokens are estimated (never 0), so the budget still stops."""
+    config = loopback_config(loopback, params={"max_tokens": 40})
+    requests = [
+        ChatRequest(messages=[{"role": "user", "content": f"q{i} FAULT:nousage"}])
+        for i in range(20)
+    ]
+    result = generate(config, requests, budget=Budget(max_tokens=300))
+    done = [c for row in result.completions for c in row if c is not None]
+    assert done and all(c.ok and c.prompt_tokens > 0 and c.completion_tokens > 0 for c in done)
+    for c in done:  # at least one token per 3 characters of what came back
+        assert c.completion_tokens >= len(c.text + (c.reasoning or "")) / 3
+    assert result.stats["tokens"] == sum(c.prompt_tokens + c.completion_tokens for c in done)
+    assert result.stopped is not None and result.stopped.startswith("token budget reached")
+    assert len(done) < 20
