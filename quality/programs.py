@@ -85,3 +85,36 @@ def extracted_programs(replies: list[str | None]) -> list[str | None]:
                 found = head
         out.append(found)
     return out
+
+
+def describe_tests(tests_json: str, shown: int = 5) -> str:
+    """The tests of a code item as a reviewer reads them: the judge and the first `shown` cases
+    (`f(1, 2) == 3`, `stdin ... -> stdout ...`) or the assert-style test code."""
+    import json
+
+    from quality.execute import TestSpec
+
+    spec = TestSpec.from_json(tests_json)
+    if spec.judge == "assert":
+        return f"assert-style tests (exit status), checking {spec.entry_point}:\n{spec.code}"
+    lines = []
+    for case in spec.cases[:shown]:
+        if spec.judge == "call":
+            args = ", ".join(json.dumps(a) for a in case.args)
+            lines.append(f"{spec.entry_point}({args}) == {json.dumps(case.expected)}")
+        else:
+            lines.append(f"stdin {case.input!r} -> stdout {case.output!r}")
+    more = f"\n(+{len(spec.cases) - shown} more)" if len(spec.cases) > shown else ""
+    kind = {"call": "call-based", "stdio": "stdin/stdout"}[spec.judge]
+    return f"{len(spec.cases)} {kind} tests:\n" + "\n".join(lines) + more
+
+
+def describe_judgement(judgement: Judgement) -> str:
+    """Per-test verdicts of one program, e.g. `passed 2/3: 1 accepted, 2 accepted, 3
+    wrong_answer (sandbox: namespaces)`."""
+    tests = ", ".join(f"{i} {v}" for i, v in enumerate(judgement.tests, 1))
+    detail = f"\n{judgement.detail}" if judgement.detail else ""
+    return (
+        f"passed {judgement.passed}/{judgement.total}: {tests} "
+        f"(sandbox: {judgement.isolation}){detail}"
+    )

@@ -3,14 +3,16 @@
 One screen per task: the question (seed problem or rewritten question), the reference answer
 and how it was obtained, a trace's reasoning and final answer with the checker's verdict, the
 difficulty band and pass rate per weak model, filter verdicts, and contamination hits with the
-benchmark item's text beside the question. Absent parts read as a short "(none)" line, because
-every task must carry every field the labeling config names.
+benchmark item's text beside the question. A code item shows its reference program and tests,
+and its trace's program with the verdict of every test (re-judged in the sandbox, cached).
+Absent parts read as a short "(none)" line, because every task must carry every field the
+labeling config names.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -18,12 +20,15 @@ from quality.review.items import in_ids, seed_bands
 from store import Store
 from store.tables import CONTAMINATION, PROXY_ANSWERS, QUESTIONS, SEEDS, TRACES, VERDICTS
 
+if TYPE_CHECKING:
+    from quality.execute import Judgement
+
 # the columns a task shows of each table
 TRACE_COLUMNS = [
     "trace_id", "item_id", "item_table", "teacher_model", "reasoning", "answer_text",
     "extracted_answer", "correct", "finish_reason",
 ]  # fmt: skip
-SEED_COLUMNS = ["seed_id", "source", "domain", "level", "problem", "answer"]
+SEED_COLUMNS = ["seed_id", "source", "domain", "level", "problem", "answer", "tests"]
 QUESTION_COLUMNS = ["question_id", "question", "answer", "status", "solver_answers"]
 PROXY_COLUMNS = ["seed_id", "method", "answer", "agreement", "votes", "samples", "reason", "model"]
 HIT_COLUMNS = [
@@ -105,6 +110,11 @@ def _benchmark_texts(rows: pl.DataFrame, registry: str | None) -> dict[tuple[str
 def _reference(
     seed: dict[str, Any], question: dict[str, Any] | None, proxy: dict[str, Any] | None
 ) -> str:
+    if seed.get("tests"):  # a code item: the reference program and the tests it passed
+        from quality.programs import describe_tests
+
+        program = seed.get("answer") or "(no reference program: the tests alone decide)"
+        return f"{program}\n\n{describe_tests(seed['tests'])}"
     if question is not None:
         solves = question.get("solver_answers") or "[]"
         return (
@@ -123,9 +133,16 @@ def _reference(
     return "(none)"
 
 
-def _final(trace: dict[str, Any] | None) -> str:
+def _final(trace: dict[str, Any] | None, judgement: Judgement | None = None) -> str:
     if trace is None:
         return "(no trace for this item)"
+    if judgement is not None:  # a code trace: its program and the verdict of every test
+        from quality.programs import describe_judgement
+
+        return (
+            f"{trace['answer_text'] or '(empty)'}\n\ntests: {describe_judgement(judgement)}"
+            f" | finish: {trace['finish_reason']} | teacher: {trace['teacher_model']}"
+        )
     verdict = {True: "correct", False: "INCORRECT", None: "not checked (no reference)"}[
         trace["correct"]
     ]
@@ -159,6 +176,7 @@ class _Lookups:
     traces: dict[str, dict[str, Any]]
     verdicts: dict[str, str]
     hits: dict[str, list[str]]
+    judgements: dict[str, Judgement]  # code traces: trace_id -> per-test verdicts
 
 
 def _lookups(store: Store, at: int, items: pl.DataFrame, registry: str | None) -> _Lookups:
@@ -177,18 +195,47 @@ def _lookups(store: Store, at: int, items: pl.DataFrame, registry: str | None) -
     for row in seed_bands(store, at, seed_ids).sort("model_name").iter_rows(named=True):
         bands.setdefault(row["seed_id"], []).append(row)
     traces = _traces(store, at, items)
+    seeds_by_id = _by(seeds, "seed_id")
     prompts = items["prompt_id"].drop_nulls().to_list()
     hit_ids = list({*items["item_id"].to_list(), *prompts, *seed_ids})
     return _Lookups(
         at=at,
-        seeds=_by(seeds, "seed_id"),
+        seeds=seeds_by_id,
         questions=_by(questions, "question_id"),
         proxies=_by(proxies, "seed_id"),
         bands=bands,
         traces=traces,
         verdicts=_verdicts(store, at, [t["trace_id"] for t in traces.values()]),
         hits=_hits(store, at, hit_ids, registry),
+        judgements=_judgements(store, traces, seeds_by_id, items),
     )
+
+
+def _judgements(
+    store: Store,
+    traces: dict[str, dict[str, Any]],
+    seeds: dict[str, dict[str, Any]],
+    items: pl.DataFrame,
+) -> dict[str, Judgement]:
+    """Per-test verdicts of the code traces shown: their programs re-judged in the sandbox
+    (quality.programs, cached in the store's folder: verdicts the traces stage paid for are
+    read back, not re-run)."""
+    seed_of = dict(zip(items["prompt_id"], items["seed_id"], strict=True))
+    seed_of |= dict(zip(items["item_id"], items["seed_id"], strict=True))
+    shown = {t["trace_id"]: t for t in traces.values()}
+    code = [
+        (trace, seeds[sid]["tests"])
+        for trace in shown.values()
+        if (sid := seed_of.get(trace["item_id"]) or seed_of.get(trace["trace_id"])) in seeds
+        and seeds[sid].get("tests")
+    ]
+    if not code:
+        return {}
+    from quality.programs import ProgramChecker
+
+    with ProgramChecker.for_store(store) as checker:
+        judged = checker.check([t["answer_text"] for t, _ in code], [spec for _, spec in code])
+    return {t["trace_id"]: j for (t, _), j in zip(code, judged, strict=True) if j is not None}
 
 
 def _facts(
@@ -234,7 +281,7 @@ def _task(item: dict[str, Any], look: _Lookups) -> dict[str, Any]:
         "question": text,
         "reference": _reference(seed, question, look.proxies.get(item["seed_id"])),
         "reasoning": reasoning,
-        "final_answer": _final(trace),
+        "final_answer": _final(trace, look.judgements.get((trace or {}).get("trace_id", ""))),
         "benchmark": _benchmark(found),
     }
     meta = {"item_table": item["item_table"], "item_id": item["item_id"], "snapshot_id": look.at,

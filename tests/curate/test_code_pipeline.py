@@ -110,3 +110,31 @@ def test_rewrite_leaves_code_seeds_to_their_tests(code_store: Store) -> None:
     counts = run_rewrite(code_store, RewriteConfig())
     assert (counts["code_skipped"], counts["seeds"]) == (15, 0)
     assert not code_store.has_table("questions") or code_store.table("questions").height == 0
+
+
+def test_review_tasks_show_the_program_its_tests_and_every_verdict(code_store: Store) -> None:
+    """A reviewer of a code item sees the reference program, the tests, and the trace's program
+    with the verdict of each test, judged in the real sandbox."""
+    from quality.execute import Executor, TestSpec
+    from quality.programs import describe_judgement
+    from quality.review.context import gather
+    from quality.review.items import every_seed, links
+
+    run_traces(code_store, TracesConfig(teacher="synthetic", samples=1, seed=0))
+    at = code_store.snapshot()
+    tasks = gather(code_store, at, links(code_store, at, every_seed(code_store, at)), None)
+    assert len(tasks) == 15
+    for task in tasks:
+        data = task["data"]
+        assert data["reference"].startswith("def ") and "6 call-based tests:" in data["reference"]
+        assert "== " in data["reference"] and "(+1 more)" in data["reference"]
+        assert "```python" in data["final_answer"]
+        assert "tests: passed 6/6: 1 accepted, 2 accepted" in data["final_answer"]
+        assert "(sandbox: " in data["final_answer"]
+    # a wrong program's line names the failing tests
+    seed = code_store.table(SEEDS).row(0, named=True)
+    spec = TestSpec.from_json(seed["tests"])
+    with Executor(workers=1) as executor:
+        wrong = executor.judge(f"def {spec.entry_point}(*args):\n    return None", spec)
+    line = describe_judgement(wrong)
+    assert line.startswith("passed 0/6: 1 wrong_answer") and "6 wrong_answer" in line
