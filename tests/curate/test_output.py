@@ -46,9 +46,11 @@ def test_the_paired_interval_does_not_depend_on_item_order(seed: int) -> None:
 
 
 def _cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "TEACHABLE_STORE": str(cwd / "store"), **env}
+    """The `teachable` script, as users run it (`python -m` would put the working directory,
+    and a store folder in it, on sys.path)."""
+    environ = {**os.environ, "TEACHABLE_STORE": str(cwd / "teachable-data"), **env}
     return subprocess.run(
-        [sys.executable, "-m", "curate.cli", *args],
+        [str(Path(sys.executable).with_name("teachable")), *args],
         cwd=cwd, env=environ, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
 
