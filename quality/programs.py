@@ -23,6 +23,14 @@ CACHE_FOLDER = "execution"
 FENCE = "```"
 
 
+def store_executor(store: Any, workers: int | None = None) -> Executor:
+    """An executor whose verdicts are cached in the store's folder (CACHE_FOLDER), shared by
+    every stage that runs programs: a re-run executes nothing it judged before."""
+    from quality.execute import Executor
+
+    return Executor(workers=workers, cache_dir=Path(store.local_dir) / CACHE_FOLDER)
+
+
 class ProgramChecker:
     def __init__(self, cache_dir: Path | None = None, workers: int | None = None) -> None:
         self._cache_dir = cache_dir

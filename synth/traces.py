@@ -58,6 +58,9 @@ class TracesConfig(StageConfig, FailurePolicy):
     """Stop sending once this many prompt+completion tokens would be spent by this run."""
     budget_usd: float | None = Field(default=None, gt=0)
     """Stop sending once this many US dollars would be spent by this run."""
+    untested_code: bool = False
+    """Also trace code items without tests (their traces stay unchecked, `correct` NULL);
+    by default they are left out and counted (`code_untested`): `rewrite` writes their tests."""
 
 
 def teacher_config(config: TracesConfig) -> ModelConfig:
@@ -72,6 +75,10 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
     teacher_hash = xxhash.xxh3_64_hexdigest(f"{teacher.config_hash()}\n{system}".encode())
     with store.run("traces", config) as run:
         items = _load_items(store, config, run.at)
+        untested = (pl.col("answer_type") == CODE) & pl.col("tests").is_null()
+        skipped = 0 if config.untested_code else items.filter(untested).height
+        if skipped:
+            items = items.filter(~untested.fill_null(False))
         todo = _without_finished(run, items, teacher_hash, config.samples)
         requests = [
             ChatRequest(
@@ -91,6 +98,7 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
         counts = run.count_all(
             {
                 "items": items.height,
+                "code_untested": skipped,
                 "items_done_before": items.height - todo.height,
                 "correct": int(rows["correct"].sum() or 0) if rows.height else 0,
                 **{k: result.stats.get(k, 0) for k in ("sent", "cached", "failed", "retries")},

@@ -92,7 +92,7 @@ def iter_rows(
                t.reasoning, t.answer_text,
                CASE WHEN {on_question} THEN q.answer ELSE s.answer END AS answer,
                CASE WHEN {on_question} THEN q.answer_type ELSE s.answer_type END AS answer_type,
-               CASE WHEN {on_question} THEN NULL ELSE s.tests END AS tests,
+               CASE WHEN {on_question} THEN q.tests ELSE s.tests END AS tests,
                mi.item_table AS prompt_table, mi.item_id AS prompt_id
         FROM (SELECT * FROM {store.ref(MIXTURE_ITEMS)} WHERE run_id = ?) mi
         JOIN {source(store, TRACES, at)} t ON t.trace_id = mi.trace_id

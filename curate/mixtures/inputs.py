@@ -32,7 +32,7 @@ READS: dict[str, tuple[str, ...]] = {
     SEEDS.name: ("seed_id", "source", "domain", "level", "problem", "answer", "answer_type",
                  "tests", "run_id"),
     QUESTIONS.name: ("question_id", "seed_id", "question", "answer", "answer_type", "status",
-                     "run_id"),
+                     "tests", "run_id"),
     DIFFICULTY.name: ("seed_id", "model", "model_name", "band", "run_id"),
     SELECTIONS.name: ("name", "seed_id", "run_id"),
     CONTAMINATION.name: ("item_id", "item_table", "field", "benchmark", "benchmark_item_id",

@@ -12,7 +12,15 @@ Shapes, recognised by their fields (the first that matches):
 - LiveCodeBench (`public_test_cases`, `question_content`, `starter_code`, `metadata`): the
   public cases (its private ones are a compressed pickle: never unpickled here);
 - CodeContests (`public_tests`, `private_tests`, `generated_tests`, `description`,
-  `solutions`): stdin/stdout cases, the first Python 3 solution as the reference.
+  `solutions`): stdin/stdout cases, the first Python 3 solution as the reference;
+- untested (`entry_point`, `starter_code` or `canonical_solution` without tests, or any record
+  under `--domain code`): a statement, optionally a reference program and a function name.
+
+A code seed without tests (this last shape, or a `tests`, HumanEval `test` or MBPP `test_list`
+field that is null or empty) is stored with `tests` NULL: it needs tests, and its reference,
+unrun, is unverified. `teachable rewrite` writes its tests; until then every stage leaves it
+out of what it verifies (curate.teachability.code_tests). Tests that are present but cannot be
+read are still a reject.
 
 Mapping is per record in Python: code sets are thousands of rows, not millions. A record whose
 tests cannot be read becomes a reject naming its field. The test spec itself is validated by
@@ -32,19 +40,23 @@ from curate.seeds.records import KIND, LOC, Reject, excerpt
 Mapped = tuple[str | None, str | None, dict[str, Any] | None]  # problem, program, test spec
 CODE_COLUMNS = ("problem", "_program", "_tests")
 _PYTHON3 = 3  # CodeContests' language code for Python 3
+UNTESTED = "untested"
+_STATEMENTS = ("problem", "prompt", "question", "question_content", "description", "text")
+_PROGRAMS = ("reference", "canonical_solution", "solution", "code")
 
 
 class ShapeError(ValueError):
     """A record's field does not hold what its shape needs; args: (field, reason)."""
 
 
-def detect_shape(columns: list[str]) -> str | None:
-    """The code shape whose fields the records carry, or None (not code)."""
+def detect_shape(columns: list[str], code: bool = False) -> str | None:
+    """The code shape whose fields the records carry, or None (not code); with `code` (the
+    source is code whatever its fields), `untested` when no shape matches."""
     have = set(columns)
     for name, needs in _SIGNATURES:
         if needs <= have:
             return name
-    return None
+    return UNTESTED if code else None
 
 
 def map_code(frame: pl.DataFrame, shape: str, skip_bad: bool) -> tuple[pl.DataFrame, list[Reject]]:
@@ -136,8 +148,40 @@ def _with_starter(statement: str, starter: str | None) -> str:
     return f"{statement.rstrip()}\n\nStart from this code:\n```python\n{starter.rstrip()}\n```"
 
 
+def _absent(value: object) -> bool:
+    """A tests field that holds no tests at all (the seed needs tests), as opposed to one
+    holding something unreadable (a reject)."""
+    return value is None or (isinstance(value, str | list | dict) and not value)
+
+
+def _untested(record: dict[str, Any]) -> Mapped:
+    """A code problem without tests: the statement (with its starter code, and the function's
+    name when the source states one) and the reference program if any."""
+    field = next((f for f in _STATEMENTS if _given(record.get(f))), None)
+    if field is None:
+        raise ShapeError("problem", f"is missing or empty (a code problem's statement is one of "
+                         f"{', '.join(_STATEMENTS)})")  # fmt: skip
+    statement = record[field]
+    starter = record.get("starter_code")
+    problem = _with_starter(statement, starter if isinstance(starter, str) else None)
+    entry = record.get("entry_point")
+    if isinstance(entry, str) and entry.strip() and entry.strip() not in problem:
+        problem = f"{problem.rstrip()}\n\nName the function `{entry.strip()}`."
+    source = next((f for f in _PROGRAMS if _given(record.get(f))), None)
+    program = record[source] if source else None
+    if source == "canonical_solution" and field == "prompt" and "def " not in program:
+        program = statement + program  # a HumanEval-style body completes its prompt
+    return problem, program, None
+
+
+def _given(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
 def _own(record: dict[str, Any]) -> Mapped:
     spec = record["tests"]
+    if _absent(spec):
+        return _untested(record)
     if isinstance(spec, str):
         raise ShapeError("tests", "is text that is not JSON")
     if not isinstance(spec, dict):
@@ -155,6 +199,8 @@ def _own(record: dict[str, Any]) -> Mapped:
 
 
 def _humaneval(record: dict[str, Any]) -> Mapped:
+    if _absent(record.get("test")):
+        return _untested(record)
     prompt = _text(record, "prompt")
     body = _text(record, "canonical_solution", required=False)
     spec = {
@@ -167,6 +213,8 @@ def _humaneval(record: dict[str, Any]) -> Mapped:
 
 
 def _mbpp(record: dict[str, Any]) -> Mapped:
+    if _absent(record.get("test_list")):
+        return _untested(record)
     statement = _text(record, "text" if "text" in record else "prompt")
     asserts = record.get("test_list")
     if not isinstance(asserts, list) or not asserts or not all(isinstance(a, str) for a in asserts):
@@ -277,6 +325,9 @@ _SIGNATURES: tuple[tuple[str, set[str]], ...] = (
     ("apps", {"input_output", "question"}),
     ("livecodebench", {"public_test_cases", "question_content"}),
     ("codecontests", {"public_tests", "description"}),
+    (UNTESTED, {"entry_point"}),
+    (UNTESTED, {"starter_code"}),
+    (UNTESTED, {"canonical_solution"}),
 )
 _MAPPERS: dict[str, Callable[[dict[str, Any]], Mapped]] = {
     "teachable": _own,
@@ -285,6 +336,7 @@ _MAPPERS: dict[str, Callable[[dict[str, Any]], Mapped]] = {
     "apps": _apps,
     "livecodebench": _livecodebench,
     "codecontests": _codecontests,
+    UNTESTED: _untested,
 }
 _STRUCTURED = {"tests", "test_list", "input_output", "solutions", "public_test_cases", "metadata"}
 # fields the shapes consume (the rest, e.g. task_id or difficulty, stay for ingestion to map)

@@ -74,6 +74,7 @@ def run_ingest(store: Store, config: IngestConfig) -> dict[str, int]:
         else:
             frame, rejects = _map_code(records, shape, config)
             run.count("code_shape_" + shape, frame.height)
+            run.count("code_without_tests", frame["_tests"].null_count())
         domain = config.domain or ("code" if shape else "math")
         store_seed_frame(run, frame, source=config.name, domain=domain, license=config.license)
         _write_rejects(run, config.name, [*records.rejects, *rejects])
@@ -83,14 +84,9 @@ def run_ingest(store: Store, config: IngestConfig) -> dict[str, int]:
 def _code_shape(records: SourceRecords, config: IngestConfig) -> str | None:
     if config.domain not in (None, "code") or records.frame.height == 0:
         return None
-    shape = detect_shape([c.removeprefix(KIND) for c in records.frame.columns])
-    if shape is None and config.domain == "code":
-        fields = [c for c in records.frame.columns if c != LOC and not c.startswith(KIND)]
-        raise IngestError(
-            f"{records.frame[LOC][0]}: --domain code needs tests in a known shape (a `tests` "
-            f"spec, HumanEval, MBPP, APPS, LiveCodeBench or CodeContests fields); fields: {fields}"
-        )
-    return shape
+    # under --domain code, records without tests in a known shape are code seeds needing tests
+    columns = [c.removeprefix(KIND) for c in records.frame.columns]
+    return detect_shape(columns, code=config.domain == "code")
 
 
 def _map_code(

@@ -195,6 +195,8 @@ def run_difficulty(
         )
         unverifiable = seeds.height - verifiable.height - testable.height
         counts = Counter({"seeds": seeds.height, "unverifiable": unverifiable})
+        # code seeds without tests (rewrite writes them): left out, never banded as verified
+        counts["code_untested"] = programs.height - testable.height
         with contextlib.ExitStack() as stack:
             checker = None
             if testable.height:

@@ -10,6 +10,7 @@ from store.tables import PROXY_ANSWERS, RUNS, SEEDS
 
 SEED_COLUMNS = "seed_id, source, domain, problem, answer, answer_type, level"
 _TESTS = "tests"  # code seeds' tests; a store from before code seeds has no such column
+_untested = (pl.col("answer_type") == "code") & pl.col(_TESTS).is_null()
 
 
 def load_seeds(
@@ -61,7 +62,9 @@ def with_proxy(store: Store, at: int, seeds: pl.DataFrame) -> pl.DataFrame:
             pl.when(pl.col("answer").is_not_null()).then(pl.col("answer_type")),
             pl.col("proxy_type"),
         ).alias("proxy_type"),
-        pl.when(pl.col("answer").is_not_null())
+        pl.when(pl.col("answer").is_not_null() & _untested)
+        .then(pl.lit("untested"))  # a code seed's reference never run against tests
+        .when(pl.col("answer").is_not_null())
         .then(pl.lit("reference"))
         .otherwise(pl.col("proxy_method"))
         .alias("proxy_method"),

@@ -4,6 +4,11 @@ A seed's reference answer when it has one (method `reference`); otherwise the ma
 K samples from a strong model under the checker's equivalence (method `majority`, with its
 agreement as confidence), or `unverifiable` with the reason (see vote.py).
 
+Code seeds never go to that vote: a reference program with tests is `reference`; one without
+tests is `untested` (reason no_tests: never run, so not verified); tests without a reference are
+`tests`; with neither, the CodeT consensus of `code_samples` model programs on the inputs of the
+model's tests (method `codet`, its support as agreement; see codet.py), else `unverifiable`.
+
 Usage:
     run_proxy(store, ProxyConfig(model="models/o3-mini.yaml", samples=5))
     teachable proxy --model models/o3-mini.yaml --samples 5
@@ -30,7 +35,7 @@ from store import Store
 from store.tables import PROXY_ANSWERS
 from synth.backends import Backend
 from synth.models import ModelConfig, resolve_model_config
-from synth.session import model_session
+from synth.session import ModelSession, model_session
 
 
 class ProxyConfig(SeedPromptConfig):
@@ -42,6 +47,12 @@ class ProxyConfig(SeedPromptConfig):
     """Below this share of samples in the winning answer: unverifiable."""
     max_tokens: int = Field(default=256, ge=1)
     """Max tokens per sample."""
+    code_samples: int = Field(default=5, ge=1)
+    """Code seeds with neither tests nor a reference: programs drawn for the CodeT consensus."""
+    code_tests: int = Field(default=6, ge=1)
+    """Code seeds with neither: tests asked of the model, whose inputs the programs run on."""
+    code_max_tokens: int = Field(default=512, ge=1)
+    """Max tokens per program or test reply (code seeds)."""
 
 
 def proxy_key(model: ModelConfig, prompt_key: str, config: ProxyConfig) -> str:
@@ -57,9 +68,12 @@ def run_proxy(
         seeds = load_seeds(store, run.at, config.where, config.limit)
         has_ref = seeds["answer"].is_not_null() & (seeds["answer"].str.strip_chars() != "")
         code = (seeds["answer_type"] == CODE).fill_null(False)
-        reference, open_seeds = seeds.filter(has_ref), seeds.filter(~has_ref & ~code)
-        programs = _code_rows(seeds.filter(~has_ref & code))
+        untested = code & seeds["tests"].is_null()
+        reference, open_seeds = seeds.filter(has_ref & ~untested), seeds.filter(~has_ref & ~code)
+        programs = _code_rows(seeds.filter(~has_ref & code & ~untested))
+        unrun = _untested_rows(seeds.filter(has_ref & untested))
         votes = pl.DataFrame(schema={"seed_id": pl.String, "method": pl.String})
+        coded = pl.DataFrame(schema={"seed_id": pl.String, "method": pl.String})
         model = backend.config if backend is not None else resolve_model_config(config.model)
         style = resolve_style(config.prompt_style, model)
         prompt = prompting(
@@ -67,32 +81,90 @@ def run_proxy(
         )
         key = proxy_key(model, prompt.key(), config)
         todo = run.todo(open_seeds, PROXY_ANSWERS, on="seed_id", where={"proxy": key})
-        counts = {"seeds": seeds.height, "done_before": open_seeds.height - todo.height}
-        counts |= {"calls": 0, "cached": 0}
-        if todo.height:
+        code_key = _codet_key(key, config)
+        neither = seeds.filter(~has_ref & untested)
+        code_todo = run.todo(neither, PROXY_ANSWERS, on="seed_id", where={"proxy": code_key})
+        done = open_seeds.height - todo.height + neither.height - code_todo.height
+        counts = {"seeds": seeds.height, "done_before": done, "calls": 0, "cached": 0}
+        if todo.height or code_todo.height:
             with model_session(
                 store, backend or model, max_failed_share=config.max_failed_share
             ) as models:
-                shots = (
-                    fewshot_prefixes(todo, seeds, config.shots) if style == "completion" else None
+                if todo.height:
+                    shots = (
+                        fewshot_prefixes(todo, seeds, config.shots)
+                        if style == "completion"
+                        else None
+                    )
+                    votes = _vote(Sampler(models, prompt), todo, shots, config)
+                if code_todo.height:
+                    coded = _codet(store, models, code_todo, config)
+            if todo.height:
+                votes = votes.with_columns(
+                    proxy=pl.lit(key), model=pl.lit(model.model), answer_type=_types(todo, votes)
                 )
-                votes = _vote(Sampler(models, prompt), todo, shots, config)
-            votes = votes.with_columns(
-                proxy=pl.lit(key), model=pl.lit(model.model), answer_type=_types(todo, votes)
-            )
+            coded = coded.with_columns(proxy=pl.lit(code_key), model=pl.lit(model.model))
             counts |= {"calls": models.stats["sent"], "cached": models.stats["cached"]}
         run.insert(PROXY_ANSWERS, _reference_rows(reference), count="reference")
         run.insert(PROXY_ANSWERS, votes, count="voted")
         run.insert(PROXY_ANSWERS, programs, count="programs")
+        run.insert(PROXY_ANSWERS, unrun, count="untested_reference")
+        run.insert(PROXY_ANSWERS, coded, count="codet_seeds")
+        unverifiable = sum(
+            int((f["method"] == "unverifiable").sum()) for f in (votes, programs, coded)
+        )
         return run.count_all(
             {
                 **counts,
                 "majority": int((votes["method"] == "majority").sum()),
-                "unverifiable": int((votes["method"] == "unverifiable").sum())
-                + int((programs["method"] == "unverifiable").sum()),
+                "unverifiable": unverifiable,
                 "tests_only": int((programs["method"] == "tests").sum()),
+                "codet": int((coded["method"] == "codet").sum()),
             }
         )
+
+
+def _codet_key(key: str, config: ProxyConfig) -> str:
+    parts = [key, "codet", config.code_samples, config.code_tests, config.code_max_tokens]
+    return xxhash.xxh3_64_hexdigest(repr(parts).encode())
+
+
+def _codet(
+    store: Store, models: ModelSession, todo: pl.DataFrame, config: ProxyConfig
+) -> pl.DataFrame:
+    """CodeT consensus rows for code seeds with neither tests nor a reference (codet.py)."""
+    from curate.teachability.codet import codet_rows
+    from quality.programs import store_executor
+
+    with store_executor(store) as executor:
+        return codet_rows(
+            models,
+            executor,
+            todo,
+            samples=config.code_samples,
+            tests=config.code_tests,
+            temperature=config.temperature,
+            max_tokens=config.code_max_tokens,
+            seed=config.seed,
+            min_agreement=config.min_agreement,
+        )
+
+
+def _untested_rows(code: pl.DataFrame) -> pl.DataFrame:
+    """Code seeds whose reference was never run against tests (they have none): the program is
+    kept as the proxy but marked `untested`, so no stage takes it as verified."""
+    return code.select(
+        "seed_id",
+        pl.lit("reference").alias("proxy"),
+        pl.lit("untested").alias("method"),
+        "answer",
+        "answer_type",
+        pl.lit(None, dtype=pl.Float64).alias("agreement"),
+        pl.lit(0).alias("votes"),
+        pl.lit(0).alias("samples"),
+        pl.lit("no_tests").alias("reason"),
+        pl.lit(None, dtype=pl.String).alias("model"),
+    )
 
 
 def _vote(
@@ -137,9 +209,8 @@ def _reference_rows(reference: pl.DataFrame) -> pl.DataFrame:
 
 
 def _code_rows(code: pl.DataFrame) -> pl.DataFrame:
-    """Code seeds without a reference program: their tests alone are the ground truth (method
-    `tests`), or, with no tests either, `unverifiable` (reason no_tests). A strong model's
-    programs are not put to the math vote (agreement on generated inputs is not built)."""
+    """Code seeds with tests and no reference program: their tests alone are the ground truth
+    (method `tests`). (Seeds with neither go to the CodeT consensus, `_codet`.)"""
     has_tests = pl.col("tests").is_not_null()
     return code.select(
         "seed_id",

@@ -7,6 +7,10 @@ solve of the new question (`solve_samples` samples from the solver, by default t
 reproduces the stated answer under the checker in at least `min_solve_agreement` of the samples;
 otherwise it is `rejected` with the reason.
 
+Code seeds are not rewritten into short answers: one with tests passes through with them; one
+without gets tests written by the model, each kept only if the reference (or CodeT proxy) program
+passes it and wrong programs fail it (rewrite_code.py, code_tests.py).
+
 Usage:
     run_rewrite(store, RewriteConfig(model="models/o3-mini.yaml", selection="edge"))
     teachable rewrite --model models/o3-mini.yaml --selection edge
@@ -23,6 +27,7 @@ from pydantic import Field
 
 from curate.teachability.attempts import Sampler, prompting, resolve_style
 from curate.teachability.inputs import load_seeds, with_proxy
+from curate.teachability.rewrite_code import rewrite_code
 from curate.teachability.select import read_selection
 from quality.answers import check_batch, extract_answer, infer_answer_type
 from quality.programs import CODE
@@ -64,6 +69,17 @@ class RewriteConfig(StageConfig, FailurePolicy):
     """SQL condition on seeds."""
     limit: int | None = Field(default=None, ge=1)
     """Only the first N seeds (by id)."""
+    tests_per_seed: int = Field(default=6, ge=1, le=50)
+    """Code seeds without tests: tests asked of the model."""
+    min_tests: int = Field(default=3, ge=1)
+    """Code seeds without tests: fewer discriminating tests kept than this leaves the seed
+    unverifiable (status rejected)."""
+    mutants: int = Field(default=3, ge=1, le=20)
+    """Mutants of the checking program a kept test must catch one of (with the empty body)."""
+    test_s: float = Field(default=2.0, gt=0, le=60)
+    """Wall-time limit per test when checking the model's tests, in seconds."""
+    test_max_tokens: int = Field(default=512, ge=1)
+    """Max tokens of the model's reply with tests."""
 
 
 def needs_rewrite(problem: str, answer: str | None) -> str | None:
@@ -104,9 +120,9 @@ def run_rewrite(
         if config.selection:
             chosen = read_selection(store, config.selection, run.at)["seed_id"]
             seeds = seeds.filter(pl.col("seed_id").is_in(chosen.implode()))
-        # code seeds are verifiable by their tests; rewriting into a short answer would lose them
+        # code seeds keep their problem: they get tests, not a short answer (rewrite_code.py)
         is_code = (pl.col("answer_type") == CODE).fill_null(False)
-        code_seeds = seeds.filter(is_code).height
+        code_seeds = seeds.filter(is_code)
         seeds = seeds.filter(~is_code)
         why = [needs_rewrite(p, a) for p, a in seeds.select("problem", "proxy_answer").iter_rows()]
         seeds = seeds.with_columns(pl.Series("why", why, dtype=pl.String))
@@ -124,11 +140,17 @@ def run_rewrite(
             frames.append(_rewrite(store, config, todo, rewriter, solver))
         rows = pl.concat(frames, how="diagonal_relaxed")
         ids = [question_id(s, q) for s, q in rows.select("seed_id", "question").iter_rows()]
-        run.insert(QUESTIONS, rows.with_columns(pl.Series("question_id", ids)))
+        rows = rows.with_columns(pl.Series("question_id", ids, dtype=pl.String))
+        code_counts: dict[str, int] = {}
+        if code_seeds.height:
+            code_rows, code_counts = rewrite_code(store, config, code_seeds, rewriter)
+            rows = pl.concat([rows, code_rows], how="diagonal_relaxed")
+        run.insert(QUESTIONS, rows)
         return run.count_all(
             {
                 "seeds": seeds.height,
-                "code_skipped": code_seeds,
+                "code_seeds": code_seeds.height,
+                **code_counts,
                 **dict(rows.group_by("status").len().iter_rows()),
             }
         )

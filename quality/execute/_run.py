@@ -14,6 +14,8 @@ import tempfile
 import time
 from typing import Any
 
+import xxhash
+
 from quality.execute.isolation import TMPFS_BYTES, command, payload
 from quality.execute.judge import verdict_of
 from quality.execute.spec import Judgement, Limits, TestSpec, Verdict
@@ -22,6 +24,7 @@ _UIDS = random.SystemRandom()
 _UID_RANGE = (1_000_000, 2_000_000_000)  # far from real accounts; one per program
 _STARTUP_S = 5.0  # harness start-up, allowed on top of the program's own limit
 _DETAIL_CHARS = 400
+_OUTPUT_CHARS = 256  # an observed output kept whole up to this, else prefix + digest
 
 
 def _tests(spec: TestSpec) -> list[Any]:
@@ -179,4 +182,21 @@ def _judgement(
         test_seconds=tuple(
             float(by_test[i].get("wall", 0.0)) for i in range(spec.total) if i in by_test
         ),
+        outputs=tuple(_observed(by_test.get(i), spec) for i in range(spec.total)),
     )
+
+
+def _observed(record: dict[str, Any] | None, spec: TestSpec) -> str | None:
+    """What one test's program produced, with trailing spaces off each line (as the stdout
+    judge ignores them); an output over _OUTPUT_CHARS is kept as a prefix and its digest."""
+    if record is None or record.get("status") != "ok" or spec.judge == "assert":
+        return None
+    if spec.judge == "stdio":
+        out = str(record.get("out", ""))
+        text = "\n".join(line.rstrip() for line in out.rstrip().splitlines())
+    else:
+        text = str(record.get("value", ""))
+    if len(text) <= _OUTPUT_CHARS:
+        return text
+    digest = xxhash.xxh3_64_hexdigest(text.encode("utf-8", "surrogatepass"))
+    return f"{text[:_OUTPUT_CHARS]}...xxh3:{digest}"

@@ -225,6 +225,10 @@ class Judgement:
     # wall seconds of each test that ran, as the harness measured it (no start-up): the slowest
     # one of a reference solution is what `Limits.from_reference` takes
     test_seconds: tuple[float, ...] = ()
+    # what each test's program produced (stdio: its stdout, call: the returned value as JSON;
+    # None where it produced nothing, e.g. assert-style tests or a crash), long ones cut to a
+    # prefix plus a digest: CodeT groups programs by these (curate.teachability.codet)
+    outputs: tuple[str | None, ...] = ()
 
     @classmethod
     def every_test(
@@ -251,6 +255,7 @@ class Judgement:
             "seconds": self.seconds,
             "detail": self.detail,
             "test_seconds": list(self.test_seconds),
+            "outputs": list(self.outputs),
         }
 
     @classmethod
@@ -264,4 +269,5 @@ class Judgement:
             seconds=float(data["seconds"]),
             detail=str(data.get("detail", "")),
             test_seconds=tuple(float(x) for x in data.get("test_seconds", ())),
+            outputs=tuple(None if x is None else str(x) for x in data.get("outputs", ())),
         )

@@ -7,13 +7,15 @@ PROXY_ANSWERS = TableSpec(
     {
         "seed_id": "VARCHAR",
         "proxy": "VARCHAR",  # 'reference', or the strong model's config hash
-        "method": "VARCHAR",  # reference | majority | tests (code: tests alone) | unverifiable
+        # reference | majority | unverifiable; code: tests (tests alone), codet (the largest
+        # group of agreeing teacher programs), untested (a reference never run against tests)
+        "method": "VARCHAR",
         "answer": "VARCHAR",  # the proxy answer; NULL when unverifiable
         "answer_type": "VARCHAR",
         "agreement": "DOUBLE",  # share of samples in the winning answer class (1.0 for reference)
         "votes": "INTEGER",  # samples in the winning class
         "samples": "INTEGER",  # samples drawn (0 for reference)
-        "reason": "VARCHAR",  # why unverifiable: tie | low_agreement | no_answer
+        "reason": "VARCHAR",  # why unverifiable: tie | low_agreement | no_answer | no_tests
         "model": "VARCHAR",  # model name, for people reading the table
         "run_id": "VARCHAR",
     },
@@ -84,6 +86,25 @@ QUESTIONS = TableSpec(
         "solver_answers": "VARCHAR",  # JSON list of the independent solves' extracted answers
         "model": "VARCHAR",  # rewriter model name (NULL for passthrough)
         "run_id": "VARCHAR",
+        # version 2, code seeds (NULL on math rows): the tests the traces are checked by
+        "tests": "VARCHAR",  # TestSpec JSON: the seed's own, or the kept teacher-written ones
+        "tests_proposed": "INTEGER",  # tests the teacher wrote (parsed or not)
+        "tests_kept": "INTEGER",  # of those, the ones the program passes and wrong ones fail
+        "tests_dropped": "VARCHAR",  # JSON list of {test, reason} for each dropped test
+        "checked_by": "VARCHAR",  # the program the tests were checked against: reference | codet
+    },
+    version=2,
+    upgrades={
+        2: [
+            f'ALTER TABLE {{table}} ADD COLUMN "{name}" {kind}'
+            for name, kind in (
+                ("tests", "VARCHAR"),
+                ("tests_proposed", "INTEGER"),
+                ("tests_kept", "INTEGER"),
+                ("tests_dropped", "VARCHAR"),
+                ("checked_by", "VARCHAR"),
+            )
+        ]
     },
     key=("question_id",),
     id_column="question_id",

@@ -104,12 +104,17 @@ def test_difficulty_bands_planted_programs_by_execution(code_store: Store) -> No
     assert again["done_before"] == 15 and again.get("code_seeds", 0) == 0
 
 
-def test_rewrite_leaves_code_seeds_to_their_tests(code_store: Store) -> None:
+def test_rewrite_passes_code_seeds_through_with_their_tests(code_store: Store) -> None:
     from curate.teachability.rewrite import RewriteConfig, run_rewrite
 
     counts = run_rewrite(code_store, RewriteConfig())
-    assert (counts["code_skipped"], counts["seeds"]) == (15, 0)
-    assert not code_store.has_table("questions") or code_store.table("questions").height == 0
+    assert (counts["code_seeds"], counts["passthrough"], counts["seeds"]) == (15, 15, 0)
+    assert counts.get("tests_proposed", 0) == 0  # no model call: they have tests
+    questions = code_store.table("questions").join(
+        code_store.table(SEEDS), on="seed_id", suffix="_seed"
+    )
+    assert (questions["question"] == questions["problem"]).all()
+    assert (questions["tests"] == questions["tests_seed"]).all()
 
 
 def test_review_tasks_show_the_program_its_tests_and_every_verdict(code_store: Store) -> None:

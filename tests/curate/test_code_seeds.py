@@ -115,14 +115,22 @@ def test_unreadable_tests_fail_or_are_set_aside_naming_the_field(
     assert rejected["field"].to_list() == [field]
 
 
-def test_domain_code_without_tests_is_a_clear_error(store: Store, tmp_path: Path) -> None:
-    source = _write(tmp_path / "m.jsonl", [{"problem": "1+1?", "answer": "2"}])
-    with pytest.raises(IngestError, match="--domain code needs tests"):
-        run_ingest(store, IngestConfig(source=source, name="m", domain="code"))
+def test_domain_code_without_tests_is_a_code_seed_needing_tests(
+    store: Store, tmp_path: Path
+) -> None:
+    source = _write(tmp_path / "m.jsonl", [{"problem": "Print 1+1.", "answer": "2"}])
+    counts = run_ingest(store, IngestConfig(source=source, name="c", domain="code"))
+    assert counts["code_without_tests"] == 1
     # the same file without --domain is math, as before code seeds
     run_ingest(store, IngestConfig(source=source, name="m"))
-    seeds = store.table(SEEDS)
-    assert seeds.select("domain", "answer", "tests").row(0) == ("math", "2", None)
+    seeds = dict(store.table(SEEDS).select("source", "domain").iter_rows())
+    assert seeds == {"c": "code"}  # one problem text: the math ingest found it stored
+    code = store.table(SEEDS).row(0, named=True)
+    assert (code["answer_type"], code["answer"], code["tests"]) == ("code", None, None)
+    # a record without any statement is a bad row naming the field
+    bad = _write(tmp_path / "b.jsonl", [{"title": "no statement"}])
+    with pytest.raises(IngestError, match="b.jsonl:1: field 'problem'"):
+        run_ingest(store, IngestConfig(source=bad, name="b", domain="code"))
 
 
 def test_humaneval_canonical_solutions_pass_at_ingest(store: Store) -> None:
