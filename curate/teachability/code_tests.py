@@ -34,6 +34,7 @@ DROP_REASONS = (
     "timeout",  # the checking program ran out of time on it
     "not_discriminating",  # the empty body or every mutant passes it too
     "sandbox_error",  # the sandbox failed: unknown, never kept
+    "extra",  # past twice the tests asked for: not run (a runaway reply costs no sandbox time)
 )
 _ASSERT = re.compile(r"^\s*(assert\b.*)$", re.M)
 _BLOCK = re.compile(r"^\s*Input:\s*$", re.M | re.I)
@@ -286,6 +287,7 @@ def check_tests(
     jobs: Sequence[tuple[str, Task, list[Proposed]]],
     mutant_limit: int = 3,
     test_wall_s: float = 2.0,
+    max_tests: int | None = None,
 ) -> list[Checked]:
     """Per job (checking program, task, proposed tests), which tests are kept and why the others
     were dropped. The checking program runs first; the wrong programs only on what it passed."""
@@ -298,8 +300,10 @@ def check_tests(
     for index, (_, _, proposed) in enumerate(jobs):
         checked = Checked(len(proposed))
         seen: set[str] = set()
-        for test in proposed:
-            if test.spec is None:
+        for number, test in enumerate(proposed):
+            if max_tests is not None and number >= max_tests:
+                checked.dropped.append((test.text, "extra"))
+            elif test.spec is None:
                 checked.dropped.append((test.text, "does_not_parse"))
             elif test.spec.to_json() in seen:
                 checked.dropped.append((test.text, "duplicate"))

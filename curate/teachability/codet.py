@@ -206,7 +206,8 @@ def codet_rows(
     asked = draw_tests(
         models, problems, tasks, tests_prompting(tests, temperature, max_tokens, seed)
     )
-    jobs = [(t, p, a or []) for t, p, a in zip(tasks, programs, asked, strict=True)]
+    # at most twice the tests asked for: a runaway reply does not multiply the sandbox runs
+    jobs = [(t, p, (a or [])[: 2 * tests]) for t, p, a in zip(tasks, programs, asked, strict=True)]
     found = consensus(executor, jobs, min_agreement)
     return pl.DataFrame(
         {

@@ -23,7 +23,7 @@ import re
 
 import polars as pl
 import xxhash
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from curate.teachability.attempts import Sampler, prompting, resolve_style
 from curate.teachability.inputs import load_seeds, with_proxy
@@ -80,6 +80,15 @@ class RewriteConfig(StageConfig, FailurePolicy):
     """Wall-time limit per test when checking the model's tests, in seconds."""
     test_max_tokens: int = Field(default=512, ge=1)
     """Max tokens of the model's reply with tests."""
+
+    @model_validator(mode="after")
+    def _enough_asked(self) -> RewriteConfig:
+        if self.min_tests > self.tests_per_seed:
+            raise ValueError(
+                f"min_tests ({self.min_tests}) is more than tests_per_seed "
+                f"({self.tests_per_seed}): no code seed could keep enough tests"
+            )
+        return self
 
 
 def needs_rewrite(problem: str, answer: str | None) -> str | None:

@@ -73,7 +73,9 @@ def rewrite_code(
             asked = draw_tests(models, [problems[i] for i in todo], tasks, prompt)
         jobs = [(programs[i] or "", t, a or []) for i, t, a in zip(todo, tasks, asked, strict=True)]
         with store_executor(store) as executor:
-            checked = check_tests(executor, jobs, config.mutants, config.test_s)
+            checked = check_tests(
+                executor, jobs, config.mutants, config.test_s, 2 * config.tests_per_seed
+            )
         for i, task, reply, result in zip(todo, tasks, asked, checked, strict=True):
             counts["tests_proposed"] += result.proposed
             counts["tests_kept"] += len(result.kept)

@@ -253,3 +253,17 @@ def test_check_tests_without_mutation_sites_needs_only_the_empty_body() -> None:
     with Executor(workers=1) as executor:
         (checked,) = check_tests(executor, [("print('hello')\n", task, tests)])
     assert (len(checked.kept), checked.mutants) == (1, 0)
+
+
+def test_runaway_replies_and_impossible_minimums() -> None:
+    """A reply with far more tests than asked runs only the first 2x; a minimum above what is
+    asked is refused before any model call."""
+    task = Task("call", "clamp")
+    lines = "\n".join(f"assert clamp({i}, 0, 10) == {min(i, 10)}" for i in range(40))
+    with Executor(workers=2) as executor:
+        (checked,) = check_tests(executor, [(CLAMP, task, parse_tests(lines, task))], max_tests=4)
+    reasons = [r for _, r in checked.dropped]
+    assert (checked.proposed, reasons.count("extra"), len(checked.kept)) == (40, 36, 4)
+    for bad in ({"min_tests": 7, "tests_per_seed": 6}, {"min_tests": 0}, {"mutants": 0}):
+        with pytest.raises(ValueError, match="min_tests|mutants"):
+            RewriteConfig(**bad)  # type: ignore[arg-type]
