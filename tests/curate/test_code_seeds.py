@@ -179,3 +179,36 @@ def test_proxy_of_code_is_the_reference_else_the_tests_alone(store: Store, tmp_p
     proxy = store.table(PROXY_ANSWERS).join(store.table(SEEDS), on="seed_id")
     methods = dict(proxy.select("source", "method").iter_rows())
     assert methods == {"apps": "reference", "lcb": "tests"}
+
+
+def test_hub_code_sources_through_the_code_shapes(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hf:` sources load through datasets.load_dataset; here from local folders of Parquet
+    files laid out as on the hub (no hub access on this machine): MBPP's list column,
+    CodeContests' struct columns, LiveCodeBench's JSON text, HumanEval without tests; and the
+    same MBPP rows from a save_to_disk folder."""
+    datasets = pytest.importorskip("datasets")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf-cache")
+    contests = {**CODECONTESTS, "generated_tests": {"input": [], "output": []}}
+    he = {"task_id": "x/1", "prompt": "def inc(x):\n    ", "entry_point": "inc",
+          "canonical_solution": "return x + 1\n"}  # fmt: skip
+    sets = {"mbpp": MBPP, "codecontests": contests, "livecodebench": LCB, "untested": he}
+    for name, record in sets.items():
+        (tmp_path / name / "data").mkdir(parents=True)
+        pl.DataFrame([record]).write_parquet(tmp_path / name / "data" / "train-0.parquet")
+    for name in sets:
+        counts = run_ingest(store, IngestConfig(source=f"hf:{tmp_path / name}", name=name))
+        assert (counts["seeds_inserted"], counts[f"code_shape_{name}"]) == (1, 1), name
+    seeds = dict(store.table(SEEDS).select("source", "tests").iter_rows())
+    assert json.loads(seeds["mbpp"])["judge"] == "assert"
+    assert len(json.loads(seeds["codecontests"])["cases"]) == 2
+    assert json.loads(seeds["livecodebench"])["judge"] == "call"
+    assert seeds["untested"] is None
+    saved = tmp_path / "saved"
+    datasets.Dataset.from_list([{**MBPP, "task_id": 3, "text": "Add numbers."}]).save_to_disk(
+        str(saved)
+    )
+    counts = run_ingest(store, IngestConfig(source=str(saved), name="saved"))
+    assert (counts["seeds_inserted"], counts["code_shape_mbpp"]) == (1, 1)
