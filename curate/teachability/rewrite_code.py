@@ -63,9 +63,8 @@ def rewrite_code(
     ids = untested["seed_id"].to_list()
     for i, program in enumerate(programs):
         if not program:
-            rows.append(
-                _row(ids[i], problems[i], None, "rejected", NO_PROGRAM, None, None, setting)
-            )
+            key = f"{setting}|no_program"
+            rows.append(_row(ids[i], problems[i], None, "rejected", NO_PROGRAM, None, None, key))
     if todo:
         tasks = [task_of(problems[i], programs[i]) for i in todo]
         share = config.max_failed_share
@@ -94,10 +93,16 @@ def rewrite_code(
                     f"only {len(result.kept)} of {result.proposed} tests discriminate "
                     f"(min_tests {config.min_tests}): unverifiable"
                 )
+            # one row per (setting, checking program, reply or not): a later run with a new
+            # CodeT proxy, or whose reply now arrives, adds its row instead of being skipped
+            program_hash = xxhash.xxh3_64_hexdigest(
+                (programs[i] or "").encode("utf-8", "surrogatepass")
+            )
+            key = f"{setting}|{program_hash}|{'reply' if reply is not None else 'no_reply'}"
             rows.append(
                 _row(
                     ids[i], problems[i], programs[i], "kept" if enough else "rejected", why,
-                    spec.to_json() if enough and spec else None, (by, result), setting,
+                    spec.to_json() if enough and spec else None, (by, result), key,
                 )
             )  # fmt: skip
     frame = pl.DataFrame(rows, schema=_SCHEMA, orient="row")

@@ -235,6 +235,8 @@ def test_codet_proxy_then_rewrite_checks_tests_against_it(store: Store, tmp_path
             return PRIME_TESTS + "assert nth_prime(2) == 3\nassert nth_prime(6) == 13\n"
         return f"```python\n{programs[seed % len(programs)]}```"
 
+    before = run_rewrite(store, RewriteConfig(), rewriter=Planted(reply))
+    assert before["rejected"] == 1  # no reference, no proxy yet: nothing to check tests against
     counts = run_proxy(store, ProxyConfig(code_samples=5), backend=Planted(reply))
     assert counts["codet"] == 1
     row = store.table(PROXY_ANSWERS).row(0, named=True)
@@ -242,7 +244,7 @@ def test_codet_proxy_then_rewrite_checks_tests_against_it(store: Store, tmp_path
     again = run_proxy(store, ProxyConfig(code_samples=5), backend=Planted(reply))
     assert again["done_before"] == 1 and again.get("codet", 0) == 0
     run_rewrite(store, RewriteConfig(), rewriter=Planted(reply))
-    question = store.table(QUESTIONS).row(0, named=True)
+    question = store.table(QUESTIONS).filter(pl.col("status") == "kept").row(0, named=True)
     assert (question["status"], question["checked_by"]) == ("kept", "codet")
     assert question["tests_kept"] == 4  # nth_prime(4) == 9 is wrong: the proxy fails it
 
