@@ -168,8 +168,8 @@ def _untested(record: dict[str, Any]) -> Mapped:
     if isinstance(entry, str) and entry.strip() and entry.strip() not in problem:
         problem = f"{problem.rstrip()}\n\nName the function `{entry.strip()}`."
     source = next((f for f in _PROGRAMS if _given(record.get(f))), None)
-    program = record[source] if source else None
-    if source == "canonical_solution" and field == "prompt" and "def " not in program:
+    program: str | None = record[source] if source else None
+    if program and source == "canonical_solution" and field == "prompt" and "def " not in program:
         program = statement + program  # a HumanEval-style body completes its prompt
     return problem, program, None
 

@@ -250,7 +250,7 @@ def _apply(node: ast.AST, point: int) -> None:
         node.op = _BINARY[type(node.op)]()
     elif isinstance(node, ast.BoolOp):
         node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
-    elif isinstance(node, ast.Constant):
+    elif isinstance(node, ast.Constant) and type(node.value) is int:
         node.value = node.value + 1
 
 

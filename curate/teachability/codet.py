@@ -208,17 +208,17 @@ def codet_rows(
     )
     # at most twice the tests asked for: a runaway reply does not multiply the sandbox runs
     jobs = [(t, p, (a or [])[: 2 * tests]) for t, p, a in zip(tasks, programs, asked, strict=True)]
-    found = consensus(executor, jobs, min_agreement)
+    decided = consensus(executor, jobs, min_agreement)
     return pl.DataFrame(
         {
             "seed_id": todo["seed_id"],
-            "method": ["codet" if c.program else "unverifiable" for c in found],
-            "answer": [c.program for c in found],
-            "answer_type": ["code"] * len(found),
-            "agreement": [c.support for c in found],
-            "votes": [c.votes for c in found],
-            "samples": [c.samples for c in found],
-            "reason": [c.reason for c in found],
+            "method": ["codet" if c.program else "unverifiable" for c in decided],
+            "answer": [c.program for c in decided],
+            "answer_type": ["code"] * len(decided),
+            "agreement": [c.support for c in decided],
+            "votes": [c.votes for c in decided],
+            "samples": [c.samples for c in decided],
+            "reason": [c.reason for c in decided],
         },
         schema_overrides={"answer": pl.String, "reason": pl.String},
     )
