@@ -41,7 +41,7 @@ _BLOCK = re.compile(r"^\s*Input:\s*$", re.M | re.I)
 _OUTPUT = re.compile(r"^\s*Output:\s*$", re.M | re.I)
 _FENCE = re.compile(r"^\s*```\w*\s*$", re.M)
 _DEF = re.compile(r"\bdef\s+([A-Za-z_]\w*)\s*\(")
-_NAMED = re.compile(r"function `([A-Za-z_]\w*)`")
+_NAMED = re.compile(r"function `([A-Za-z_]\w*)\s*[(`]")
 _STDIN = re.compile(r"\binput\s*\(|\bsys\.stdin\b")
 
 
@@ -125,7 +125,7 @@ def parse_tests(reply: str, task: Task) -> list[Proposed]:
     if task.judge == "call":
         return [_parse_assert(m[1].strip(), task) for m in _ASSERT.finditer(text)]
     starts = [m.start() for m in _BLOCK.finditer(text)]
-    blocks = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    blocks = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=False)]
     return [_parse_block(block) for block in blocks]
 
 

@@ -121,6 +121,8 @@ def test_mutants_parse_and_task_kinds() -> None:
     assert task_of("p", DOUBLE) == Task("stdio")
     assert task_of("Write `def area(r):`", None) == Task("call", "area")
     assert task_of("Print the sum of the input.", None) == Task("stdio")
+    assert task_of("Write a Python function `add_9(x)` that", None) == Task("call", "add_9")
+    assert task_of("Sum.\n\nName the function `total`.", None) == Task("call", "total")
     tests = parse_tests(
         "```python\n" + "\n".join([*PLANTED, *GOOD]) + "\n```", Task("call", "clamp")
     )
@@ -131,6 +133,8 @@ def test_mutants_parse_and_task_kinds() -> None:
         {"judge": "stdio", "cases": [{"input": "3\n", "output": "6"}]}
     )
     assert blocks[1].spec is None  # no Output: part
+    assert parse_tests("I cannot write tests.", Task("stdio")) == []
+    assert parse_tests("", Task("call", "clamp")) == []
 
 
 def _teacher(tests: dict[str, str]) -> Callable[[str, int], str]:
