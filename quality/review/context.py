@@ -115,6 +115,9 @@ def _reference(
 
         program = seed.get("answer") or "(no reference program: the tests alone decide)"
         return f"{program}\n\n{describe_tests(seed['tests'])}"
+    if seed.get("domain") == "code" and question is None:  # a code seed without tests
+        program = seed.get("answer") or "(no reference program)"
+        return f"{program}\n(untested: this code seed has no tests, so nothing checks it yet)"
     if question is not None:
         solves = question.get("solver_answers") or "[]"
         return (

@@ -273,3 +273,11 @@ def test_runaway_replies_and_impossible_minimums() -> None:
     for bad in ({"min_tests": 7, "tests_per_seed": 6}, {"min_tests": 0}, {"mutants": 0}):
         with pytest.raises(ValueError, match="min_tests|mutants"):
             RewriteConfig(**bad)  # type: ignore[arg-type]
+
+
+def test_review_shows_an_untested_code_seed_as_untested() -> None:
+    from quality.review.context import _reference
+
+    shown = _reference({"domain": "code", "answer": CLAMP, "tests": None}, None, None)
+    assert shown.startswith(CLAMP) and "untested" in shown
+    assert "untested" in _reference({"domain": "code", "answer": None, "tests": None}, None, None)
