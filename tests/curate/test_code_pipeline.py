@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -143,3 +144,29 @@ def test_review_tasks_show_the_program_its_tests_and_every_verdict(code_store: S
         wrong = executor.judge(f"def {spec.entry_point}(*args):\n    return None", spec)
     line = describe_judgement(wrong)
     assert line.startswith("passed 0/6: 1 wrong_answer") and "6 wrong_answer" in line
+
+
+def test_traces_from_code_questions_are_checked_and_exported_with_their_tests(
+    store: Store, tmp_path: Path
+) -> None:
+    """rewrite -> traces --source questions -> mixture -> export: a code question's traces are
+    judged against the question's tests, and the exported rows carry them."""
+    from export_data import write_recipe
+
+    from curate.export.stage import ExportConfig, run_export
+    from curate.mixtures.build import MixBuildConfig, run_mix_build
+    from curate.teachability.rewrite import RewriteConfig, run_rewrite
+
+    run_synth(store, SynthConfig(families=FAMILIES, count=3, seed=0))
+    run_rewrite(store, RewriteConfig())
+    counts = run_traces(store, TracesConfig(teacher="synthetic", source="questions", seed=0))
+    assert counts["traces_inserted"] == counts["correct"] == 3
+    recipe = "name: code_questions\nsize: 10\nseed: 1\nparts:\n  - name: q\n    item_table: questions\n    count: 10\n"  # noqa: E501
+    run_mix_build(store, MixBuildConfig(recipe=str(write_recipe(tmp_path / "r.yaml", recipe))))
+    out = tmp_path / "export"
+    run_export(store, ExportConfig(mixture="code_questions", out=str(out), format="parquet",
+                                   val_fraction=0.0))  # fmt: skip
+    rows = pl.read_parquet(out / "train.parquet")
+    seeds = store.table(SEEDS).select("seed_id", pl.col("tests").alias("seed_tests"))
+    joined = rows.join(seeds, on="seed_id")
+    assert joined.height == 3 and (joined["tests"] == joined["seed_tests"]).all()
