@@ -144,7 +144,9 @@ def _teacher(tests: dict[str, str]) -> Callable[[str, int], str]:
     return reply
 
 
-def test_rewrite_keeps_only_discriminating_tests(store: Store, tmp_path: Path) -> None:
+def test_rewrite_keeps_only_discriminating_tests(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The planted non-discriminating tests, the one the reference fails and the unparseable
     one are dropped with their reasons; the good ones are kept and the seed is verified."""
     _ingest_untested(store, tmp_path)
@@ -186,6 +188,22 @@ def test_rewrite_keeps_only_discriminating_tests(store: Store, tmp_path: Path) -
     with Executor(workers=2) as executor:
         assert executor.judge(CLAMP, spec).accepted
         assert not executor.judge(Task("call", "clamp").empty_program, spec).accepted
+    # a re-run adds nothing and executes nothing: every verdict comes from the store's cache
+    executed: list[str] = []
+    run_once = Executor._run
+
+    def counting(self: Executor, *args: object) -> object:
+        executed.append("run")
+        return run_once(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Executor, "_run", counting)
+    with Executor(workers=1) as executor:  # the spy sees a program that is run
+        executor.judge("def clamp(*a):\n    return 0\n", spec)
+    assert executed == ["run"]
+    executed.clear()
+    again = run_rewrite(store, config, rewriter=Planted(_teacher(replies)))
+    assert (again["questions_inserted"], executed) == (0, [])
+    monkeypatch.undo()
     # too few discriminating tests: the seed stays unverifiable
     few = run_rewrite(
         store, RewriteConfig(min_tests=4, where="problem LIKE 'Clamp%'"),
