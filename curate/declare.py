@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from store.stage import Stage
 
-SFT = Stage(
+SFT_STAGE = Stage(
     "sft",
     config="curate.training:SFTStageConfig",
     run="curate.training:run_sft_stage",

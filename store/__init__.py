@@ -15,8 +15,8 @@ from store.errors import (
 )
 from store.run import Run
 from store.schema import TableSpec
-from store.stage import Stage
 from store.secrets import install as _install_scrubber
+from store.stage import Stage
 
 _install_scrubber()  # every log record, warning and traceback of a teachable process is scrubbed
 

@@ -11,28 +11,10 @@ result.completions[0][3]   # Completion(text, reasoning, finish_reason, tokens, 
 result.stopped             # a message when the budget stopped the run, else None
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from store.lazy import lazy_exports
-
-if TYPE_CHECKING:
-    from synth.backends import Backend, ChatRequest, Completion, get_backend
-    from synth.cache import RequestCache
-    from synth.generate import Budget, GenerateResult, generate, sample_tasks
-    from synth.models import ModelConfig, resolve_model_config
-
-# imported on first use: `teachable --help` reads this package's `declare` module
-__getattr__ = lazy_exports(
-    __name__,
-    {
-        "backends": ("Backend", "ChatRequest", "Completion", "get_backend"),
-        "cache": ("RequestCache",),
-        "generate": ("Budget", "GenerateResult", "generate", "sample_tasks"),
-        "models": ("ModelConfig", "resolve_model_config"),
-    },
-)
+from synth.backends import Backend, ChatRequest, Completion, get_backend
+from synth.cache import RequestCache
+from synth.generate import Budget, GenerateResult, generate, sample_tasks
+from synth.models import ModelConfig, resolve_model_config
 
 __all__ = [
     "Backend",

@@ -20,7 +20,7 @@ def check_traces(config: TracesConfig, hub: HubProbe) -> list[str]:
     )
 
 
-TRACES = Stage(
+TRACES_STAGE = Stage(
     "traces",
     config="synth.traces:TracesConfig",
     run="synth.traces:run_traces",

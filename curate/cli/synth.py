@@ -30,7 +30,7 @@ def __getattr__(name: str) -> Callable[..., None]:
     module does not import the stage)."""
     if name == "traces":
         from curate.cli.stages import command_function
-        from synth.declare import TRACES
+        from synth.declare import TRACES_STAGE
 
-        return command_function(TRACES)
+        return command_function(TRACES_STAGE)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,7 +27,7 @@ def check_eval(config: EvalConfig, hub: HubProbe) -> list[str]:
     return problems + model_problems(config.model)
 
 
-EVAL = Stage(
+EVAL_STAGE = Stage(
     "eval",
     config="curate.evaluation.stage:EvalConfig",
     run="curate.evaluation.stage:run_eval",

@@ -23,7 +23,7 @@ import polars as pl
 import xxhash
 from pydantic import Field, model_validator
 
-from curate.evaluation.declare import EVAL
+from curate.evaluation.declare import EVAL_STAGE
 from curate.evaluation.grading import graded_rows, summary_figures
 from curate.evaluation.items import (
     Benchmark,
@@ -103,7 +103,7 @@ def eval_model_of(config: EvalConfig) -> EvalModel:
 def run_eval(store: Store, config: EvalConfig, backend: Backend | None = None) -> dict[str, int]:
     """Run the eval; `backend` replaces the configured model's (tests inject faults with it)."""
     model = eval_model_of(config)
-    with store.run(EVAL, config) as run:
+    with store.run(EVAL_STAGE, config) as run:
         benchmarks = load_benchmarks(store, config, run.at)
         expected = expected_rows(benchmarks, model, config.samples)
         todo = run.todo(expected, EVALS, on="eval_id")

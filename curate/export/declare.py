@@ -18,7 +18,7 @@ def check_export(config: ExportConfig, hub: HubProbe) -> list[str]:
     return file_problems("system prompt file", config.system_prompt_file)
 
 
-EXPORT = Stage(
+EXPORT_STAGE = Stage(
     "export",
     config="curate.export.stage:ExportConfig",
     run="curate.export.stage:run_export",

@@ -22,7 +22,7 @@ def check_recipe(config: MixBuildConfig, hub: HubProbe) -> list[str]:
     return []
 
 
-MIX_BUILD = Stage(
+MIX_BUILD_STAGE = Stage(
     "mix.build",
     config="curate.mixtures.build:MixBuildConfig",
     run="curate.mixtures.build:run_mix_build",

@@ -24,7 +24,7 @@ def check_source(config: IngestConfig, hub: HubProbe) -> list[str]:
     return [f"seed source {source}: no such file or folder (relative to {Path.cwd()})"]
 
 
-SEEDS_ADD = Stage(
+SEEDS_ADD_STAGE = Stage(
     "seeds.add",
     config="curate.seeds.ingest:IngestConfig",
     run="curate.seeds.ingest:run_ingest",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from store.stage import Stage
 
-SEEDS_SYNTH = Stage(
+SEEDS_SYNTH_STAGE = Stage(
     "seeds.synth",
     config="curate.synthetic.generate:SynthConfig",
     run="curate.synthetic.generate:run_synth",

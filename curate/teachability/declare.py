@@ -33,7 +33,7 @@ def check_rewrite(config: RewriteConfig, hub: HubProbe) -> list[str]:
     return models_problems([config.model, *([config.solver] if config.solver is not None else [])])
 
 
-PROXY = Stage(
+PROXY_STAGE = Stage(
     "proxy",
     config="curate.teachability.proxy:ProxyConfig",
     run="curate.teachability.proxy:run_proxy",
@@ -43,7 +43,7 @@ PROXY = Stage(
     extras=("progress", "engine"),
 )
 
-DIFFICULTY = Stage(
+DIFFICULTY_STAGE = Stage(
     "difficulty",
     config="curate.teachability.difficulty:DifficultyConfig",
     run="curate.teachability.difficulty:run_difficulty",
@@ -54,7 +54,7 @@ DIFFICULTY = Stage(
     after="curate.cli.teach:print_call_share",
 )
 
-REWRITE = Stage(
+REWRITE_STAGE = Stage(
     "rewrite",
     config="curate.teachability.rewrite:RewriteConfig",
     run="curate.teachability.rewrite:run_rewrite",
@@ -64,7 +64,7 @@ REWRITE = Stage(
     extras=("progress", "engine"),
 )
 
-SELECT = Stage(
+SELECT_STAGE = Stage(
     "select",
     config="curate.teachability.select:SelectConfig",
     run="curate.teachability.select:run_select",

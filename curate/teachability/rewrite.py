@@ -22,7 +22,7 @@ import xxhash
 from pydantic import Field
 
 from curate.teachability.attempts import Sampler, prompting, resolve_style
-from curate.teachability.declare import REWRITE
+from curate.teachability.declare import REWRITE_STAGE
 from curate.teachability.inputs import load_seeds, with_proxy
 from curate.teachability.select import read_selection
 from quality.answers import check_batch, extract_answer, infer_answer_type
@@ -100,7 +100,7 @@ def run_rewrite(
     solver: Backend | None = None,
 ) -> dict[str, int]:
     """`rewriter` / `solver` replace the configured models (tests inject faults with them)."""
-    with store.run(REWRITE, config) as run:
+    with store.run(REWRITE_STAGE, config) as run:
         seeds = with_proxy(store, run.at, load_seeds(store, run.at, config.where, config.limit))
         if config.selection:
             chosen = read_selection(store, config.selection, run.at)["seed_id"]

@@ -23,7 +23,7 @@ def check_benchmarks(config: DecontamConfig, hub: HubProbe) -> list[str]:
     return check_benchmarks(registry, config.benchmarks, hub)
 
 
-DECONTAM = Stage(
+DECONTAM_STAGE = Stage(
     "decontam",
     config="quality.decontam.stage:DecontamConfig",
     run="quality.decontam.stage:run_decontam",

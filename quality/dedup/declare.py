@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from store.stage import Stage
 
-DEDUP = Stage(
+DEDUP_STAGE = Stage(
     "dedup",
     config="quality.dedup.stage:DedupConfig",
     run="quality.dedup.stage:run_dedup",

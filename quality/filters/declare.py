@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from store.stage import Stage
 
-FILTER = Stage(
+FILTER_STAGE = Stage(
     "filter",
     config="quality.filters.stage:FilterConfig",
     run="quality.filters.stage:run_filter",

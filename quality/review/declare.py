@@ -15,7 +15,7 @@ def check_connection(config: Any, hub: Any) -> list[str]:
     return missing_settings()
 
 
-PUSH = Stage(
+PUSH_STAGE = Stage(
     "review.push",
     config="quality.review.push:PushConfig",
     run="quality.review.push:run_review_push",
@@ -26,7 +26,7 @@ PUSH = Stage(
     after="curate.cli.review:print_pushed",
 )
 
-PULL = Stage(
+PULL_STAGE = Stage(
     "review.pull",
     config="quality.review.pull:PullConfig",
     run="quality.review.pull:run_review_pull",
