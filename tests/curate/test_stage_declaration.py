@@ -18,7 +18,7 @@ from curate.cli import stages as stages_cli
 from curate.pipeline import RecipeError, collect, load_recipe, run_stage
 from curate.preflight import stage_problems
 from quality.review.connection import KEY_ENV, URL_ENV
-from store import Store
+from store import StageConfig, Store
 
 TOY_MODULE = '''
 from pathlib import Path
@@ -112,6 +112,13 @@ def test_a_stage_name_is_declared_once(toy: str, tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="stage 'toy.make' is declared twice"):
         collect(("toy_stage", "toy_again"))
     sys.modules.pop("toy_again", None)
+
+
+@pytest.mark.parametrize("name", sorted(pipeline.STAGES))
+def test_every_declaration_resolves(name: str) -> None:
+    stage = pipeline.STAGES[name]
+    assert issubclass(stage.config_class, StageConfig) and callable(stage.run_function)
+    assert stage.after is None or callable(stage.after_function)
 
 
 REVIEW_RECIPE = [
