@@ -163,15 +163,12 @@ def config_from_cli(model: type[BaseModel], fields: list[CliField], given: dict[
 
 def stage_callback(stage: Stage, extras: tuple[Extra, ...] = ()) -> Callable[..., None]:
     """The command function Typer reads for `stage`: its signature is built from the config."""
-    from curate.pipeline import run_stage
-
     model = stage.config_class
     fields = cli_fields(model, stage)
     reserved = {"ctx", "store", *(e.name for e in extras)}
     clash = reserved & {f.name for f in fields}
     if clash:
         raise TypeError(f"{stage.name}: config fields {sorted(clash)} clash with CLI parameters")
-    after = stage.after_function
 
     def command(ctx: typer.Context, store: str, **values: Any) -> None:
         given = {
@@ -184,8 +181,9 @@ def stage_callback(stage: Stage, extras: tuple[Extra, ...] = ()) -> Callable[...
         for extra in extras:
             extra.apply(values[extra.name])
         with open_store(store, create=stage.creates_store) as opened:
-            counts = run_stage(opened, stage.name, config)
+            counts = stage.run_function(opened, config)
             print_counts(stage.name, counts)
+            after = stage.after_function
             if after:
                 after(opened, config, counts)
 
