@@ -130,9 +130,9 @@ def _measure(args: argparse.Namespace) -> dict:
     """One stage in this fresh process: wall and CPU seconds, peak RSS, model calls sent. The
     stage modules are imported first, outside the clock: a process start is not the stage's."""
     import curate.export.stage  # noqa: F401
-    import quality.decontam  # noqa: F401
-    import quality.dedup  # noqa: F401
-    import quality.filters  # noqa: F401
+    import quality.decontam.stage  # noqa: F401
+    import quality.dedup.stage  # noqa: F401
+    import quality.filters.stage  # noqa: F401
     import synth.traces  # noqa: F401
 
     store = _open(args)

@@ -88,7 +88,7 @@ def _tiny():
 
 
 def _warm_worker(part):
-    import quality.decontam  # noqa: F401  (what the real slices will need)
+    import quality.decontam.stage  # noqa: F401  (what the real slices will need)
 
     return part.height
 

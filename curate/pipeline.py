@@ -1,8 +1,9 @@
 """Stage registry and the recipe runner behind `teachable run RECIPE.yaml`.
 
 A recipe is YAML: `store:` (optional path) and `stages:`, a list of `{stage: NAME, config:
-{...}}` (or `NAME: {...}`). Each stage name maps to "module:function" and "module:ConfigModel",
-imported only when a recipe uses it, so `teachable --help` never imports torch.
+{...}}` (or `NAME: {...}`). A stage is its declaration (store.stage.Stage, in its package's
+`declare` module); its config class and run function are imported only when a recipe uses it,
+so `teachable --help` never imports torch.
 
 An optional `engine:` (local or ray) says where the stages' model calls and decontam/dedup
 kernels run (store.engine); it is a process setting, set when the recipe is loaded.
@@ -14,7 +15,7 @@ benchmarks: curate.preflight) before the first stage runs, and reports all probl
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,57 +24,71 @@ from pydantic import BaseModel, ValidationError
 
 from store import Store
 from store.errors import ConfigError
+from store.stage import Stage
 
-# stage name -> ("module:run_function", "module:ConfigModel"); one line per stage
-STAGES: dict[str, tuple[str, str]] = {
-    "seeds.add": ("curate.seeds.ingest:run_ingest", "curate.seeds.ingest:IngestConfig"),
-    "seeds.synth": ("curate.synthetic.generate:run_synth", "curate.synthetic.generate:SynthConfig"),
-    "proxy": ("curate.teachability.proxy:run_proxy", "curate.teachability.proxy:ProxyConfig"),
-    "difficulty": (
-        "curate.teachability.difficulty:run_difficulty",
-        "curate.teachability.difficulty:DifficultyConfig",
-    ),
-    "rewrite": (
-        "curate.teachability.rewrite:run_rewrite",
-        "curate.teachability.rewrite:RewriteConfig",
-    ),
-    "select": ("curate.teachability.select:run_select", "curate.teachability.select:SelectConfig"),
-    "traces": ("synth.traces:run_traces", "synth.traces:TracesConfig"),
-    "mix.build": ("curate.mixtures.build:run_mix_build", "curate.mixtures.build:MixBuildConfig"),
-    "export": ("curate.export.stage:run_export", "curate.export.stage:ExportConfig"),
-    "decontam": ("quality.decontam.stage:run_decontam", "quality.decontam:DecontamConfig"),
-    "dedup": ("quality.dedup.stage:run_dedup", "quality.dedup:DedupConfig"),
-    "filter": ("quality.filters:run_filter", "quality.filters:FilterConfig"),
-    "sft": ("curate.training:run_sft_stage", "curate.training:SFTStageConfig"),
-    "eval": ("curate.evaluation.stage:run_eval", "curate.evaluation.stage:EvalConfig"),
-}
+# the modules that declare stages (store.stage.Stage objects at their top level), in pipeline
+# order, which is the order `teachable --help` lists the commands in; each imports nothing but
+# store.stage, so reading them all costs the CLI nothing
+DECLARATIONS = (
+    "curate.seeds.declare",
+    "curate.synthetic.declare",
+    "curate.teachability.declare",
+    "synth.declare",
+    "curate.mixtures.declare",
+    "curate.export.declare",
+    "quality.decontam.declare",
+    "quality.dedup.declare",
+    "quality.filters.declare",
+    "curate.declare",
+    "curate.evaluation.declare",
+    "quality.review.declare",
+)
+
+
+def collect(modules: Iterable[str]) -> dict[str, Stage]:
+    """Every stage the modules declare, by name, in declaration order."""
+    stages: dict[str, Stage] = {}
+    for module in modules:
+        for value in vars(importlib.import_module(module)).values():
+            if not isinstance(value, Stage) or stages.get(value.name) is value:
+                continue
+            if value.name in stages:
+                raise TypeError(f"stage '{value.name}' is declared twice ({module})")
+            stages[value.name] = value
+    return stages
+
+
+STAGES: dict[str, Stage] = collect(DECLARATIONS)
 
 
 class RecipeError(ConfigError):
     """A recipe that cannot run; the message names the file, the stage and the field."""
 
 
-def _load(ref: str) -> Any:
-    module, _, name = ref.partition(":")
-    return getattr(importlib.import_module(module), name)
+def declared(name: str, where: str = "") -> Stage:
+    if name not in STAGES:
+        known = ", ".join(sorted(STAGES))
+        raise RecipeError(f"{where or 'recipe'}: unknown stage '{name}' (known: {known})")
+    return STAGES[name]
 
 
 def stage_config(name: str, raw: dict[str, Any], where: str) -> BaseModel:
-    if name not in STAGES:
-        raise RecipeError(f"{where}: unknown stage '{name}' (known: {', '.join(sorted(STAGES))})")
-    model: type[BaseModel] = _load(STAGES[name][1])
+    stage = declared(name, where)
     try:
-        return model.model_validate(raw or {})
+        return stage.config_class.model_validate(raw or {})
     except ValidationError as exc:
-        fields = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        fields = "; ".join(_field_error(e["loc"], e["msg"]) for e in exc.errors())
         raise RecipeError(f"{where}: stage '{name}': {fields}") from exc
 
 
+def _field_error(loc: tuple[int | str, ...], msg: str) -> str:
+    """`field: message`, or the message alone for a check of the whole config."""
+    msg = msg.removeprefix("Value error, ")  # a validator's own words
+    return f"{'.'.join(str(p) for p in loc)}: {msg}" if loc else msg
+
+
 def run_stage(store: Store, name: str, config: BaseModel) -> dict[str, int]:
-    function: Callable[[Store, BaseModel], dict[str, int]] = _load(STAGES[name][0])
-    return function(store, config)
+    return declared(name).run_function(store, config)
 
 
 def _entry(entry: Any, where: str) -> tuple[str, Any]:

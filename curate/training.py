@@ -27,6 +27,7 @@ from typing import Any
 import xxhash
 from pydantic import Field
 
+from curate.declare import SFT_STAGE
 from store import StageConfig, Store
 from store.errors import NotFoundError
 
@@ -81,7 +82,7 @@ def run_sft_stage(store: Store, config: SFTStageConfig) -> dict[str, int]:
     from train.sft_config import SFTRunConfig
 
     out = Path(config.output_dir)
-    with store.run("sft", config) as run:
+    with store.run(SFT_STAGE, config) as run:
         key = stage_key(config)
         before = _marker(out)
         if before.get("key") == key and before.get("finished"):

@@ -16,6 +16,7 @@ from store.errors import (
 from store.run import Run
 from store.schema import TableSpec
 from store.secrets import install as _install_scrubber
+from store.stage import Stage
 
 _install_scrubber()  # every log record, warning and traceback of a teachable process is scrubbed
 
@@ -26,6 +27,7 @@ __all__ = [
     "Run",
     "SchemaError",
     "SnapshotNotFoundError",
+    "Stage",
     "StageConfig",
     "StageFailedError",
     "Store",

@@ -31,6 +31,7 @@ from store.run import Run, new_run_id, now
 from store.schema import RUNS, SCHEMA_VERSIONS, TAGS, TableSpec, table_name
 from store.secrets import redact, scrub
 from store.sql import where_expression
+from store.stage import Stage
 from store.version import code_version
 
 DEFAULT_PATH = "teachable-data"
@@ -307,15 +308,18 @@ class Store:
         return target
 
     @contextmanager
-    def run(self, stage: str, config: Any = None) -> Iterator[Run]:
-        """One stage run. It is journaled as `running` at once (before any model call), reads
-        at a pinned input snapshot (`run.at`: the config's `at` when it has one, else the
-        current snapshot, recorded back into the config), keeps its inserts in memory, and
-        writes and commits them as one snapshot when the block ends (a folder store's writer
-        lock is held for that commit alone). On an exception nothing is written to the lake
-        and the journal records the run as failed."""
+    def run(self, stage: str | Stage, config: Any = None) -> Iterator[Run]:
+        """One run of `stage` (its declaration; a bare name for the store's own runs). It is
+        journaled as `running` at once (before any model call), reads at a pinned input snapshot
+        (`run.at`: the config's `at` when it has one, else the current snapshot, recorded back
+        into the config), keeps its inserts in memory, and writes and commits them as one
+        snapshot when the block ends (a folder store's writer lock is held for that commit
+        alone). On an exception nothing is written to the lake and the journal records the run
+        as failed."""
         if self._active_run is not None:
             raise StoreError(f"run '{self._active_run.id}' is already open on this store")
+        if isinstance(stage, Stage):
+            stage = stage.name
         at = self.snapshot_id(getattr(config, "at", None))
         if hasattr(config, "model_copy") and "at" in type(config).model_fields:
             config = config.model_copy(update={"at": at})

@@ -24,6 +24,7 @@ from store import Run, StageConfig, Store
 from store.sql import SqlCondition, bind_condition, user_sql_errors
 from store.tables import PROMPT_TABLES, SELECTIONS, TRACES
 from synth.backends import ChatRequest, Completion
+from synth.declare import TRACES_STAGE
 from synth.generate import Budget, GenerateResult
 from synth.models import ModelConfig, resolve_model_config
 from synth.prompts import reasoning_system_prompt
@@ -73,7 +74,7 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
     teacher = teacher_config(config)
     system = reasoning_system_prompt(config.system_prompt_file).text.strip()
     teacher_hash = xxhash.xxh3_64_hexdigest(f"{teacher.config_hash()}\n{system}".encode())
-    with store.run("traces", config) as run:
+    with store.run(TRACES_STAGE, config) as run:
         items = _load_items(store, config, run.at)
         untested = (pl.col("answer_type") == CODE) & pl.col("tests").is_null()
         skipped = 0 if config.untested_code else items.filter(untested).height

@@ -54,6 +54,7 @@ GROUPS = {
     "seeds": "Ingest, generate and inspect seed prompts.",
     "mix": "Build and inspect training mixtures.",
     "report": "Reports over the store and training runs.",
+    "review": "Human review in Label Studio: push items, pull verdicts.",
 }
 
 
@@ -151,10 +152,11 @@ def print_counts(stage: str, counts: dict[str, int]) -> None:
 
 
 def subgroup(app: typer.Typer, name: str) -> typer.Typer:
-    """The one `teachable NAME` group (of GROUPS) that several modules add commands to."""
+    """The one `teachable NAME` group that several modules add commands to (help from GROUPS;
+    a group only new stages use gets a plain one)."""
     for group in app.registered_groups:
         if group.name == name and group.typer_instance is not None:
             return group.typer_instance
-    created = typer.Typer(help=GROUPS[name], no_args_is_help=True)
+    created = typer.Typer(help=GROUPS.get(name, f"The {name} commands."), no_args_is_help=True)
     app.add_typer(created, name=name)
     return created

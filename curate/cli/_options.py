@@ -1,5 +1,6 @@
-"""Typer commands derived from a stage's pydantic config: the config is the one source of a
-stage's options, defaults and help; the CLI adds only what a `StageCommand` row says.
+"""Typer commands derived from a stage's declaration (store.stage.Stage) and its pydantic
+config: the config is the one source of a stage's options, defaults and help; the declaration
+adds its one-line help, example, short flags, positional arguments and extras.
 
 Each config field becomes one option (`max_per_source` -> `--max-per-source`): bool ->
 `--x/--no-x`, list -> repeatable, Literal -> a choice, dict -> JSON text, and a field that also
@@ -17,10 +18,9 @@ from __future__ import annotations
 import enum
 import inspect
 import json
-import pkgutil
 import types
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
 import typer
@@ -32,10 +32,9 @@ from typer.main import get_command_from_info
 from typer.models import CommandInfo
 
 from curate.cli._common import StoreOption, one_line, open_store, print_counts, user_errors
-from store import Store
 from store.errors import InputError
+from store.stage import Stage
 
-After = Callable[[Store, Any, dict[str, int]], None]
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
 _FROM_USER = frozenset({"COMMANDLINE", "ENVIRONMENT", "PROMPT"})
 
@@ -51,25 +50,6 @@ class Extra:
 
 
 @dataclass(frozen=True)
-class StageCommand:
-    """How one stage appears on the command line, beyond what its config already says."""
-
-    help: str  # one line
-    example: str
-    flags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # field -> option names
-    arguments: tuple[str, ...] = ()  # fields taken positionally, in this order
-    exclude: frozenset[str] = frozenset()  # fields a recipe sets but the command line does not
-    helps: Mapping[str, str] = field(default_factory=dict)  # for fields without a docstring
-    extras: tuple[Extra, ...] = ()
-    creates_store: bool = False  # only the stages that bring data in may start a store
-    after: After | None = None  # output beyond the counts: (store, config, counts)
-
-    @property
-    def full_help(self) -> str:
-        return f"{self.help}\n\nExample: {self.example}"
-
-
-@dataclass(frozen=True)
 class CliField:
     """One config field on the command line: its Typer parameter and the way back to the config."""
 
@@ -77,12 +57,6 @@ class CliField:
     label: str  # how errors name it: the first option name, or the argument's metavar
     parameter: inspect.Parameter
     convert: Callable[[Any], Any]
-
-
-def config_class(stage: str) -> type[BaseModel]:
-    from curate.pipeline import STAGES
-
-    return pkgutil.resolve_name(STAGES[stage][1])
 
 
 def _plain(value: Any) -> Any:
@@ -146,21 +120,21 @@ def _own_fields_first(model: type[BaseModel]) -> list[str]:
     return order
 
 
-def cli_fields(model: type[BaseModel], spec: StageCommand) -> list[CliField]:
-    """The command-line form of every field of `model` that `spec` does not exclude."""
-    names = [n for n in _own_fields_first(model) if n not in spec.exclude]
-    names.sort(key=lambda n: spec.arguments.index(n) if n in spec.arguments else len(names))
+def cli_fields(model: type[BaseModel], stage: Stage) -> list[CliField]:
+    """The command-line form of every field of `model` that `stage` does not exclude."""
+    names = [n for n in _own_fields_first(model) if n not in stage.exclude]
+    names.sort(key=lambda n: stage.arguments.index(n) if n in stage.arguments else len(names))
     out = []
     for name in names:
         info = model.model_fields[name]
         cli_type, is_json = _cli_type(info.annotation, name)
         default = _default(info, cli_type, is_json)
-        text = escape(info.description or spec.helps.get(name, ""))
-        if name in spec.arguments:
+        text = escape(info.description or "")
+        if name in stage.arguments:
             param = typer.Argument(default, help=text, show_default=True)
             label = name.upper()
         else:
-            flags = spec.flags.get(name, (f"--{name.replace('_', '-')}",))
+            flags = stage.flags.get(name, (f"--{name.replace('_', '-')}",))
             if cli_type is bool:
                 flags = (f"{flags[0]}/--no-{flags[0].removeprefix('--')}", *flags[1:])
             param = typer.Option(default, *flags, help=text, show_default=True)
@@ -187,16 +161,14 @@ def config_from_cli(model: type[BaseModel], fields: list[CliField], given: dict[
         raise InputError(one_line(exc, lambda name: labels.get(name, name))) from None
 
 
-def stage_callback(stage: str, spec: StageCommand) -> Callable[..., None]:
+def stage_callback(stage: Stage, extras: tuple[Extra, ...] = ()) -> Callable[..., None]:
     """The command function Typer reads for `stage`: its signature is built from the config."""
-    from curate.pipeline import run_stage
-
-    model = config_class(stage)
-    fields = cli_fields(model, spec)
-    reserved = {"ctx", "store", *(e.name for e in spec.extras)}
+    model = stage.config_class
+    fields = cli_fields(model, stage)
+    reserved = {"ctx", "store", *(e.name for e in extras)}
     clash = reserved & {f.name for f in fields}
     if clash:
-        raise TypeError(f"{stage}: config fields {sorted(clash)} clash with CLI parameters")
+        raise TypeError(f"{stage.name}: config fields {sorted(clash)} clash with CLI parameters")
 
     def command(ctx: typer.Context, store: str, **values: Any) -> None:
         given = {
@@ -206,26 +178,27 @@ def stage_callback(stage: str, spec: StageCommand) -> Callable[..., None]:
         }
         with user_errors():
             config = config_from_cli(model, fields, given)
-        for extra in spec.extras:
+        for extra in extras:
             extra.apply(values[extra.name])
-        with open_store(store, create=spec.creates_store) as opened:
-            counts = run_stage(opened, stage, config)
-            print_counts(stage, counts)
-            if spec.after:
-                spec.after(opened, config, counts)
+        with open_store(store, create=stage.creates_store) as opened:
+            counts = stage.run_function(opened, config)
+            print_counts(stage.name, counts)
+            after = stage.after_function
+            if after:
+                after(opened, config, counts)
 
-    extras = [inspect.Parameter(e.name, _KEYWORD, default=e.option, annotation=e.annotation)
-              for e in spec.extras]  # fmt: skip
+    options = [inspect.Parameter(e.name, _KEYWORD, default=e.option, annotation=e.annotation)
+               for e in extras]  # fmt: skip
     command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
             inspect.Parameter("ctx", _KEYWORD, annotation=typer.Context),
             *(f.parameter for f in fields),
-            *extras,
+            *options,
             inspect.Parameter("store", _KEYWORD, default=StoreOption, annotation=str),
         ]
     )
-    command.__name__ = command.__qualname__ = stage.rpartition(".")[2]
-    command.__doc__ = spec.full_help
+    command.__name__ = command.__qualname__ = stage.name.rpartition(".")[2]
+    command.__doc__ = stage.full_help
     return command
 
 
@@ -233,13 +206,14 @@ class _LazyStageCommand(TyperCommand):
     """Lists with its one-line help at once; derives its options (importing the stage module)
     only when it is run, completed or asked for help."""
 
-    stage: ClassVar[str]
-    spec: ClassVar[StageCommand]
+    stage: ClassVar[Stage]
+    extras: ClassVar[tuple[Extra, ...]]
     _loaded = False
 
     def _load(self) -> None:
         if not self._loaded:
-            info = CommandInfo(name=self.name, callback=stage_callback(self.stage, self.spec))
+            callback = stage_callback(self.stage, self.extras)
+            info = CommandInfo(name=self.name, callback=callback)
             real = get_command_from_info(
                 info, pretty_exceptions_short=True, rich_markup_mode=self.rich_markup_mode
             )
@@ -258,7 +232,10 @@ def _not_loaded() -> None:
     raise RuntimeError("a stage command runs its derived callback, never this placeholder")
 
 
-def add_stage_command(app: typer.Typer, name: str, stage: str, spec: StageCommand) -> None:
+def add_stage_command(
+    app: typer.Typer, name: str, stage: Stage, extras: tuple[Extra, ...] = ()
+) -> None:
     """Register `stage` on `app` as command `name`, derived from its config when first used."""
-    cls = type(f"{stage}_command", (_LazyStageCommand,), {"stage": stage, "spec": spec})
-    app.command(name, cls=cls, help=spec.full_help)(_not_loaded)
+    attributes = {"stage": stage, "extras": extras}
+    cls = type(f"{stage.name}_command", (_LazyStageCommand,), attributes)
+    app.command(name, cls=cls, help=stage.full_help)(_not_loaded)

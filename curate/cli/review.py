@@ -1,110 +1,37 @@
-"""`teachable review push|pull|report`: human review in Label Studio.
+"""`teachable review report|recheck`, and what `teachable review push` prints after its counts
+(push and pull are stage commands derived from their declarations in quality/review/declare.py).
 
-Connection from LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY. Option help comes from the stage
-configs' field docstrings (quality.review.push.PushConfig, pull.PullConfig).
+Connection from LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from curate.cli._common import StoreOption, console, open_store, print_counts, print_frame
-
-app = typer.Typer(
-    help="Human review in Label Studio: push items, pull verdicts.", no_args_is_help=True
-)
+from curate.cli._common import StoreOption, console, open_store, print_frame, subgroup
+from store import Store
+from store.tables import REVIEW_TASKS
 
 
-def _help(config: str, name: str) -> str:
-    """A field's docstring from the stage config (the one place a stage's help lives)."""
-    from quality.review import pull, push
-
-    model = {"push": push.PushConfig, "pull": pull.PullConfig}[config]
-    return model.model_fields[name].description or ""
-
-
-def _given(**values: object) -> dict[str, object]:
-    # only what the user typed reaches the config, so its own defaults and validators apply
-    return {k: v for k, v in values.items() if v is not None and v is not False and v != []}
-
-
-@app.command("push")
-def push(
-    project: str = typer.Option(..., "--project", "-p", help=_help("push", "project")),
-    selection: str | None = typer.Option(None, help=_help("push", "selection")),
-    mixture: str | None = typer.Option(None, help=_help("push", "mixture")),
-    filter: str | None = typer.Option(None, "--filter", help=_help("push", "filter")),
-    filter_passed: bool = typer.Option(
-        False, "--filter-passed", help=_help("push", "filter_passed")
-    ),
-    contaminated: bool = typer.Option(False, "--contaminated", help=_help("push", "contaminated")),
-    band: list[str] = typer.Option([], "--band", help=_help("push", "band")),
-    sample: int | None = typer.Option(None, help=_help("push", "sample")),
-    seed: int | None = typer.Option(None, help=_help("push", "seed")),
-    annotators: int | None = typer.Option(None, help=_help("push", "annotators")),
-    registry: str | None = typer.Option(None, help=_help("push", "registry")),
-    at: str | None = typer.Option(None, "--at", help="Snapshot id or tag to read; default now."),
-    store: str = StoreOption,
-) -> None:
-    """Send items to a Label Studio project as review tasks.
-
-    Example: teachable review push --project audit --selection edge --sample 200
-    """
+def print_pushed(store: Store, config: Any, counts: dict[str, int]) -> None:
+    """Where the pushed tasks are: the project and its first task."""
     from quality.review.connection import task_url
-    from quality.review.push import PushConfig, run_review_push
 
-    with open_store(store, create=False) as opened:
-        config = PushConfig.model_validate(
-            _given(
-                project=project,
-                selection=selection,
-                mixture=mixture,
-                filter=filter,
-                filter_passed=filter_passed,
-                contaminated=contaminated,
-                band=band,
-                sample=sample,
-                seed=seed,
-                annotators=annotators,
-                registry=registry,
-                at=at,
-            )
+    tasks = store.sql(
+        f"SELECT server, project_id, min(task_id) AS first FROM {REVIEW_TASKS.name} "
+        "WHERE project_id = ? GROUP BY ALL",
+        [counts["project_id"]],
+    )
+    for server, project_id, first in tasks.iter_rows():
+        console.print(
+            f"project {server}/projects/{project_id}, first task "
+            f"{task_url(server, project_id, first)}"
         )
-        counts = run_review_push(opened, config)
-        print_counts("review.push", counts)
-        tasks = opened.sql(
-            "SELECT server, project_id, min(task_id) AS first FROM review_tasks "
-            "WHERE project_id = ? GROUP BY ALL",
-            [counts["project_id"]],
-        )
-        for server, project_id, first in tasks.iter_rows():
-            console.print(
-                f"project {server}/projects/{project_id}, first task "
-                f"{task_url(server, project_id, first)}"
-            )
 
 
-@app.command("pull")
-def pull(
-    project: str = typer.Option(..., "--project", "-p", help=_help("pull", "project")),
-    timeout_s: float | None = typer.Option(None, help=_help("pull", "timeout_s")),
-    full: bool = typer.Option(False, "--full", help=_help("pull", "full")),
-    store: str = StoreOption,
-) -> None:
-    """Read a project's annotations into `reviews` (only new or edited ones).
-
-    Example: teachable review pull --project audit
-    """
-    from quality.review.pull import PullConfig, run_review_pull
-
-    with open_store(store, create=False) as opened:
-        config = PullConfig.model_validate(_given(project=project, timeout_s=timeout_s, full=full))
-        print_counts("review.pull", run_review_pull(opened, config))
-
-
-@app.command("report")
 def report(
     project: str | None = typer.Option(
         None, "--project", "-p", help="Only this project's reviews."
@@ -138,7 +65,6 @@ def report(
         console.print(f"plot: {path}")
 
 
-@app.command("recheck")
 def recheck(
     rule: str = typer.Option("majority", help="Resolution rule: majority | any_reject | latest."),
     at: str | None = typer.Option(None, "--at", help="Snapshot id or tag to read; default now."),
@@ -168,4 +94,6 @@ def recheck(
 
 
 def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="review")
+    group = subgroup(root, "review")
+    group.command("report")(report)
+    group.command("recheck")(recheck)

@@ -1,5 +1,5 @@
 """What `teachable traces` does after its counts: a budget stop is a clear message and exit
-code 3. The command itself is derived from TracesConfig (curate/cli/stages.py)."""
+code 3. The command itself is derived from its declaration (synth/declare.py)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def __getattr__(name: str) -> Callable[..., None]:
     """`traces`: the command function, built from TracesConfig on first use (so importing this
     module does not import the stage)."""
     if name == "traces":
-        from curate.cli._options import stage_callback
-        from curate.cli.stages import COMMANDS
+        from curate.cli.stages import command_function
+        from synth.declare import TRACES_STAGE
 
-        return stage_callback("traces", COMMANDS["traces"])
+        return command_function(TRACES_STAGE)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 import polars as pl
 import xxhash
 from pydantic import Field, model_validator
 
+from curate.evaluation.declare import EVAL_STAGE
 from curate.evaluation.grading import graded_rows, summary_figures
 from curate.evaluation.items import (
     Benchmark,
-    benchmark_problems,
     registry_benchmark,
     store_benchmark,
 )
@@ -83,18 +82,6 @@ class EvalConfig(StageConfig, FailurePolicy):
             raise InputError("name something to evaluate on: benchmarks, selection or where")
         return self
 
-    def check_inputs(self) -> list[str]:
-        """Recipe preflight: benchmarks, files and model configs that cannot be found. A model
-        folder that does not exist yet is not a problem: an earlier stage may train it."""
-        problems = []
-        if self.benchmarks:
-            problems += benchmark_problems(self.benchmarks, self.registry)
-        if self.system_prompt_file and not Path(self.system_prompt_file).is_file():
-            problems.append(f"system prompt file {self.system_prompt_file} not found")
-        from curate.preflight import model_problems
-
-        return problems + model_problems(self.model)
-
 
 def system_prompt(path: str | None) -> str | None:
     text = reasoning_system_prompt(path).text.strip()
@@ -116,7 +103,7 @@ def eval_model_of(config: EvalConfig) -> EvalModel:
 def run_eval(store: Store, config: EvalConfig, backend: Backend | None = None) -> dict[str, int]:
     """Run the eval; `backend` replaces the configured model's (tests inject faults with it)."""
     model = eval_model_of(config)
-    with store.run("eval", config) as run:
+    with store.run(EVAL_STAGE, config) as run:
         benchmarks = load_benchmarks(store, config, run.at)
         expected = expected_rows(benchmarks, model, config.samples)
         todo = run.todo(expected, EVALS, on="eval_id")

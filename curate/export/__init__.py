@@ -7,10 +7,28 @@ writes the files and the dataset card (`card`) into a staging folder and moves i
 target that is never the store (`target`).
 """
 
-from curate.export.card import ExportMeta
-from curate.export.chat import INPUT_COLUMNS, OUTPUT_COLUMNS, TOKEN_RULE
-from curate.export.split import is_val, seed_buckets
-from curate.export.writer import FORMATS, ExportError, ExportResult, export_rows
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from store.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from curate.export.card import ExportMeta
+    from curate.export.chat import INPUT_COLUMNS, OUTPUT_COLUMNS, TOKEN_RULE
+    from curate.export.split import is_val, seed_buckets
+    from curate.export.writer import FORMATS, ExportError, ExportResult, export_rows
+
+# imported on first use: `teachable --help` reads this package's `declare` module
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "card": ("ExportMeta",),
+        "chat": ("INPUT_COLUMNS", "OUTPUT_COLUMNS", "TOKEN_RULE"),
+        "split": ("is_val", "seed_buckets"),
+        "writer": ("FORMATS", "ExportError", "ExportResult", "export_rows"),
+    },
+)
 
 __all__ = [
     "FORMATS",

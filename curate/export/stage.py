@@ -15,6 +15,7 @@ import polars as pl
 from pydantic import Field
 
 from curate.export import ExportMeta, export_rows
+from curate.export.declare import EXPORT_STAGE
 from curate.mixtures.inputs import source
 from curate.mixtures.recipe import parse_recipe
 from curate.mixtures.review import mixture_fixes
@@ -111,7 +112,7 @@ def iter_rows(
 
 
 def run_export(store: Store, config: ExportConfig) -> dict[str, int]:
-    with store.run("export", config) as run:
+    with store.run(EXPORT_STAGE, config) as run:
         record = find_mixture(store, config.mixture, run.at)
         prompt, prompt_source = system_prompt(config.system_prompt_file)
         fixes, review = mixture_fixes(store, record)

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from curate.mixtures import inputs, review
+from curate.mixtures.declare import MIX_BUILD_STAGE
 from curate.mixtures.recipe import MixtureRecipe, MixtureRecipeError, load_recipe
 from curate.mixtures.sample import apply_exclusions, sample_parts
 from store import StageConfig, Store
@@ -77,7 +78,7 @@ def resolve_mixture(store: Store, recipe: MixtureRecipe, at: int) -> Resolved:
 
 def run_mix_build(store: Store, config: MixBuildConfig) -> dict[str, int]:
     recipe, text = load_recipe(config.recipe)
-    with store.run("mix.build", config) as run:
+    with store.run(MIX_BUILD_STAGE, config) as run:
         resolved = resolve_mixture(store, recipe, run.at)
         items = resolved.items.with_columns(mixture=pl.lit(recipe.name))
         run.insert(MIXTURE_ITEMS, items, replaces={"mixture": recipe.name})

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from curate.seeds import validate
 from curate.seeds.answers import split_answers
 from curate.seeds.code import CODE_COLUMNS, detect_shape, map_code
+from curate.seeds.declare import SEEDS_ADD_STAGE
 from curate.seeds.errors import IngestError
 from curate.seeds.normalize import content_ids, normalize_expr
 from curate.seeds.readers import read_source
@@ -63,7 +64,7 @@ class IngestConfig(StageConfig):
 def run_ingest(store: Store, config: IngestConfig) -> dict[str, int]:
     """Ingest one source; exact duplicates (same normalized problem) are stored once, while
     every source occurrence is kept in `seed_sources`. Re-running adds nothing."""
-    with store.run("seeds.add", config) as run:
+    with store.run(SEEDS_ADD_STAGE, config) as run:
         records = read_source(config.source, split=config.split, skip_bad=config.on_error == "skip")
         if config.limit is not None:
             records.frame = records.frame.head(config.limit)

@@ -18,6 +18,7 @@ from curate.seeds.errors import IngestError
 from curate.seeds.ingest import store_seed_frame
 from curate.seeds.readers import LOC
 from curate.synthetic.code_families import CODE_FAMILIES
+from curate.synthetic.declare import SEEDS_SYNTH_STAGE
 from curate.synthetic.families import FAMILIES, LEVELS
 from store import StageConfig, Store
 from store.errors import InputError
@@ -84,7 +85,7 @@ def generate(config: SynthConfig) -> pl.DataFrame:
 
 
 def run_synth(store: Store, config: SynthConfig) -> dict[str, int]:
-    with store.run("seeds.synth", config) as run:
+    with store.run(SEEDS_SYNTH_STAGE, config) as run:
         frame = generate(config)
         run.count("rows_read", frame.height)
         for (family,), part in frame.group_by(["family"], maintain_order=True):

@@ -40,6 +40,7 @@ from curate.teachability.attempts import (
     prompting,
     resolve_style,
 )
+from curate.teachability.declare import DIFFICULTY_STAGE
 from curate.teachability.inputs import load_seeds, with_proxy
 from quality.answers.chance import chance_rates
 from quality.programs import CODE, ProgramChecker
@@ -180,7 +181,7 @@ def run_difficulty(
 ) -> dict[str, int]:
     """`backends` replace the configured weak models (tests inject faults with them). Code
     seeds (answer_type `code`) are prompted for a program and judged by their tests."""
-    with store.run("difficulty", config) as run:
+    with store.run(DIFFICULTY_STAGE, config) as run:
         pool = load_seeds(store, run.at)
         seeds = with_proxy(store, run.at, load_seeds(store, run.at, config.where, config.limit))
         code = pl.col("answer_type") == CODE

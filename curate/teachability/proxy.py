@@ -27,6 +27,7 @@ from curate.teachability.attempts import (
     prompting,
     resolve_style,
 )
+from curate.teachability.declare import PROXY_STAGE
 from curate.teachability.inputs import load_seeds
 from curate.teachability.vote import majority_vote
 from quality.answers import extract_answer
@@ -64,7 +65,7 @@ def run_proxy(
     store: Store, config: ProxyConfig, *, backend: Backend | None = None
 ) -> dict[str, int]:
     """`backend` replaces the configured model (tests plant votes with it)."""
-    with store.run("proxy", config) as run:
+    with store.run(PROXY_STAGE, config) as run:
         seeds = load_seeds(store, run.at, config.where, config.limit)
         has_ref = seeds["answer"].is_not_null() & (seeds["answer"].str.strip_chars() != "")
         code = (seeds["answer_type"] == CODE).fill_null(False)

@@ -26,6 +26,7 @@ import xxhash
 from pydantic import Field, model_validator
 
 from curate.teachability.attempts import Sampler, prompting, resolve_style
+from curate.teachability.declare import REWRITE_STAGE
 from curate.teachability.inputs import load_seeds, with_proxy
 from curate.teachability.rewrite_code import rewrite_code
 from curate.teachability.select import read_selection
@@ -124,7 +125,7 @@ def run_rewrite(
     solver: Backend | None = None,
 ) -> dict[str, int]:
     """`rewriter` / `solver` replace the configured models (tests inject faults with them)."""
-    with store.run("rewrite", config) as run:
+    with store.run(REWRITE_STAGE, config) as run:
         seeds = with_proxy(store, run.at, load_seeds(store, run.at, config.where, config.limit))
         if config.selection:
             chosen = read_selection(store, config.selection, run.at)["seed_id"]

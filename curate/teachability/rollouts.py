@@ -27,6 +27,7 @@ import xxhash
 from pydantic import Field
 
 from curate.teachability import adaptive
+from curate.teachability.declare import DIFFICULTY_STAGE
 from curate.teachability.difficulty import DifficultyConfig
 from curate.teachability.inputs import load_seeds, with_proxy
 from quality.answers.chance import chance_rates
@@ -126,7 +127,7 @@ def run_rollout_bands(store: Store, config: RolloutBandsConfig) -> dict[str, int
     rollouts = read_rollouts(run_dir, config.step)
     step = int(rollouts["step"].max())  # type: ignore[arg-type]
     model, name = checkpoint_identity(run_dir, step)
-    with store.run("difficulty", config) as run:
+    with store.run(DIFFICULTY_STAGE, config) as run:
         groups = latest_groups(rollouts)
         seeds = with_proxy(store, run.at, load_seeds(store, run.at))
         known = groups.join(seeds.select("seed_id", "problem", "proxy_answer", "proxy_type"),

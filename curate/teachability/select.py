@@ -18,6 +18,7 @@ import json
 import polars as pl
 from pydantic import Field, field_validator
 
+from curate.teachability.declare import SELECT_STAGE
 from store import StageConfig, Store
 from store.errors import InputError
 from store.tables import BANDS, DIFFICULTY, SEEDS, SELECTIONS
@@ -77,7 +78,7 @@ def selected_seeds(store: Store, config: SelectConfig, at: int) -> pl.DataFrame:
 
 
 def run_select(store: Store, config: SelectConfig) -> dict[str, int]:
-    with store.run("select", config) as run:
+    with store.run(SELECT_STAGE, config) as run:
         picked = selected_seeds(store, config, run.at)
         criteria = json.dumps(config.model_dump(exclude={"at"}), sort_keys=True)
         rows = picked.select(

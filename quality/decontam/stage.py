@@ -31,6 +31,7 @@ from pydantic import Field, field_validator
 
 from quality.benchmarks.registry import Registry
 from quality.decontam.code import canonical_code
+from quality.decontam.declare import DECONTAM_STAGE
 from quality.decontam.index import BenchmarkIndex, scan
 from quality.decontam.kinds import EXCLUDED_BY_DEFAULT, KINDS, KindRules, classify_all
 from quality.kernels.parallel import cores
@@ -303,7 +304,7 @@ def _code_hits(
 
 
 def run_decontam(store: Store, config: DecontamConfig) -> dict[str, int]:
-    with store.run("decontam", config) as run:
+    with store.run(DECONTAM_STAGE, config) as run:
         registry = Registry.load(config.registry)
         bench = registry.items(config.benchmarks)
         index = BenchmarkIndex(bench, config)

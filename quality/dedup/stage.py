@@ -26,6 +26,7 @@ import polars as pl
 import pyarrow as pa
 from pydantic import Field, field_validator
 
+from quality.dedup.declare import DEDUP_STAGE
 from quality.kernels.lsh import clusters
 from quality.kernels.minhash import minhash_texts
 from quality.kernels.parallel import cores, map_slices
@@ -131,7 +132,7 @@ def _signatures(batch: pa.Table, config: DedupConfig) -> tuple[pa.Table, np.ndar
 def run_dedup(store: Store, config: DedupConfig) -> dict[str, int]:
     spec = item_spec(config.table)
     id_col, fields = spec.id_column, config.fields or list(spec.text_columns)
-    with store.run("dedup", config) as run:
+    with store.run(DEDUP_STAGE, config) as run:
         if not run.has_table(config.table):
             raise InputError(f"no table '{config.table}' at snapshot {run.at}")
         query = _query(run, config.table, id_col, fields)

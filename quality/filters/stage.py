@@ -7,6 +7,7 @@ from pydantic import Field
 
 import quality.filters.traces  # noqa: F401  (defining the built-in filters registers them)
 from quality.filters.base import FILTERS, TraceFilter, judge_all
+from quality.filters.declare import FILTER_STAGE
 from store import StageConfig, Store
 from store.errors import InputError
 from store.run import Run
@@ -61,7 +62,7 @@ def _todo(run: Run, name: str, rejudge: bool) -> tuple[str, list[str]]:
 
 def run_filter(store: Store, config: FilterConfig) -> dict[str, int]:
     filters = build_filters(config)
-    with store.run("filter", config) as run:
+    with store.run(FILTER_STAGE, config) as run:
         if not run.has_table(TRACES):
             raise InputError("no `traces` table yet: generate traces first")
         for f in filters:

@@ -103,17 +103,26 @@ def _api_message(url: str, doing: str, exc: Any) -> str:
     return f"Label Studio at {url} answered {exc.status_code} while {doing}: {detail}"
 
 
-def connect(url: str | None = None, timeout_s: float = 120) -> Connection:
-    """A checked connection: the server answered and accepted the token."""
-    url = (url or os.environ.get(URL_ENV) or "").strip().rstrip("/")
-    key = os.environ.get(KEY_ENV, "").strip()
-    if not url:
-        raise ReviewServerError(f"set {URL_ENV} to the Label Studio server (http://host:port)")
-    if not key:
-        raise ReviewServerError(
+def missing_settings(url: str | None = None) -> list[str]:
+    """What the environment lacks for a connection (recipe preflight asks before any stage)."""
+    problems = []
+    if not (url or os.environ.get(URL_ENV) or "").strip():
+        problems.append(f"set {URL_ENV} to the Label Studio server (http://host:port)")
+    if not os.environ.get(KEY_ENV, "").strip():
+        problems.append(
             f"set {KEY_ENV} to a Label Studio personal access token (Account & Settings) or a "
             "legacy token"
         )
+    return problems
+
+
+def connect(url: str | None = None, timeout_s: float = 120) -> Connection:
+    """A checked connection: the server answered and accepted the token."""
+    missing = missing_settings(url)
+    if missing:
+        raise ReviewServerError(missing[0])
+    url = (url or os.environ.get(URL_ENV) or "").strip().rstrip("/")
+    key = os.environ.get(KEY_ENV, "").strip()
     from label_studio_sdk import LabelStudio
 
     probe = Connection(url, None, "", key)  # type: ignore[arg-type]

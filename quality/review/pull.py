@@ -39,6 +39,7 @@ from quality.review.connection import (
     download_export,
     find_project,
 )
+from quality.review.declare import PULL_STAGE
 from store import Run, StageConfig, Store, TableSpec
 from store.tables import (
     REVIEW_PULLS,
@@ -98,7 +99,7 @@ def _frame(rows: list[dict], spec: TableSpec) -> pl.DataFrame:
 
 def run_review_pull(store: Store, config: PullConfig) -> dict[str, int]:
     conn = connect()
-    with store.run("review.pull", config) as run:
+    with store.run(PULL_STAGE, config) as run:
         project_id = find_project(conn, config.project)
         if project_id is None:
             raise ReviewServerError(

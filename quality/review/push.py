@@ -22,6 +22,7 @@ from pydantic import Field, model_validator
 from quality.review import items as pick
 from quality.review.connection import Connection, connect, download_export, ensure_project
 from quality.review.context import gather
+from quality.review.declare import PUSH_STAGE
 from store import Run, StageConfig, Store
 from store.tables import REVIEW_TASKS
 
@@ -136,7 +137,7 @@ def _import(conn: Connection, project_id: int, tasks: list[dict], config: PushCo
 
 def run_review_push(store: Store, config: PushConfig) -> dict[str, int]:
     conn = connect()
-    with store.run("review.push", config) as run:
+    with store.run(PUSH_STAGE, config) as run:
         chosen = choose(store, run.at, config)
         project_id, created = ensure_project(conn, config.project)
         if created and config.annotators > 1:

@@ -16,11 +16,10 @@ from pydantic import create_model
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from curate.cli._options import StageCommand, cli_fields, config_class
+from curate.cli._options import cli_fields
 from curate.cli.main import app
-from curate.cli.stages import COMMANDS
 from curate.pipeline import STAGES, stage_config
-from store import StageConfig, Store
+from store import Stage, StageConfig, Store
 
 runner = CliRunner()
 
@@ -39,7 +38,8 @@ def _cli_default(value: Any) -> Any:
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_every_config_field_is_an_option_with_its_default_and_help(stage: str) -> None:
-    model, spec = config_class(stage), COMMANDS[stage]
+    spec = STAGES[stage]
+    model = spec.config_class
     command = _command(stage)
     params = {p.name: p for p in command.get_params(typer.Context(command))}
     for name, info in model.model_fields.items():
@@ -60,17 +60,12 @@ def test_every_config_field_is_an_option_with_its_default_and_help(stage: str) -
     assert command.help.startswith(spec.help) and "Example: teachable " in command.help
 
 
-def test_every_stage_has_a_row() -> None:
-    assert set(COMMANDS) == set(STAGES)
-
-
 @pytest.mark.parametrize("stage", sorted(STAGES))
-def test_the_table_names_real_fields_and_no_stale_help(stage: str) -> None:
-    model, spec = config_class(stage), COMMANDS[stage]
-    named = {*spec.flags, *spec.arguments, *spec.exclude, *spec.helps}
+def test_the_declaration_names_real_fields(stage: str) -> None:
+    spec = STAGES[stage]
+    model = spec.config_class
+    named = {*spec.flags, *spec.arguments, *spec.exclude}
     assert named <= set(model.model_fields), f"{stage}: {named - set(model.model_fields)}"
-    for name in spec.helps:  # the docstring is the one source once it exists
-        assert model.model_fields[name].description is None, f"{stage}: drop helps[{name!r}]"
 
 
 def test_every_command_has_a_one_line_help_and_an_example() -> None:
@@ -155,21 +150,24 @@ class _Toy(StageConfig):
     secret: str = "x"
 
 
-def test_a_row_can_exclude_rename_and_document_fields() -> None:
-    spec = StageCommand(
-        "Toy.", "teachable toy", flags={"mode": ("--kind", "-k")}, exclude=frozenset({"secret"})
-    )
+def _toy(**fields: Any) -> Stage:
+    return Stage("toy", _Toy, lambda store, config: {}, "Toy.", "teachable toy", **fields)
+
+
+def test_a_declaration_can_exclude_and_rename_fields() -> None:
+    spec = _toy(flags={"mode": ("--kind", "-k")}, exclude=frozenset({"secret"}))
     fields = {f.name: f for f in cli_fields(_Toy, spec)}
     assert set(fields) == {"mode", "fields", "at"}
     assert fields["mode"].label == "--kind"
     assert fields["fields"].convert('{"seeds": ["problem"]}') == {"seeds": ["problem"]}
     bad = create_model("Bad", __base__=StageConfig, tags=(set[str], set()))
     with pytest.raises(TypeError, match="tags: no command-line form"):
-        cli_fields(bad, StageCommand("Bad.", "teachable bad"))
+        cli_fields(bad, _toy())
 
 
 def test_top_level_help_imports_no_stage_module() -> None:
-    modules = sorted(ref.partition(":")[0] for ref, _ in STAGES.values())
+    refs = [ref for s in STAGES.values() for ref in (s.config, s.run) if isinstance(ref, str)]
+    modules = sorted({ref.partition(":")[0] for ref in refs})
     code = (
         "import sys; from typer.testing import CliRunner; from curate.cli.main import app; "
         "assert CliRunner().invoke(app, ['--help']).exit_code == 0; "

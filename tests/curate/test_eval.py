@@ -20,6 +20,7 @@ from curate.cli.main import app
 from curate.evaluation.report import compare, current, eval_plot, eval_table
 from curate.evaluation.stage import EvalConfig, eval_model_of, eval_summary, run_eval
 from curate.pipeline import load_recipe
+from curate.preflight import stage_problems
 from store import Store
 from store.tables import SELECTIONS
 from synth.backends.base import Backend, Completion, SampleTask, Sink
@@ -291,12 +292,12 @@ def test_recipe_preflight_hook(tmp_path: Path, bench: Path) -> None:
         benchmarks=[str(bench), "no_such_benchmark", str(tmp_path / "gone.jsonl")],
         system_prompt_file=str(tmp_path / "gone.txt"),
     )
-    problems = config.check_inputs()
+    problems = stage_problems("eval", config)
     assert len(problems) == 4, problems
     assert "unknown benchmark 'no_such_benchmark'" in " ".join(problems)
     # a checkpoint an earlier stage of the recipe will train is not a problem yet
     later = EvalConfig(model=str(tmp_path / "runs" / "sft"), benchmarks=["gsm8k_test"])
-    assert later.check_inputs() == []
+    assert stage_problems("eval", later) == []
 
 
 def test_model_hash_changes_with_the_system_prompt(tmp_path: Path, bench: Path) -> None:

@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from curate.pipeline import RecipeError, load_recipe
-from curate.preflight import model_problems, stage_problems
+from curate.preflight import model_problems
 from curate.synthetic.generate import SynthConfig, run_synth
 from quality.benchmarks.registry import DATA_DIR_ENV, REGISTRY_ENV
-from store import StageConfig, Store
+from store import Store
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "recipes" / "quickstart.yaml"
@@ -143,18 +143,6 @@ def test_model_checks_name_the_model_and_the_missing_piece(tmp_path, monkeypatch
 def _yaml(path: Path, data: dict) -> Path:
     path.write_text(yaml.safe_dump(data))
     return path
-
-
-class _HookConfig(StageConfig):
-    path: str
-
-    def check_inputs(self) -> list[str]:
-        return [] if Path(self.path).exists() else [f"{self.path} is missing"]
-
-
-def test_a_stage_config_can_add_its_own_check(tmp_path):
-    assert stage_problems("custom", _HookConfig(path=str(tmp_path))) == []
-    assert stage_problems("custom", _HookConfig(path="gone")) == ["gone is missing"]
 
 
 def test_check_inputs_false_only_validates(tmp_path, monkeypatch):

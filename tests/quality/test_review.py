@@ -321,3 +321,38 @@ def test_cli_push_pull_report(tmp_path: Path, ls_env) -> None:
     assert pulled.exit_code == 0 and "new_reviews=1" in pulled.output, pulled.output
     reported = runner.invoke(app, ["review", "report", "-p", "cli", "-s", str(path)])
     assert reported.exit_code == 0 and ls_env.email in reported.output, reported.output
+
+
+def test_a_recipe_pushes_and_pulls(tmp_path: Path, ls_env) -> None:
+    """review.push and review.pull are recipe stages; a re-run pushes nothing twice and pulls
+    the annotation made in between."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from curate.cli.main import app
+
+    path = tmp_path / "s"
+    opened = Store.open(path)
+    data.fill_store(opened, marks=False)
+    opened.close()
+    recipe = tmp_path / "review.yaml"
+    stages = [
+        {"stage": "review.push", "config": {"project": "recipe", "selection": "picked"}},
+        {"stage": "review.pull", "config": {"project": "recipe"}},
+    ]
+    recipe.write_text(yaml.safe_dump({"store": str(path), "stages": stages}))
+    runner = CliRunner()
+    first = runner.invoke(app, ["run", str(recipe)])
+    assert first.exit_code == 0, first.output
+    assert "pushed=4" in first.output and "new_reviews=0" in first.output
+    with Store.open(path) as opened:
+        task_id = int(opened.sql("SELECT min(task_id) FROM review_tasks")[0, 0])
+    LabelStudio(base_url=ls_env.url, api_key=ls_env.api_key).annotations.create(
+        id=task_id, result=_result("accept")
+    )
+    again = runner.invoke(app, ["run", str(recipe)])
+    assert again.exit_code == 0, again.output
+    assert "already_pushed=4, pushed=0" in again.output and "new_reviews=1" in again.output
+    with Store.open(path) as opened:
+        runs = opened.runs().filter(status="succeeded")["stage"].to_list()
+    assert runs.count("review.push") == 2 and runs.count("review.pull") == 2
