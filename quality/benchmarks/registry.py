@@ -290,7 +290,8 @@ class Registry:
     def items(self, names: list[str] | None = None) -> pl.DataFrame:
         """(benchmark, item_id, text, answer) for the named benchmarks (default: default set).
         Every missing benchmark is tried before raising, and all are named in one error."""
-        frames, missing = [], {}
+        frames: list[pl.DataFrame] = []
+        missing: dict[str, tuple[BenchmarkSpec, list[str]]] = {}
         for name in self._known(names):
             try:
                 frames.append(load_items(name, self.specs[name]))
