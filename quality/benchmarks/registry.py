@@ -327,7 +327,9 @@ def _load_hub(spec: BenchmarkSpec) -> pl.DataFrame:
 
     kwargs = {"data_files": spec.data_files} if spec.data_files else {}
     ds = datasets.load_dataset(spec.source[3:], spec.subset, split=spec.split, **kwargs)
-    return pl.from_arrow(ds.data.table)  # type: ignore[return-value]
+    frame = pl.from_arrow(ds.data.table)
+    assert isinstance(frame, pl.DataFrame)  # from a table, not an array
+    return frame
 
 
 def read_file(path: Path) -> pl.DataFrame:

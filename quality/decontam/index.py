@@ -25,19 +25,23 @@ from quality.kernels.tokens import tokenize_batch
 if TYPE_CHECKING:
     from quality.decontam.stage import DecontamConfig
 
-HIT_SCHEMA = {
-    "row": pl.Int64,
-    "bench_row": pl.Int64,
-    "method": pl.String,
-    "matched_ngrams": pl.Int32,
-    "jaccard": pl.Float64,
-}
-CANDIDATE_SCHEMA = {
-    "item_id": pl.String,
-    "field": pl.String,
-    "text": pl.String,
-    **{k: v for k, v in HIT_SCHEMA.items() if k != "row"},
-}
+HIT_SCHEMA = pl.Schema(
+    {
+        "row": pl.Int64,
+        "bench_row": pl.Int64,
+        "method": pl.String,
+        "matched_ngrams": pl.Int32,
+        "jaccard": pl.Float64,
+    }
+)
+CANDIDATE_SCHEMA = pl.Schema(
+    {
+        "item_id": pl.String(),
+        "field": pl.String(),
+        "text": pl.String(),
+        **{k: v for k, v in HIT_SCHEMA.items() if k != "row"},
+    }
+)
 
 
 class BenchmarkIndex:
@@ -90,7 +94,7 @@ class BenchmarkIndex:
                 pl.lit(None, pl.Float64).alias("jaccard"),
             )
         )
-        frames = [ng.cast(HIT_SCHEMA)]  # type: ignore[arg-type]
+        frames = [ng.cast(HIT_SCHEMA)]
         if self.sig is None:  # neither minhash nor values
             return pl.concat(frames)
         h32, offsets = shingles(tokens, cfg.shingle)
@@ -103,7 +107,7 @@ class BenchmarkIndex:
                 pl.lit(None, pl.Int32).alias("matched_ngrams"),
                 "jaccard",
             )
-            frames.append(mh.cast(HIT_SCHEMA))  # type: ignore[arg-type]
+            frames.append(mh.cast(HIT_SCHEMA))
         if self.values is not None:  # a fallback: only pairs the other checks missed
             seen = pl.concat(frames).select("row", "bench_row")
             same = self._same_values(arrow, sig)
