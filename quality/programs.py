@@ -108,7 +108,7 @@ def describe_tests(tests_json: str, shown: int = 5) -> str:
     lines = []
     for case in spec.cases[:shown]:
         if spec.judge == "call":
-            args = ", ".join(json.dumps(a) for a in case.args)
+            args = ", ".join(json.dumps(a) for a in case.args or ())
             lines.append(f"{spec.entry_point}({args}) == {json.dumps(case.expected)}")
         else:
             lines.append(f"stdin {case.input!r} -> stdout {case.output!r}")

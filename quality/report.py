@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from quality.decontam.kinds import KINDS
@@ -77,7 +78,7 @@ def cluster_histogram(sizes: pl.DataFrame, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    values = sizes["size"].to_numpy() if sizes.height else []
+    values: np.ndarray | list[int] = sizes["size"].to_numpy() if sizes.height else []
     top = int(max(values, default=2))
     ax.hist(values, bins=range(2, top + 2), align="left", rwidth=0.8)
     ax.set_xlabel("cluster size (items)")

@@ -133,11 +133,14 @@ def model_session(
     `store`; both are closed when the block ends, whatever happens in it. A block that ends
     normally raises SamplesFailedError when too many samples failed (see FailurePolicy)."""
     owned = not isinstance(model, Backend)
-    backend = engine_backend(resolve_model_config(model, **params)) if owned else model  # type: ignore[arg-type]
-    backend.bind(store)  # type: ignore[union-attr]
+    if isinstance(model, Backend):
+        backend = model
+    else:
+        backend = engine_backend(resolve_model_config(model, **params))
+    backend.bind(store)
     request_cache = RequestCache.for_store(store) if cache else None
     session = ModelSession(
-        backend,  # type: ignore[arg-type]
+        backend,
         request_cache,
         progress_enabled(),
         max_failed_share=max_failed_share,
@@ -150,5 +153,5 @@ def model_session(
                 request_cache.close()
         finally:
             if owned:
-                backend.close()  # type: ignore[union-attr]
+                backend.close()
     session.check_failures()

@@ -7,11 +7,21 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from store.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+
+class _MixedIn(Protocol):
+    """RunFields inside a TRL config: its own fields and the TrainingArguments ones it reads."""
+
+    streaming: bool
+    global_batch_size: int | None
+    max_steps: int
+    per_device_train_batch_size: int
+    gradient_accumulation_steps: int
 
 
 @dataclass
@@ -50,22 +60,23 @@ class RunFields:
         default=None, metadata={"help": "Use only the first N training rows."}
     )
 
-    def _check_run_fields(self) -> None:
-        if self.streaming and self.max_steps <= 0:  # type: ignore[attr-defined]
+    def _check_run_fields(self: _MixedIn) -> None:
+        if self.streaming and self.max_steps <= 0:
             raise ConfigError("a streamed dataset has no length: set max_steps")
-        self._apply_global_batch()
+        _apply_global_batch(self)
 
-    def _apply_global_batch(self) -> None:
-        if not self.global_batch_size:
-            return
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        per_step = self.per_device_train_batch_size * world  # type: ignore[attr-defined]
-        if self.global_batch_size % per_step:
-            raise ConfigError(
-                f"global_batch_size {self.global_batch_size} is not a multiple of "
-                f"per_device_train_batch_size x world size = {per_step}"
-            )
-        self.gradient_accumulation_steps = self.global_batch_size // per_step
+
+def _apply_global_batch(cfg: _MixedIn) -> None:
+    if not cfg.global_batch_size:
+        return
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    per_step = cfg.per_device_train_batch_size * world
+    if cfg.global_batch_size % per_step:
+        raise ConfigError(
+            f"global_batch_size {cfg.global_batch_size} is not a multiple of "
+            f"per_device_train_batch_size x world size = {per_step}"
+        )
+    cfg.gradient_accumulation_steps = cfg.global_batch_size // per_step
 
 
 def set_threads(threads: int | None) -> None:

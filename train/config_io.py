@@ -94,12 +94,13 @@ def load_config(
     **overrides: Any,
 ) -> T:
     """`overrides` (Python callers, tests) beat the YAML; CLI flags beat everything."""
+    from transformers.hf_argparser import DataClassType
     from trl import TrlParser
 
     settings = checked_settings(cls, config_path, **overrides)
     if "deepspeed" in settings:
         settings["deepspeed"] = deepspeed_path(settings["deepspeed"])
-    parser = TrlParser(dataclass_types=[cls])
+    parser = TrlParser(dataclass_types=[DataClassType(cls)])
     parser.set_defaults_with_config(**settings)
     (config,) = parser.parse_args_into_dataclasses(args=_resolve_cli(cli_args))
     return config

@@ -18,12 +18,12 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from store.errors import ConfigError
 from train.common import head, load_model_and_tokenizer, set_threads, train_and_finish
 from train.grpo_config import GRPORunConfig
-from train.pool import NoSignalError, PromptPool
+from train.pool import FilterRule, NoSignalError, PromptPool
 from train.rewards import phi4_rewards
 from train.signal import SignalRecorder, load_prompt_info
 
@@ -65,7 +65,8 @@ def build_grpo_trainer(cfg: GRPORunConfig) -> Any:
     if hasattr(train, "__len__"):  # the pool's identity of a prompt: its row in the split
         train = train.add_column(INDEX_COLUMN, list(range(len(train))))
     recorder = SignalRecorder(cfg.output_dir, load_prompt_info(cfg.prompt_difficulty))
-    pool = PromptPool(len(train) if hasattr(train, "__len__") else 1, cfg.filter_prompts)  # type: ignore[arg-type]
+    rule = cast(FilterRule, cfg.filter_prompts)  # one of FILTER_RULES: GRPORunConfig checks it
+    pool = PromptPool(len(train) if hasattr(train, "__len__") else 1, rule)
     return SignalGRPOTrainer(
         model=model,
         reward_funcs=phi4_rewards(_eos_ids(model, tokenizer), cfg.reward_constants()),

@@ -28,7 +28,7 @@ _REPORT_MAX = 31_744
 @dataclass
 class GRPORunConfig(RunFields, GRPOConfig):
     num_generations: int | None = field(default=8, metadata={"help": "Group size."})
-    output_dir: str | None = field(default="runs/grpo", metadata={"help": "Run folder."})
+    output_dir: str = field(default="runs/grpo", metadata={"help": "Run folder."})
     resume: bool = field(
         default=False,
         metadata={"help": "Resume from the newest checkpoint in output_dir when there is one."},

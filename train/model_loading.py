@@ -41,6 +41,8 @@ def alias_path(name: str) -> Path:
     """GGUF path of a model shipped inside an installed wheel (e.g. `smollm2`)."""
     package, filename = _ALIASES[name]
     module = __import__(package)
+    if module.__file__ is None:  # a namespace package: no folder of its own
+        raise NotFoundError(f"model package {package} is not installed as a folder")
     return Path(module.__file__).resolve().parent / filename
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from trl.trainer.utils import RepeatSampler
@@ -108,8 +108,8 @@ class PoolSampler(RepeatSampler):
     `mini_repeat_count` times in a row, chunks of `batch_size` prompts repeated
     `repeat_count` times), same epoch length as over the whole split."""
 
-    def __init__(self, pool: PromptPool, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, pool: PromptPool, **kwargs: Any) -> None:  # RepeatSampler's arguments
+        super().__init__(**kwargs)
         self.pool = pool
         if not getattr(self, "shuffle", True) or not hasattr(self, "generator"):
             self.generator = torch.Generator().manual_seed(self.seed or 0)

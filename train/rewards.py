@@ -38,13 +38,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quality.filters.scorers import repetition_batch, think_problems, truncated_ids
 from store.errors import ConfigError
 from store.tables.traces import THINK_CLOSE
 
-RewardFn = Callable[..., list[float]]
+if TYPE_CHECKING:
+    from quality.execute.grading import RewardMode
+
+RewardFn = Callable[..., Sequence[float | None]]  # None: not scored (TRL skips it)
 
 
 @dataclass
@@ -129,7 +132,9 @@ def length_aware_accuracy(constants: RewardConstants | None = None) -> RewardFn:
         code = [i for i, spec in enumerate(specs) if spec]  # code rows: judged by execution
         math = [i for i in range(len(texts)) if not specs[i]]
         verdicts: list[bool] = [False] * len(texts)
-        predicted = [None if tails[i] is None else extract_answer(tails[i], kinds[i]) for i in math]
+        predicted = [
+            None if (tail := tails[i]) is None else extract_answer(tail, kinds[i]) for i in math
+        ]
         checked = check_batch(
             predicted, [answer[i] for i in math], [kinds[i] for i in math],
             timeout_s=c.check_timeout_s,
@@ -155,11 +160,16 @@ def _programs_pass(
 
     if "executor" not in state:
         state["executor"] = Executor()
-    rows = [i for i, text in enumerate(answers) if text is not None]
+    rows = [
+        (i, text, spec)
+        for i, (text, spec) in enumerate(zip(answers, specs, strict=True))
+        if text is not None and spec  # every row given here has tests
+    ]
     passed = [False] * len(answers)
-    judged = check_replies(state["executor"], [answers[i] or "" for i in rows],
-                           [specs[i] for i in rows])  # fmt: skip
-    for i, judgement in zip(rows, judged, strict=True):
+    judged = check_replies(
+        state["executor"], [text for _, text, _ in rows], [spec for _, _, spec in rows]
+    )
+    for (i, _, _), judgement in zip(rows, judged, strict=True):
         passed[i] = judgement.accepted
     return passed
 
@@ -216,7 +226,7 @@ def phi4_rewards(
 
 
 def execution_reward(
-    mode: str = "fraction",
+    mode: RewardMode = "fraction",
     *,
     limits: Any = None,
     workers: int | None = None,
@@ -250,12 +260,16 @@ def execution_reward(
         texts = [completion_text(x) for x in completions]
         answers = [final_answer_text(t) if require_think_close else t for t in texts]
         out: list[float | None] = [None if not spec else 0.0 for spec in tests]
-        rows = [i for i, spec in enumerate(tests) if spec and answers[i] is not None]
+        rows = [
+            (i, text, spec)
+            for i, (text, spec) in enumerate(zip(answers, tests, strict=True))
+            if spec and text is not None
+        ]
         judged = check_replies(
-            state["executor"], [answers[i] or "" for i in rows], [tests[i] for i in rows]
+            state["executor"], [text for _, text, _ in rows], [spec for _, _, spec in rows]
         )
-        for i, judgement in zip(rows, judged, strict=True):
-            out[i] = reward_value(judgement, mode)  # type: ignore[arg-type]
+        for (i, *_texts), judgement in zip(rows, judged, strict=True):
+            out[i] = reward_value(judgement, mode)
         return out
 
     return code_reward

@@ -19,7 +19,7 @@ class SFTRunConfig(RunFields, SFTConfig):
     assistant_only_loss: bool = field(
         default=True, metadata={"help": "Loss only on assistant tokens (the template marks them)."}
     )
-    output_dir: str | None = field(default="runs/sft", metadata={"help": "Run folder."})
+    output_dir: str = field(default="runs/sft", metadata={"help": "Run folder."})
     resume: bool = field(
         default=False,
         metadata={"help": "Resume from the newest checkpoint in output_dir when there is one."},

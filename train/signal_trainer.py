@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 import torch
 from accelerate.utils import gather_object
-from transformers import TrainerCallback
-from trl import GRPOTrainer
+from torch.utils.data import IterableDataset
+from transformers import PreTrainedTokenizerBase, TrainerCallback
+from trl import GRPOConfig, GRPOTrainer
 
 from train.batch import concat_batches, select_rows, take_rows
 from train.pool import NoSignalError, PoolSampler, PromptPool
@@ -49,6 +50,8 @@ class _CloseSteps(TrainerCallback):
 
 
 class SignalGRPOTrainer(GRPOTrainer):
+    args: GRPOConfig  # Trainer declares TrainingArguments; TRL's trainer holds its GRPOConfig
+
     def __init__(
         self,
         *args: Any,
@@ -61,6 +64,14 @@ class SignalGRPOTrainer(GRPOTrainer):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        group = self.num_generations
+        per_batch, per_chunk = self.args.generation_batch_size, self.args.steps_per_generation
+        if group is None or per_batch is None or per_chunk is None:  # GRPOConfig sets all three
+            raise ValueError(
+                "GRPOConfig left a generation size unset (num_generations, "
+                "generation_batch_size or steps_per_generation)"
+            )
+        self._group, self._per_batch, self._per_chunk = group, per_batch, per_chunk
         if pass_reward not in self.reward_func_names:
             raise ValueError(
                 f"pass_reward {pass_reward!r} is not one of the reward functions "
@@ -84,9 +95,9 @@ class SignalGRPOTrainer(GRPOTrainer):
         return PoolSampler(
             self.pool,
             data_source=self.train_dataset if dataset is None else dataset,
-            mini_repeat_count=self.num_generations,
-            batch_size=self.args.generation_batch_size // self.num_generations,
-            repeat_count=self.num_iterations * self.args.steps_per_generation,
+            mini_repeat_count=self._group,
+            batch_size=self._per_batch // self._group,
+            repeat_count=self.num_iterations * self._per_chunk,
             shuffle=self.shuffle_dataset,
             seed=self.args.seed,
         )
@@ -97,9 +108,12 @@ class SignalGRPOTrainer(GRPOTrainer):
         rewards_per_func = super()._calculate_rewards(
             inputs, prompts, completions, completion_ids_list
         )
-        if self.model.training:
+        if self._training():
             self._informative = self._record(inputs, rewards_per_func)
         return rewards_per_func
+
+    def _training(self) -> bool:
+        return self.model is not None and self.model.training
 
     def _record(self, inputs: list[dict[str, Any]], rewards_per_func: torch.Tensor) -> torch.Tensor:
         """Record the gathered groups; returns this process's per-completion informative mask."""
@@ -110,7 +124,7 @@ class SignalGRPOTrainer(GRPOTrainer):
         passed = np.nan_to_num(per_func[:, self.pass_index], nan=-np.inf) > self.pass_threshold
         rows = gather_object([{k: x.get(k) for k in _ROW_KEYS} for x in inputs])
         step = self.state.global_step + 1  # the optimizer step these rollouts train
-        group = self.num_generations
+        group = self._group
         informative = self.recorder.record(step, rows, total, passed, group)
         self.pool.scored(len(informative), int(informative.sum()))
         mask = np.repeat(informative, group)
@@ -119,15 +133,19 @@ class SignalGRPOTrainer(GRPOTrainer):
 
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         batch = super()._generate_and_score_completions(inputs)
-        if not (self.dynamic_sampling and self.model.training):
+        if not (self.dynamic_sampling and self._training()):
             return batch
         return self._keep_informative(inputs, batch)
 
     def _keep_informative(
         self, inputs: list[dict[str, Any]], batch: dict[str, Any]
     ) -> dict[str, Any]:
-        group, per_chunk = self.num_generations, self.args.steps_per_generation
+        group, per_chunk = self._group, self._per_chunk
         target = len(inputs) // group
+        dataset, tokenizer = self.train_dataset, self.processing_class
+        # GRPORunConfig refuses a streamed dataset with dynamic sampling; grpo.py passes a tokenizer
+        assert dataset is not None and not isinstance(dataset, IterableDataset)
+        assert isinstance(tokenizer, PreTrainedTokenizerBase)
         assert self._informative is not None
         parts = [select_rows(batch, self._informative)]
         kept = int(self._informative.sum()) // group
@@ -143,9 +161,7 @@ class SignalGRPOTrainer(GRPOTrainer):
                     f"{group} rewards equal; the pool has no informative prompt left "
                     "for this policy"
                 )
-            rows = [
-                {**self.train_dataset[i]} for i in self.pool.refill(target) for _ in range(group)
-            ]
+            rows = [{**dataset[i]} for i in self.pool.refill(target) for _ in range(group)]
             refills += 1
             scored = super()._generate_and_score_completions(rows)
             assert self._informative is not None
@@ -163,7 +179,7 @@ class SignalGRPOTrainer(GRPOTrainer):
                 target,
                 refills,
             )
-        joined = concat_batches(parts, self.processing_class.pad_token_id)
+        joined = concat_batches(parts, tokenizer.pad_token_id)
         return take_rows(joined, usable * group)
 
 

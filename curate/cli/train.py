@@ -7,8 +7,11 @@ included: `--max_steps 20 --learning_rate 2e-5 --deepspeed zero3`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -68,6 +71,26 @@ def _run_class(kind: str) -> type:
     return GRPORunConfig
 
 
+def _configured_run(
+    kind: str, config: Path, args: list[str], store: str | None
+) -> Callable[[], dict[str, Any]]:
+    """The run of `kind` with its config loaded and checked (errors here are the user's)."""
+    from train.config_io import load_config
+
+    if kind == "sft":
+        from train.sft import run_sft
+        from train.sft_config import SFTRunConfig
+
+        return partial(run_sft, load_config(SFTRunConfig, config, args))
+    from train.grpo import run_grpo
+    from train.grpo_config import GRPORunConfig
+
+    cfg = load_config(GRPORunConfig, config, args)
+    if store and not cfg.prompt_difficulty:
+        cfg.prompt_difficulty = _export_difficulty(store, cfg.dataset, cfg.output_dir)
+    return partial(run_grpo, cfg)
+
+
 def _launch(kind: str, config: Path, ctx: typer.Context, opts: Launch) -> None:
     from train.config_io import checked_settings
     from train.launch import Cluster, batch_settings, launch_command, plan_launch, run_launched
@@ -113,16 +136,8 @@ def _train(
         with user_errors():
             raise InputError("--dry-run and --nodes go with --launch NAME")
     with user_errors():
-        from train.config_io import load_config
-
-        if kind == "sft":
-            from train.sft import run_sft as run
-        else:
-            from train.grpo import run_grpo as run
-        cfg = load_config(_run_class(kind), config, ctx.args)
-        if kind == "grpo" and store and not cfg.prompt_difficulty:
-            cfg.prompt_difficulty = _export_difficulty(store, cfg.dataset, cfg.output_dir)
-    summary = run(cfg)
+        run = _configured_run(kind, config, ctx.args, store)
+    summary = run()
     _print_summary(kind, summary)
     if summary.get("empty_steps"):
         err_console.print(

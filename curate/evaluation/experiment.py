@@ -176,7 +176,9 @@ def experiment_plot(
     for name in [m for m in models if m in set(frame["model"])]:
         mine = frame.filter(pl.col("model") == name)
         by_group = {r["source"]: r for r in mine.iter_rows(named=True)}
-        series.append((f"{name} (N={int(mine['N'].max())})", [by_group.get(g) for g in groups]))
+        series.append(
+            (f"{name} (N={int(mine['N'].to_numpy().max())})", [by_group.get(g) for g in groups])
+        )
     return interval_bars(
         groups, series, "accuracy", out,
         ylabel="held-out accuracy [avg of N]",

@@ -8,6 +8,8 @@ and "0.5" vote together); every correct answer is one class, the reference's.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from curate.evaluation import metrics
@@ -21,7 +23,7 @@ _CORRECT_CLASS = 1 << 40  # the reference's class, above any id the vote classes
 
 def graded_rows(todo: pl.DataFrame, completions: list[Completion | None]) -> pl.DataFrame:
     """`evals` rows of the finished samples among `todo` (one completion per todo row)."""
-    records = []
+    records: list[dict[str, Any]] = []  # values as Polars rows give them
     for row, done in zip(todo.iter_rows(named=True), completions, strict=True):
         if done is None or not done.ok:
             continue
@@ -46,7 +48,7 @@ def graded_rows(todo: pl.DataFrame, completions: list[Completion | None]) -> pl.
     return frame.select([pl.col(c).cast(t) for c, t in EVAL_SCHEMA.items()])
 
 
-def _verdicts(records: list[dict[str, object]]) -> list[bool | None]:
+def _verdicts(records: list[dict[str, Any]]) -> list[bool | None]:
     """Answers by the answer checker; code items (answer: their tests) by running the reply's
     program in the sandbox (a sandbox error: None, never wrong)."""
     from quality.programs import CODE, ProgramChecker, extracted_programs
@@ -55,9 +57,9 @@ def _verdicts(records: list[dict[str, object]]) -> list[bool | None]:
     rest = [i for i, r in enumerate(records) if r["answer_type"] != CODE]
     verdicts: list[bool | None] = [None] * len(records)
     checked = check_batch(
-        [records[i]["extracted_answer"] for i in rest],  # type: ignore[misc]
-        [records[i]["answer"] for i in rest],  # type: ignore[misc]
-        [records[i]["answer_type"] for i in rest],  # type: ignore[misc]
+        [records[i]["extracted_answer"] for i in rest],
+        [records[i]["answer"] for i in rest],
+        [records[i]["answer_type"] for i in rest],
     ) if rest else []  # fmt: skip
     for i, verdict in zip(rest, checked, strict=True):
         verdicts[i] = verdict
@@ -65,9 +67,9 @@ def _verdicts(records: list[dict[str, object]]) -> list[bool | None]:
         from quality.execute import Verdict
 
         replies = [records[i]["response"] for i in code]
-        programs = extracted_programs(replies)  # type: ignore[arg-type]
+        programs = extracted_programs(replies)
         with ProgramChecker() as checker:
-            judged = checker.check(replies, [records[i]["answer"] for i in code])  # type: ignore[misc]
+            judged = checker.check(replies, [records[i]["answer"] for i in code])
         for i, program, judgement in zip(code, programs, judged, strict=True):
             records[i]["extracted_answer"] = program
             if judgement is None:
@@ -125,16 +127,23 @@ def summary_figures(rows: pl.DataFrame, samples: int) -> dict[str, object] | Non
     item has all N samples (a partial summary would not be avg@N)."""
     rows = rows.filter(pl.col("sample") < samples).sort("item_id", "sample")
     per_item = rows.group_by("item_id").len()
-    if per_item.height == 0 or per_item["len"].min() < samples:
+    if per_item.height == 0 or (per_item["len"] < samples).any():
         return None
     shape = (per_item.height, samples)
     correct = rows["correct"].fill_null(False).to_numpy().reshape(shape)
     classes = answer_classes(rows).to_numpy().reshape(shape)
     figures = metrics.summarize(correct, classes)
-    figures["no_answer"] = float(rows["extracted_answer"].is_null().mean() or 0.0)
-    figures["truncated"] = float((rows["finish_reason"] == "length").mean() or 0.0)
-    figures["mean_completion_tokens"] = float(rows["completion_tokens"].mean() or 0.0)
+    figures["no_answer"] = series_mean(rows["extracted_answer"].is_null())
+    figures["truncated"] = series_mean(rows["finish_reason"] == "length")
+    figures["mean_completion_tokens"] = series_mean(rows["completion_tokens"])
     return figures
+
+
+def series_mean(values: pl.Series) -> float:
+    """The mean of a numeric or boolean series, 0.0 when it has no values (Polars types the
+    result as any Python scalar)."""
+    mean = values.mean()
+    return float(mean) if isinstance(mean, int | float) else 0.0
 
 
 def item_accuracy(rows: pl.DataFrame, samples: int) -> pl.DataFrame:

@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from curate.evaluation.grading import item_accuracy
+from curate.evaluation.grading import item_accuracy, series_mean
 from curate.evaluation.metrics import paired_difference
 from curate.evaluation.stage import latest_summaries
 from store import Store
@@ -102,7 +102,7 @@ def eval_plot(summaries: pl.DataFrame, out: Path) -> Path:
     for model, name in models.iter_rows():
         mine = summaries.filter(pl.col("model") == model)
         by_bench = {r["benchmark"]: r for r in mine.iter_rows(named=True)}
-        n = int(mine["samples"].max())
+        n = int(mine["samples"].to_numpy().max())
         series.append((f"{name} (N={n})", [by_bench.get(b) for b in benchmarks]))
     return interval_bars(
         benchmarks, series, "avg", out,
@@ -191,8 +191,8 @@ def compare(
                 "a": ra["model_name"],
                 "b": rb["model_name"],
                 "items": paired.items,
-                "acc_a": float(both["accuracy"].mean()),
-                "acc_b": float(both["accuracy_b"].mean()),
+                "acc_a": series_mean(both["accuracy"]),
+                "acc_b": series_mean(both["accuracy_b"]),
                 "diff": paired.diff,
                 "ci_low": paired.ci_low,
                 "ci_high": paired.ci_high,

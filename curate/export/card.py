@@ -65,7 +65,7 @@ class ExportStats:
 
     def token_summary(self) -> dict[str, dict[str, float]]:
         tokens = np.concatenate(self._tokens) if self._tokens else np.zeros((0, 2), np.int64)
-        summary = {}
+        summary: dict[str, dict[str, float]] = {}
         for index, name in enumerate(("user", "assistant")):
             column = tokens[:, index]
             if column.size == 0:

@@ -101,6 +101,7 @@ def latest(
 def band_source(store: Store, at: int, model: str | None) -> tuple[str, list[object]]:
     """One band per seed from its latest difficulty run (of `model`, by hash or name, if given);
     ties (several models or settings in one run) go to the lowest model id."""
+    params: list[object]
     where, params = ("model = ? OR model_name = ?", [model, model]) if model else ("", [])
     query = (
         f"(SELECT seed_id, band, run_id FROM {latest(store, DIFFICULTY, at, where, ['seed_id'])} "

@@ -6,6 +6,8 @@ that need real parsing (nested `\\boxed{}`, thousands commas) go through the Pyt
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from quality.answers import gsm8k_answer, last_boxed
@@ -14,10 +16,12 @@ from quality.answers.normalize import infer_from_form, math_form
 _HASHES = r"(?s).*####[ \t]*([^\n]*)"
 
 
-def _python_fix(values: pl.Series, mask: pl.Series, extract: object) -> pl.Series:
+def _python_fix(
+    values: pl.Series, mask: pl.Series, extract: Callable[[str], str | None]
+) -> pl.Series:
     """`extract` (a Python function) applied to the rows where mask is true; null elsewhere."""
     rows = mask.arg_true()
-    fixed = [extract(v) for v in values.gather(rows).to_list()]  # type: ignore[operator]
+    fixed = [extract(v) for v in values.gather(rows).to_list()]
     out = pl.repeat(None, len(values), dtype=pl.String, eager=True)
     return out.scatter(rows, pl.Series(fixed, dtype=pl.String)) if len(rows) else out
 

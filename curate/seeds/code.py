@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, overload
 
 import polars as pl
 
@@ -131,6 +131,10 @@ def _parsed(field: str, value: object) -> object:
     return value
 
 
+@overload
+def _text(record: dict[str, Any], field: str, required: Literal[True] = True) -> str: ...
+@overload
+def _text(record: dict[str, Any], field: str, required: bool) -> str | None: ...
 def _text(record: dict[str, Any], field: str, required: bool = True) -> str | None:
     value = record.get(field)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -203,7 +207,7 @@ def _humaneval(record: dict[str, Any]) -> Mapped:
         return _untested(record)
     prompt = _text(record, "prompt")
     body = _text(record, "canonical_solution", required=False)
-    spec = {
+    spec: dict[str, Any] = {
         "judge": "assert",
         "entry_point": _text(record, "entry_point"),
         "code": _text(record, "test"),
@@ -224,7 +228,7 @@ def _mbpp(record: dict[str, Any]) -> Mapped:
     head = "\n".join([*(i for i in imports if isinstance(i, str)), setup]).strip()
     code = "\n".join([head, *asserts]).strip() + "\n"
     problem = f"{statement.rstrip()}\nYour code should pass this test:\n{asserts[0]}"
-    spec = {"judge": "assert", "entry_point": None, "code": code, "cases": []}
+    spec: dict[str, Any] = {"judge": "assert", "entry_point": None, "code": code, "cases": []}
     return problem, _text(record, "code", required=False), spec
 
 

@@ -39,6 +39,7 @@ def read_csv(path: Path, skip_bad: bool) -> SourceRecords:
     starts: list[int] = []
     rejects: list[Reject] = []
     lines: list[str] = []  # the physical lines, split only once a row is bad
+    problem: tuple[str, str] | None
     start, limit = 1, csv.field_size_limit()
     csv.field_size_limit(sys.maxsize)  # over-long cells are judged by max_chars, with a field name
     try:
@@ -127,7 +128,7 @@ def _first_end(data: bytes, starts: np.ndarray) -> int:
 
 def _positions(array: np.ndarray, byte: int) -> np.ndarray:
     """Offsets of `byte`, found in cache-sized blocks (one big comparison is slower here)."""
-    found = [np.empty(0, dtype=np.intp)]
+    found: list[np.ndarray] = [np.empty(0, dtype=np.intp)]
     for start in range(0, array.size, 1 << 20):
         found.append(np.flatnonzero(array[start : start + (1 << 20)] == byte) + start)
     return np.concatenate(found)

@@ -108,7 +108,8 @@ def _scan_lines(data: bytes) -> tuple[int, bool]:
     so False keeps Arrow's recursive parser safe. One NumPy pass in cache-sized blocks."""
     array = np.frombuffer(data, dtype=np.uint8)
     none = np.empty(0, dtype=np.intp)
-    openers, newlines = [none], [none]
+    openers: list[np.ndarray] = [none]
+    newlines: list[np.ndarray] = [none]
     for start in range(0, array.size, 1 << 20):
         block = array[start : start + (1 << 20)]
         found = np.flatnonzero((block == 0x5B) | (block == 0x7B)) + start

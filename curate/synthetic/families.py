@@ -149,7 +149,7 @@ def modular(rng: random.Random, level: int) -> Problem:
     if level <= 3:
         n = _digits(rng, 1 + level)
         q = n // m
-        steps = (
+        steps: tuple[str, ...] = (
             f"{n} = {m} * {q} + {n - m * q}, since {m} * {q} = {m * q} and "
             f"{n} - {m * q} = {n - m * q} is less than {m}.",
             f"The remainder is {n % m}.",
@@ -173,7 +173,7 @@ def combinatorics(rng: random.Random, level: int) -> Problem:
         n = rng.randint(4, 6 + 3 * level)
         k = rng.randint(2, min(n - 1, 1 + level))
         answer = math.comb(n, k)
-        steps = (
+        steps: tuple[str, ...] = (
             f"Choosing {k} of {n} when order does not matter: C({n}, {k}) = "
             f"({_falling(n, k)}) / {k}!.",
             f"{_falling(n, k)} = {math.perm(n, k)} and {k}! = {math.factorial(k)}.",

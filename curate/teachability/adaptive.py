@@ -126,14 +126,20 @@ def final_band_probs(
     post = _posterior(n, s, prior, chance)
     if chance > 0:
         bands = bounds.band(GRID)
-        return tuple(float(post[bands == name].sum()) for name in _BAND_NAMES)  # type: ignore[return-value]
+        return _masses(post, bands)
     m = k - n
     xs = np.arange(m + 1)
     coef = np.array([math.comb(m, int(x)) for x in xs], dtype=float)
     p = GRID[:, None]
     pmf = (post[:, None] * coef[None, :] * p ** xs[None, :] * (1 - p) ** (m - xs)[None, :]).sum(0)
     bands = bounds.band((s + xs) / k)
-    return tuple(float(pmf[bands == name].sum()) for name in _BAND_NAMES)  # type: ignore[return-value]
+    return _masses(pmf, bands)
+
+
+def _masses(weights: np.ndarray, bands: np.ndarray) -> tuple[float, float, float]:
+    """The weight on each band (too_easy, teachable, too_hard)."""
+    easy, teachable, hard = (float(weights[bands == name].sum()) for name in _BAND_NAMES)
+    return easy, teachable, hard
 
 
 @dataclass

@@ -71,13 +71,23 @@ class Prompting:
 
     def request(self, problem: str, sample: int, shots: str | None) -> ChatRequest:
         seed = self.seed + sample
-        common = {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": seed}
         if self.style == "chat":
             content = self.template.format(problem=problem)
-            return ChatRequest(messages=[{"role": "user", "content": content}], **common)
+            return ChatRequest(
+                messages=[{"role": "user", "content": content}],
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+                seed=seed,
+            )
         prefix = shots if shots is not None else _format_shots(self.shots)
         prompt = f"{prefix}Question: {_one_line(problem)}\nAnswer:"
-        return ChatRequest(prompt=prompt, stop=["\n", "Question:"], **common)
+        return ChatRequest(
+            prompt=prompt,
+            stop=["\n", "Question:"],
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            seed=seed,
+        )
 
 
 def prompting(

@@ -29,7 +29,7 @@ import xxhash
 from pydantic import Field, model_validator
 
 from curate.teachability import adaptive
-from curate.teachability.adaptive import PSEUDO_SEEDS
+from curate.teachability.adaptive import PSEUDO_SEEDS, Bounds
 from curate.teachability.attempts import (
     DRAW_SCHEMA,
     Prompting,
@@ -51,8 +51,12 @@ from synth.models import ModelConfig, resolve_model_config
 from synth.session import model_session
 
 
+def _default_weak() -> list[str | ModelConfig]:
+    return ["smollm2"]
+
+
 class DifficultyConfig(SeedPromptConfig):
-    weak: list[str | ModelConfig] = Field(default_factory=lambda: ["smollm2"])
+    weak: list[str | ModelConfig] = Field(default_factory=_default_weak)
     """Weak models: config YAMLs, embedded names (smollm2, gemma3) or inline configs."""
     samples: int = Field(default=8, ge=1)
     """K: samples per seed (the fixed-K cost)."""
@@ -89,8 +93,8 @@ class DifficultyConfig(SeedPromptConfig):
             raise ValueError("teachable_min must be <= teachable_max")
         return self
 
-    def bounds(self) -> adaptive.Bounds:
-        return adaptive.Bounds(self.teachable_min, self.teachable_max)
+    def bounds(self) -> Bounds:  # not adaptive.Bounds: the field `adaptive` hides the module here
+        return Bounds(self.teachable_min, self.teachable_max)
 
 
 @dataclass

@@ -208,7 +208,7 @@ def _solve(
         drawn = Sampler(models, prompt).draw(questions, [None] * len(index), pairs)
     out: dict[int, list[str | None]] = {i: [] for i in index}
     for k, text in drawn.select("item", "response").iter_rows():
-        stated = parsed[index[k]][1]  # type: ignore[index]
+        stated = parsed[index[k]][1]  # k: from Polars rows, untyped
         out[index[k]].append(extract_answer(text or "", infer_answer_type(stated)))
     return out
 
@@ -227,7 +227,8 @@ def _verdicts(
     hits: dict[int, int] = {}
     for (i, _), ok in zip(flat, match, strict=True):
         hits[i] = hits.get(i, 0) + int(ok)
-    rows = []
+    # (seed_id, question, answer, answer_type, status, reason, solver answers as JSON)
+    rows: list[tuple[str, str | None, str | None, str | None, str, str, str | None]] = []
     for i, (seed_id, why) in enumerate(todo.select("seed_id", "why").iter_rows()):
         if parsed[i] is None:
             reason = f"{why}: unparseable rewrite"

@@ -92,7 +92,7 @@ def checkpoint_identity(run_dir: Path, step: int) -> tuple[str, str]:
 
 def band_rows(groups: pl.DataFrame, chance: np.ndarray, config: RolloutBandsConfig) -> pl.DataFrame:
     """The difficulty stage's band rule over fully drawn groups (K = the group size)."""
-    k = int(groups["samples"].max())  # type: ignore[arg-type]
+    k = int(groups["samples"].to_numpy().max())
     n = groups.height
     state = adaptive.Sequential(
         n,
@@ -125,7 +125,7 @@ def band_rows(groups: pl.DataFrame, chance: np.ndarray, config: RolloutBandsConf
 def run_rollout_bands(store: Store, config: RolloutBandsConfig) -> dict[str, int]:
     run_dir = Path(config.run_dir)
     rollouts = read_rollouts(run_dir, config.step)
-    step = int(rollouts["step"].max())  # type: ignore[arg-type]
+    step = int(rollouts["step"].to_numpy().max())
     model, name = checkpoint_identity(run_dir, step)
     with store.run(DIFFICULTY_STAGE, config) as run:
         groups = latest_groups(rollouts)

@@ -64,7 +64,7 @@ def check_batch(
     """answers_match over aligned sequences. `workers`: math-verify processes for what the fast
     paths leave (None: all cores once a few hundred pairs need math-verify, else in-process)."""
     n = len(reference)
-    types = list(answer_type) if answer_type is not None else [None] * n
+    types: list[str | None] = list(answer_type) if answer_type is not None else [None] * n
     if len(predicted) != n or len(types) != n:
         raise ValueError("predicted, reference and answer_type must have the same length")
     unknown = {t for t in types if t is not None} - set(ANSWER_TYPES)

@@ -69,17 +69,16 @@ _WORDS = r"^[A-Za-z][A-Za-z\s,.'\-]*$"
 LIST_MARKERS = r",|\\cup"  # a tuple, set, list or union of intervals: never one number
 
 
+def _py_rule(pattern: str, repl: str) -> tuple[re.Pattern[str], str]:
+    return re.compile(pattern), re.sub(r"\$(\d)", r"\\g<\1>", repl.replace("\\", "\\\\"))
+
+
 def _py_rules(rules: tuple[tuple[str, str], ...]) -> list[tuple[re.Pattern[str] | str, str]]:
-    return [
-        (p, r)
-        if (p, r) in (_STRIP, _STRIP_END_DOTS)
-        else (re.compile(p), re.sub(r"\$(\d)", r"\\g<\1>", r.replace("\\", "\\\\")))
-        for p, r in rules
-    ]
+    return [(p, r) if (p, r) in (_STRIP, _STRIP_END_DOTS) else _py_rule(p, r) for p, r in rules]
 
 
 _FORM_PY = _py_rules(_FORM_RULES)
-_TEXT_PY = _py_rules(_TEXT_RULES)
+_TEXT_PY = [_py_rule(p, r) for p, r in _TEXT_RULES]  # no strip steps among them
 
 
 # ---- Polars executors (batch) --------------------------------------------------------------
@@ -217,6 +216,8 @@ def _int64_py(digits: str) -> int | None:
 
 def numeric_value_py(key: str) -> Fraction | float | None:
     """Exact Fraction for ints/fractions (within Int64 like the batch path), float for decimals."""
+    num: int | None
+    den: int | None
     if re.match(_DEC, key):
         return float(key)
     if re.match(_INT, key):

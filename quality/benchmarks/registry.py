@@ -290,7 +290,8 @@ class Registry:
     def items(self, names: list[str] | None = None) -> pl.DataFrame:
         """(benchmark, item_id, text, answer) for the named benchmarks (default: default set).
         Every missing benchmark is tried before raising, and all are named in one error."""
-        frames, missing = [], {}
+        frames: list[pl.DataFrame] = []
+        missing: dict[str, tuple[BenchmarkSpec, list[str]]] = {}
         for name in self._known(names):
             try:
                 frames.append(load_items(name, self.specs[name]))
@@ -326,7 +327,9 @@ def _load_hub(spec: BenchmarkSpec) -> pl.DataFrame:
 
     kwargs = {"data_files": spec.data_files} if spec.data_files else {}
     ds = datasets.load_dataset(spec.source[3:], spec.subset, split=spec.split, **kwargs)
-    return pl.from_arrow(ds.data.table)  # type: ignore[return-value]
+    frame = pl.from_arrow(ds.data.table)
+    assert isinstance(frame, pl.DataFrame)  # from a table, not an array
+    return frame
 
 
 def read_file(path: Path) -> pl.DataFrame:

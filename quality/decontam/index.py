@@ -25,19 +25,23 @@ from quality.kernels.tokens import tokenize_batch
 if TYPE_CHECKING:
     from quality.decontam.stage import DecontamConfig
 
-HIT_SCHEMA = {
-    "row": pl.Int64,
-    "bench_row": pl.Int64,
-    "method": pl.String,
-    "matched_ngrams": pl.Int32,
-    "jaccard": pl.Float64,
-}
-CANDIDATE_SCHEMA = {
-    "item_id": pl.String,
-    "field": pl.String,
-    "text": pl.String,
-    **{k: v for k, v in HIT_SCHEMA.items() if k != "row"},
-}
+HIT_SCHEMA = pl.Schema(
+    {
+        "row": pl.Int64,
+        "bench_row": pl.Int64,
+        "method": pl.String,
+        "matched_ngrams": pl.Int32,
+        "jaccard": pl.Float64,
+    }
+)
+CANDIDATE_SCHEMA = pl.Schema(
+    {
+        "item_id": pl.String(),
+        "field": pl.String(),
+        "text": pl.String(),
+        **{k: v for k, v in HIT_SCHEMA.items() if k != "row"},
+    }
+)
 
 
 class BenchmarkIndex:
@@ -50,11 +54,11 @@ class BenchmarkIndex:
         self.ngrams = NgramIndex.build(
             tokenize_batch(texts), config.n, config.min_short, config.max_df
         )
-        self.lsh = None
-        self.sig = None
+        self.lsh: LSHIndex | None = None
+        self.sig: np.ndarray | None = None
         if config.minhash or config.values:
             self.sig = minhash_texts(texts, config.num_perm, config.shingle, config.seed)
-        if config.minhash:
+        if config.minhash and self.sig is not None:
             self.lsh = LSHIndex(self.sig, config.threshold)
         self.values = None
         if config.values:
@@ -67,7 +71,7 @@ class BenchmarkIndex:
                 }
             ).filter(pl.col("sig") != 0)
             # only prompt-sized texts are compared: a trace never has a problem's exact values
-            self.values_max_len = 3 * int(self.values["bench_len"].max() or 0) + 200
+            self.values_max_len = 3 * int(self.values["bench_len"].to_numpy().max(initial=0)) + 200
 
     def clean(self, texts: pl.Series) -> pl.Series:
         for pattern in self.config.strip:
@@ -90,11 +94,11 @@ class BenchmarkIndex:
                 pl.lit(None, pl.Float64).alias("jaccard"),
             )
         )
-        frames = [ng.cast(HIT_SCHEMA)]  # type: ignore[arg-type]
-        sig = None
-        if self.sig is not None:
-            h32, offsets = shingles(tokens, cfg.shingle)
-            sig = signatures_from_hashes(h32, offsets, cfg.num_perm, cfg.seed)
+        frames = [ng.cast(HIT_SCHEMA)]
+        if self.sig is None:  # neither minhash nor values
+            return pl.concat(frames)
+        h32, offsets = shingles(tokens, cfg.shingle)
+        sig = signatures_from_hashes(h32, offsets, cfg.num_perm, cfg.seed)
         if self.lsh is not None:
             mh = self.lsh.query(sig).select(
                 pl.col("query").alias("row"),
@@ -103,7 +107,7 @@ class BenchmarkIndex:
                 pl.lit(None, pl.Int32).alias("matched_ngrams"),
                 "jaccard",
             )
-            frames.append(mh.cast(HIT_SCHEMA))  # type: ignore[arg-type]
+            frames.append(mh.cast(HIT_SCHEMA))
         if self.values is not None:  # a fallback: only pairs the other checks missed
             seen = pl.concat(frames).select("row", "bench_row")
             same = self._same_values(arrow, sig)

@@ -252,20 +252,21 @@ def with_answers(
 ) -> list[Verdict]:
     """Paraphrases whose answers are both known and not equivalent become siblings: the same
     values asked differently ("What is $\\cos A$?" vs "What is $\\tan A$?")."""
+    answers = zip(verdicts, item_answers, bench_answers, strict=True)
     rows = [
-        i
-        for i, v in enumerate(verdicts)
-        if v.kind == "paraphrase" and item_answers[i] and bench_answers[i]
+        (i, ours, theirs)
+        for i, (v, ours, theirs) in enumerate(answers)
+        if v.kind == "paraphrase" and ours and theirs
     ]
     if not rows:
         return verdicts
     from quality.answers import check_batch
 
-    same = check_batch([item_answers[i] for i in rows], [bench_answers[i] for i in rows])
+    same = check_batch([ours for _, ours, _ in rows], [theirs for _, _, theirs in rows])
     out = list(verdicts)
-    for i, ok in zip(rows, same, strict=True):
+    for (i, ours, theirs), ok in zip(rows, same, strict=True):
         if not ok:
-            why = f"answers differ: {item_answers[i]!r} vs {bench_answers[i]!r}"
+            why = f"answers differ: {ours!r} vs {theirs!r}"
             out[i] = Verdict("sibling", verdicts[i].coverage, why[:200])
     return out
 

@@ -173,7 +173,7 @@ def classify_candidates(
     return (
         candidates.join(judged.filter(pl.col("kind").is_not_null()), on=key)
         .select(HIT_COLUMNS)
-        .cast(CONTAMINATION.schema(HIT_COLUMNS))  # type: ignore[arg-type]
+        .cast(pl.Schema(CONTAMINATION.schema(HIT_COLUMNS)))
         .sort("item_id", "field", "benchmark", "benchmark_item_id", "method")
     )
 

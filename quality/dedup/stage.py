@@ -131,6 +131,7 @@ def _signatures(batch: pa.Table, config: DedupConfig) -> tuple[pa.Table, np.ndar
 
 def run_dedup(store: Store, config: DedupConfig) -> dict[str, int]:
     spec = item_spec(config.table)
+    assert spec.id_column is not None  # every item table has one
     id_col, fields = spec.id_column, config.fields or list(spec.text_columns)
     with store.run(DEDUP_STAGE, config) as run:
         if not run.has_table(config.table):

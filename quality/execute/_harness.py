@@ -25,6 +25,12 @@ import select
 import sys
 import time
 
+TYPE_CHECKING = False  # true for a type checker only: nothing below is imported at run time
+if TYPE_CHECKING:
+    import json  # imported by main() for "call" jobs only
+
+    JOB: dict  # defined by isolation.BOOTSTRAP
+
 MODE = sys.argv[1] if len(sys.argv) > 1 else "none"
 _ERR_CAP = 4096
 _STARVED_FACTOR = 4  # a starved test may run this many times its wall limit, no longer
@@ -141,15 +147,17 @@ def child(job, test, in_fd, out_w, err_w, st_w):
     _limit(resource.RLIMIT_NOFILE, lim["open_files"])
     _limit(resource.RLIMIT_CORE, 0)
     _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
-    sys.stdin = sys.__stdin__ = io.TextIOWrapper(
+    sys.stdin = io.TextIOWrapper(
         io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8", errors="replace"
     )
-    sys.stdout = sys.__stdout__ = io.TextIOWrapper(
+    sys.stdout = io.TextIOWrapper(
         io.BufferedWriter(io.FileIO(1, "w", closefd=False), 1 << 16), encoding="utf-8"
     )
-    sys.stderr = sys.__stderr__ = io.TextIOWrapper(
+    sys.stderr = io.TextIOWrapper(
         io.BufferedWriter(io.FileIO(2, "w", closefd=False)), encoding="utf-8", line_buffering=True
     )
+    # the originals too, for programs that use them (typeshed declares them Final)
+    vars(sys).update(__stdin__=sys.stdin, __stdout__=sys.stdout, __stderr__=sys.stderr)
     sys.argv = ["solution.py"]
     me = os.getpid()
     report = run_program(job, test)
@@ -208,7 +216,8 @@ def _failure(exc):
 
 def run_program(job, test):
     judge = job["judge"]
-    ns = {"__name__": "__main__" if judge == "stdio" else "solution", "__builtins__": builtins}
+    name = "__main__" if judge == "stdio" else "solution"
+    ns: dict = {"__name__": name, "__builtins__": builtins}
     try:
         code = compile(job["program"], "solution.py", "exec")
         tests = compile(job["code"], "tests.py", "exec") if judge == "assert" else None
@@ -226,7 +235,7 @@ def run_program(job, test):
         if judge == "call":
             value = _entry(ns, job["entry_point"])(*test)
             return {"status": "ok", "value": json.dumps(value, default=repr)}
-        if judge == "assert":
+        if tests is not None:  # judge "assert"
             exec(tests, ns)
             if job.get("entry_point"):
                 ns["check"](_entry(ns, job["entry_point"]))

@@ -45,8 +45,9 @@ def check_replies(
         raise ValueError(f"{len(replies)} replies but {len(tests)} test specs")
     specs = [_spec(t) for t in tests]
     programs = [extract_program(r or "", languages) for r in replies]
-    todo = [i for i, p in enumerate(programs) if p is not None]
-    judged = executor.judge_many([(programs[i], specs[i]) for i in todo], progress=progress)
+    found = [(i, p) for i, p in enumerate(programs) if p is not None]
+    todo = [i for i, _ in found]
+    judged = executor.judge_many([(p, specs[i]) for i, p in found], progress=progress)
     out = [_no_program(s, executor.isolation) for s in specs]
     for i, judgement in zip(todo, judged, strict=True):
         out[i] = judgement

@@ -21,6 +21,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import CodeType
+from typing import Any
 
 SANDBOX_PYTHON_ENV = "TEACHABLE_SANDBOX_PYTHON"
 DEFAULT_PYTHON = "/usr/bin/python3"
@@ -84,7 +86,7 @@ def _bwrap_prefix() -> list[str]:
     return [*args, "--chdir", "/work"]
 
 
-_PROBE_JOB = {
+_PROBE_JOB: dict[str, Any] = {
     "uid": 424242,
     "tmpfs_bytes": 1 << 20,
     "workdir": None,
@@ -106,7 +108,7 @@ _PROBE_JOB = {
 
 
 @functools.cache
-def _harness_code() -> object:
+def _harness_code() -> CodeType | str:
     """The harness compiled here when the sandbox interpreter runs our bytecode, else source."""
     try:
         done = subprocess.run(
@@ -121,7 +123,7 @@ def _harness_code() -> object:
     return compile(HARNESS, "harness", "exec") if same else HARNESS
 
 
-def payload(job: dict[str, object]) -> bytes:
+def payload(job: dict[str, Any]) -> bytes:
     """stdin for BOOTSTRAP: the harness and one job."""
     return marshal.dumps((_harness_code(), job), 4)
 

@@ -23,7 +23,7 @@ from store.errors import InputError
 if TYPE_CHECKING:
     from quality.filters.stage import FilterConfig
 
-VERDICT_SCHEMA = {"passed": pl.Boolean, "value": pl.Float64, "reason": pl.String}
+VERDICT_SCHEMA = pl.Schema({"passed": pl.Boolean, "value": pl.Float64, "reason": pl.String})
 
 FILTERS: dict[str, type[TraceFilter]] = {}
 """Every defined filter by name, in definition order (the default order of the stage)."""
@@ -60,7 +60,7 @@ class TraceFilter(ABC):
         missing = [c for c in self.reads if c not in traces.columns]
         if missing:
             raise InputError(f"filter '{self.name}' needs trace column(s) {missing}")
-        out = self.judge(traces).cast(VERDICT_SCHEMA)  # type: ignore[arg-type]
+        out = self.judge(traces).cast(VERDICT_SCHEMA)
         if out.height != traces.height:
             raise RuntimeError(
                 f"filter '{self.name}' returned {out.height} rows for {traces.height}"
@@ -78,5 +78,5 @@ def judge_all(traces: pl.DataFrame, filters: Sequence[TraceFilter]) -> pl.DataFr
         )
         for f in filters
     ]
-    schema = {"item_id": pl.String, "filter": pl.String, **VERDICT_SCHEMA}
+    schema = pl.Schema({"item_id": pl.String(), "filter": pl.String(), **VERDICT_SCHEMA})
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)

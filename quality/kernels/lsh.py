@@ -45,7 +45,7 @@ def optimal_params(
 def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """(n_docs, bands) uint64: each band's `rows` signature values hashed together."""
     x = sig[:, : bands * rows].reshape(len(sig), bands, rows).astype(np.uint64)
-    acc = np.zeros((len(sig), bands), dtype=np.uint64)
+    acc: np.ndarray = np.zeros((len(sig), bands), dtype=np.uint64)
     for j in range(rows):
         acc = acc * np.uint64(BASE) + x[:, :, j]
     acc ^= acc >> np.uint64(33)

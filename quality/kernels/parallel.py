@@ -16,9 +16,12 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numba
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
 R = TypeVar("R")
 
@@ -26,7 +29,7 @@ R = TypeVar("R")
 class Sliceable(Protocol):
     def __len__(self) -> int: ...
 
-    def slice(self, offset: int, length: int) -> Sliceable: ...
+    def slice(self, offset: int, length: int) -> Self: ...
 
 
 S = TypeVar("S", bound=Sliceable)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -23,6 +23,8 @@ from store.errors import ServiceError
 
 if TYPE_CHECKING:
     from label_studio_sdk import LabelStudio
+    from label_studio_sdk.core.request_options import RequestOptions
+    from label_studio_sdk.types import AllRolesProjectList, Export, LseExportCreate
 
 URL_ENV = "LABEL_STUDIO_URL"
 KEY_ENV = "LABEL_STUDIO_API_KEY"
@@ -49,39 +51,44 @@ class Connection:
     user: str  # the token owner's email
     _key: str = field(repr=False)  # only to blank it out of error messages
 
-    @contextlib.contextmanager
-    def errors(self, doing: str) -> Iterator[None]:
+    def errors(self, doing: str) -> contextlib.AbstractContextManager[None]:
         """Turn what the SDK and httpx raise while `doing` something into a ReviewServerError
         that names the server and the environment variable at fault, never the token."""
-        from label_studio_sdk.core.api_error import ApiError
-
-        try:
-            yield
-        except ReviewServerError:
-            raise
-        except ApiError as exc:
-            raise ReviewServerError(_hide(_api_message(self.url, doing, exc), self._key)) from None
-        except httpx.TimeoutException as exc:
-            raise ReviewServerError(
-                f"Label Studio at {self.url} did not answer in time while {doing} "
-                f"({type(exc).__name__}); a larger timeout_s may help"
-            ) from None
-        except httpx.HTTPError as exc:
-            raise ReviewServerError(
-                f"Label Studio at {self.url} is not reachable while {doing} "
-                f"({type(exc).__name__}: {_hide(str(exc), self._key)}); is the server running? "
-                f"({URL_ENV})"
-            ) from None
-        except ValueError as exc:  # a body that is not JSON (an HTML error page, a proxy's)
-            # or not the shape the SDK expects: a server problem, never a traceback
-            raise ReviewServerError(
-                f"Label Studio at {self.url} sent a response that is not the API's while "
-                f"{doing} ({type(exc).__name__}: {_hide(str(exc), self._key)[:200]}); is "
-                f"{URL_ENV} the Label Studio server, and is it healthy?"
-            ) from None
+        return server_errors(self.url, self._key, doing)
 
     def task_url(self, project_id: int, task_id: int) -> str:
         return task_url(self.url, project_id, task_id)
+
+
+@contextlib.contextmanager
+def server_errors(url: str, key: str, doing: str) -> Iterator[None]:
+    """Connection.errors for a server `url` and token `key`."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    try:
+        yield
+    except ReviewServerError:
+        raise
+    except ApiError as exc:
+        raise ReviewServerError(_hide(_api_message(url, doing, exc), key)) from None
+    except httpx.TimeoutException as exc:
+        raise ReviewServerError(
+            f"Label Studio at {url} did not answer in time while {doing} "
+            f"({type(exc).__name__}); a larger timeout_s may help"
+        ) from None
+    except httpx.HTTPError as exc:
+        raise ReviewServerError(
+            f"Label Studio at {url} is not reachable while {doing} "
+            f"({type(exc).__name__}: {_hide(str(exc), key)}); is the server running? "
+            f"({URL_ENV})"
+        ) from None
+    except ValueError as exc:  # a body that is not JSON (an HTML error page, a proxy's)
+        # or not the shape the SDK expects: a server problem, never a traceback
+        raise ReviewServerError(
+            f"Label Studio at {url} sent a response that is not the API's while "
+            f"{doing} ({type(exc).__name__}: {_hide(str(exc), key)[:200]}); is "
+            f"{URL_ENV} the Label Studio server, and is it healthy?"
+        ) from None
 
 
 def task_url(server: str, project_id: int, task_id: int) -> str:
@@ -125,8 +132,7 @@ def connect(url: str | None = None, timeout_s: float = 120) -> Connection:
     key = os.environ.get(KEY_ENV, "").strip()
     from label_studio_sdk import LabelStudio
 
-    probe = Connection(url, None, "", key)  # type: ignore[arg-type]
-    with probe.errors("checking the token"):
+    with server_errors(url, key, "checking the token"):
         # a JWT that has expired fails here, before any request
         client = LabelStudio(base_url=url, api_key=key, timeout=timeout_s)
         user = client.users.whoami()
@@ -136,15 +142,17 @@ def connect(url: str | None = None, timeout_s: float = 120) -> Connection:
 def find_project(conn: Connection, title: str) -> int | None:
     """The id of the project titled `title`, None when there is none."""
     with conn.errors(f"looking up project '{title}'"):
-        found = [
-            p.id for p in conn.client.projects.list(title=title, page_size=100) if p.title == title
-        ]
+        # the SDK's extended client annotates its pager without the item type
+        projects: Iterable[AllRolesProjectList] = conn.client.projects.list(
+            title=title, page_size=100
+        )
+        found = [p.id for p in projects if p.title == title and p.id is not None]
     if len(found) > 1:
         raise ReviewServerError(
             f"{len(found)} projects on {conn.url} are titled '{title}' (ids {sorted(found)}); "
             "rename all but one"
         )
-    return int(found[0]) if found else None
+    return found[0] if found else None
 
 
 def ensure_project(conn: Connection, title: str, description: str = "") -> tuple[int, bool]:
@@ -156,7 +164,9 @@ def ensure_project(conn: Connection, title: str, description: str = "") -> tuple
             project = conn.client.projects.create(
                 title=title, description=description, label_config=labeling_config()
             )
-        return int(project.id), True
+        if project.id is None:
+            raise ReviewServerError(f"{conn.url} created project '{title}' without an id")
+        return project.id, True
     with conn.errors(f"reading project '{title}'"):
         config = conn.client.projects.get(found).label_config or ""
     missing = [c for c in CONTROLS if f'name="{c}"' not in config]
@@ -191,11 +201,16 @@ def download_export(
     exports = conn.client.projects.exports
     # Label Studio Community builds the snapshot inside the POST (Enterprise in the background):
     # that request may take minutes, and retrying it would build a second snapshot
-    once = {"timeout": timeout_s, "max_retries": 0}
+    once: RequestOptions = {"timeout": timeout_s, "max_retries": 0}
     with conn.errors(f"exporting project {project_id}"):
-        snapshot = exports.create(
+        snapshot: LseExportCreate | Export = exports.create(
             project_id, title="teachable review pull", request_options=once, **options
         )
+        export_id = snapshot.id
+        if export_id is None:
+            raise ReviewServerError(
+                f"{conn.url} started an export of project {project_id} without an id"
+            )
         deadline = time.monotonic() + timeout_s
         while snapshot.status not in ("completed", "failed"):
             if time.monotonic() > deadline:
@@ -204,16 +219,16 @@ def download_export(
                     f"within {timeout_s:.0f} s (status {snapshot.status})"
                 )
             time.sleep(0.5)
-            snapshot = exports.get(project_id, snapshot.id)
+            snapshot = exports.get(project_id, export_id)
         if snapshot.status == "failed":
             raise ReviewServerError(
                 f"export {snapshot.id} of project {project_id} failed on {conn.url}"
             )
         try:
             chunks = exports.download(
-                project_id, snapshot.id, export_type="JSON", request_options={"timeout": timeout_s}
+                project_id, export_id, export_type="JSON", request_options={"timeout": timeout_s}
             )
             return Exported(b"".join(chunks), _utc(snapshot.created_at))
         finally:
             with contextlib.suppress(Exception):  # the export is read; cleanup is best effort
-                exports.delete(project_id, snapshot.id)
+                exports.delete(project_id, export_id)

@@ -15,12 +15,12 @@ from quality.review.resolve import ReviewRule, resolved
 from store import Store
 from store.tables import SEEDS
 
-SCHEMA = {
-    "prompt_table": pl.String,
-    "prompt_id": pl.String,
-    "corrected_answer": pl.String,
-    "reviewed_table": pl.String,
-    "reviewed_id": pl.String,
+SCHEMA: dict[str, pl.DataType] = {
+    "prompt_table": pl.String(),
+    "prompt_id": pl.String(),
+    "corrected_answer": pl.String(),
+    "reviewed_table": pl.String(),
+    "reviewed_id": pl.String(),
     "annotators": pl.List(pl.String),
     "projects": pl.List(pl.String),
     "decided_at": pl.Datetime("us"),

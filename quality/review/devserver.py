@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -279,17 +280,17 @@ class Server:
         (self.data_dir / STATE_FILE).unlink(missing_ok=True)
 
 
-def _saved(data_dir: Path) -> dict[str, object]:
+def _saved(data_dir: Path) -> dict[str, Any]:  # the state file's JSON
     state = data_dir / STATE_FILE
     return json.loads(state.read_text()) if state.exists() else {}
 
 
-def _running(saved: dict[str, object]) -> bool:
+def _running(saved: dict[str, Any]) -> bool:
     """Whether the recorded server still answers (its process alive and healthy)."""
     if not saved.get("pid") or not saved.get("url"):
         return False
     try:
-        os.kill(int(saved["pid"]), 0)  # type: ignore[call-overload]
+        os.kill(int(saved["pid"]), 0)
         return httpx.get(f"{saved['url']}/health", timeout=2).status_code == 200
     except (OSError, httpx.HTTPError):
         return False
@@ -315,7 +316,7 @@ def start(
     saved = _saved(data_dir)
     if _running(saved) and saved.get("email") == email and saved.get("api_key"):
         return Server(str(saved["url"]), str(saved["api_key"]), email, data_dir,
-                      int(saved["pid"]), legacy_token)  # type: ignore[call-overload]  # fmt: skip
+                      int(saved["pid"]), legacy_token)  # fmt: skip
     exe = ensure_installed()
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
@@ -344,7 +345,7 @@ def stop(data_dir: Path) -> bool:
     saved = _saved(Path(data_dir))
     if not saved.get("pid"):
         return False
-    _stop_process(int(saved["pid"]))  # type: ignore[call-overload]
+    _stop_process(int(saved["pid"]))
     saved["pid"] = None
     (Path(data_dir) / STATE_FILE).write_text(json.dumps(saved))
     return True

@@ -14,7 +14,7 @@ record is first reconciled from the project's own export: the server is the trut
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 from pydantic import Field, model_validator
@@ -25,6 +25,9 @@ from quality.review.context import gather
 from quality.review.declare import PUSH_STAGE
 from store import Run, StageConfig, Store
 from store.tables import REVIEW_TASKS
+
+if TYPE_CHECKING:
+    from label_studio_sdk.core.request_options import RequestOptions
 
 Band = Literal["too_easy", "teachable", "too_hard"]
 
@@ -89,14 +92,14 @@ def choose(store: Store, at: int, config: PushConfig) -> pl.DataFrame:
 
 
 def _recorded(run: Run, server: str, project_id: int) -> pl.DataFrame:
-    schema = {"item_table": pl.String, "item_id": pl.String, "task_id": pl.Int64}
+    schema = pl.Schema(REVIEW_TASKS.schema(["item_table", "item_id", "task_id"]))
     if not run.has_table(REVIEW_TASKS.name):
         return pl.DataFrame(schema=schema)
     return run.sql(
         f"SELECT item_table, item_id, task_id FROM {run.ref(REVIEW_TASKS.name)} "
         "WHERE server = ? AND project_id = ?",
         [server, project_id],
-    ).cast(schema)  # type: ignore[arg-type]
+    ).cast(schema)
 
 
 def on_server(conn: Connection, project_id: int, timeout_s: float = 600) -> pl.DataFrame:
@@ -121,14 +124,18 @@ def _import(conn: Connection, project_id: int, tasks: list[dict], config: PushCo
     ids: list[int] = []
     # never retried by the SDK: a retried import that had landed would duplicate its tasks
     # (a push that fails part way is reconciled from the server on the next push instead)
-    once = {"timeout": config.timeout_s, "max_retries": 0}
+    once: RequestOptions = {"timeout": config.timeout_s, "max_retries": 0}
     for start in range(0, len(tasks), config.batch_size):
         batch = tasks[start : start + config.batch_size]
         with conn.errors(f"importing {len(batch)} tasks into project {project_id}"):
             answer = conn.client.projects.import_tasks(
-                id=project_id, request=batch, return_task_ids=True, request_options=once
+                id=project_id,
+                request=batch,  # type: ignore[arg-type]  # the SDK sends task dicts as they are
+                return_task_ids=True,
+                request_options=once,
             )
-        got = list(answer.task_ids or [])
+        # an extra field of the reply (the SDK's model does not declare it)
+        got = list((answer.model_extra or {}).get("task_ids") or [])
         if len(got) != len(batch):
             raise RuntimeError(f"Label Studio created {len(got)} tasks for {len(batch)} sent")
         ids += got

@@ -27,14 +27,14 @@ from store.tables import REVIEWS
 
 ReviewRule = Literal["majority", "any_reject", "latest"]
 RULES: tuple[str, ...] = get_args(ReviewRule)
-RESOLVED_SCHEMA = {
-    "item_id": pl.String,
-    "item_table": pl.String,
-    "verdict": pl.String,
-    "corrected_answer": pl.String,
-    "accept": pl.UInt32,
-    "reject": pl.UInt32,
-    "fix": pl.UInt32,
+RESOLVED_SCHEMA: dict[str, pl.DataType] = {
+    "item_id": pl.String(),
+    "item_table": pl.String(),
+    "verdict": pl.String(),
+    "corrected_answer": pl.String(),
+    "accept": pl.UInt32(),
+    "reject": pl.UInt32(),
+    "fix": pl.UInt32(),
     "annotators": pl.List(pl.String),
     "projects": pl.List(pl.String),
     "decided_at": pl.Datetime("us"),

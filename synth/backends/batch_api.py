@@ -8,11 +8,12 @@ run that is killed while waiting resumes polling the same batch instead of payin
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import openai
 
@@ -22,6 +23,7 @@ from synth.backends.openai_backend import OpenAIBackend, run_coroutine
 
 log = logging.getLogger("teachable.synth.batch")
 T = TypeVar("T")
+Endpoint = Literal["/v1/completions", "/v1/chat/completions"]
 _FINAL = {"completed", "failed", "expired", "cancelled"}
 _MAX_LINES = 50_000  # the Batch API's limit on requests per batch
 
@@ -54,7 +56,7 @@ class BatchAPIBackend(OpenAIBackend):
             await client.close()
 
     async def _submit(
-        self, client: openai.AsyncOpenAI, endpoint: str, tasks: list[SampleTask]
+        self, client: openai.AsyncOpenAI, endpoint: Endpoint, tasks: list[SampleTask]
     ) -> str:
         lines = [
             json.dumps(
@@ -74,7 +76,7 @@ class BatchAPIBackend(OpenAIBackend):
         batch = await self._retrying(
             lambda: client.batches.create(
                 input_file_id=upload.id,
-                endpoint=endpoint,  # type: ignore[arg-type]
+                endpoint=endpoint,
                 completion_window="24h",
             )
         )
@@ -99,7 +101,7 @@ class BatchAPIBackend(OpenAIBackend):
         results: dict[str, Completion] = {}
         for file_id in (batch.output_file_id, batch.error_file_id):
             if file_id:
-                content = await self._retrying(lambda f=file_id: client.files.content(f))
+                content = await self._retrying(functools.partial(client.files.content, file_id))
                 # every value a server sends back is scrubbed before anything reads it
                 results.update(self._read_output(scrub_known(content.text)))
         latency = time.perf_counter() - start
@@ -142,9 +144,9 @@ class BatchAPIBackend(OpenAIBackend):
                 await asyncio.sleep(self._backoff(attempt, None))
 
 
-def _by_endpoint(tasks: Sequence[SampleTask]) -> dict[str, list[SampleTask]]:
-    groups: dict[str, list[SampleTask]] = {}
+def _by_endpoint(tasks: Sequence[SampleTask]) -> dict[Endpoint, list[SampleTask]]:
+    groups: dict[Endpoint, list[SampleTask]] = {}
     for t in tasks:
-        endpoint = "/v1/completions" if t.prompt is not None else "/v1/chat/completions"
+        endpoint: Endpoint = "/v1/completions" if t.prompt is not None else "/v1/chat/completions"
         groups.setdefault(endpoint, []).append(t)
     return groups

@@ -41,7 +41,7 @@ from synth.reasoning import normalize, reasoning_field, reasoning_tokens
 try:  # openai >= 3 ships on httpx2; older releases on httpx
     import httpx2 as _httpx
 except ImportError:  # pragma: no cover
-    import httpx as _httpx  # type: ignore[no-redef]
+    import httpx as _httpx  # type: ignore[no-redef]  # the same API under its older name
 
 log = logging.getLogger("teachable.synth.openai")
 _RETRY_STATUS = {408, 409, 425, 429}
@@ -87,7 +87,7 @@ class OpenAIBackend(Backend):
                 f"base_url {scrub(config.base_url)} holds credentials: give the key through "
                 "the environment variable named by api_key_env instead"
             )
-        self._options: dict[str, Any] = {"timeout": config.timeout_s}
+        self._options: openai.RequestOptions = {"timeout": config.timeout_s}
 
     def make_client(self) -> openai.AsyncOpenAI:
         from openai import DefaultAioHttpClient

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from store.errors import ConfigError, NotFoundError
 from synth.backends.base import Backend, Completion, SampleTask, Sink, admitted_tasks
@@ -73,7 +73,9 @@ class TransformersBackend(Backend):
         self.tokenizer.truncation_side = "left"  # a prompt over max_model_len keeps its end
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(self.device)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
+        # transformers annotates the wrapped .to() with its model type, not torch's device
+        self.model = model.to(self.device)  # type: ignore[arg-type]
         self.model.eval()
         self.eos_ids = _eos_ids(self.tokenizer, self.model)
 
@@ -105,9 +107,11 @@ class TransformersBackend(Backend):
             raise ConfigError(
                 f"{self.config.model}: the tokenizer has no chat template; send `prompt` requests"
             )
-        return self.tokenizer.apply_chat_template(
+        assert task.messages is not None  # a task holds messages or a prompt (ChatRequest)
+        text = self.tokenizer.apply_chat_template(
             task.messages, add_generation_prompt=True, tokenize=False
         )
+        return cast(str, text)  # tokenize=False: the rendered text
 
     def _generate(self, batch: list[tuple[str, SampleTask]]) -> list[Completion]:
         start = time.perf_counter()
@@ -190,9 +194,8 @@ class TransformersBackend(Backend):
             while row and row[-1] == pad:
                 row = row[:-1]
         length = len(row) if end is None else end + 1
-        text = self.tokenizer.decode(
-            row[: end if end is not None else length], skip_special_tokens=True
-        )
+        ids = row[: end if end is not None else length]
+        text = cast(str, self.tokenizer.decode(ids, skip_special_tokens=True))  # one sequence
         reason = "stop" if end is not None else ("length" if length >= max_tokens else "stop")
         for word in stop or ():
             cut = text.find(word)
