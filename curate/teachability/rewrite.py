@@ -194,7 +194,8 @@ def _solve(
     parsed: list[tuple[str, str] | None],
 ) -> dict[int, list[str | None]]:
     """Extracted answers of the independent solves, per rewritten item."""
-    index = [i for i, p in enumerate(parsed) if p is not None]
+    found = {i: p for i, p in enumerate(parsed) if p is not None}
+    index = list(found)
     if not index:
         return {}
     spec = solver or (config.solver if config.solver is not None else rewriter_model)
@@ -203,12 +204,12 @@ def _solve(
         prompt = prompting(
             style, 0.7, config.solver_max_tokens, config.seed + 1_000_003, "solve_chat.txt"
         )
-        questions = [parsed[i][0] for i in index]  # type: ignore[index]
+        questions = [found[i][0] for i in index]
         pairs = [(k, j) for k in range(len(index)) for j in range(config.solve_samples)]
         drawn = Sampler(models, prompt).draw(questions, [None] * len(index), pairs)
     out: dict[int, list[str | None]] = {i: [] for i in index}
     for k, text in drawn.select("item", "response").iter_rows():
-        stated = parsed[index[k]][1]  # k: from Polars rows, untyped
+        stated = found[index[k]][1]  # k: from Polars rows, untyped
         out[index[k]].append(extract_answer(text or "", infer_answer_type(stated)))
     return out
 
@@ -221,7 +222,8 @@ def _verdicts(
     model: str,
 ) -> pl.DataFrame:
     flat = [(i, got) for i, answers in solves.items() for got in answers]
-    stated = [parsed[i][1] for i, _ in flat]  # type: ignore[index]
+    rewritten = {i: p for i, p in enumerate(parsed) if p is not None}
+    stated = [rewritten[i][1] for i, _ in flat]
     types = [infer_answer_type(s) for s in stated]
     match = check_batch([g for _, g in flat], stated, types) if flat else []
     hits: dict[int, int] = {}
@@ -230,11 +232,12 @@ def _verdicts(
     # (seed_id, question, answer, answer_type, status, reason, solver answers as JSON)
     rows: list[tuple[str, str | None, str | None, str | None, str, str, str | None]] = []
     for i, (seed_id, why) in enumerate(todo.select("seed_id", "why").iter_rows()):
-        if parsed[i] is None:
+        pair = parsed[i]
+        if pair is None:
             reason = f"{why}: unparseable rewrite"
             rows.append((seed_id, None, None, None, "rejected", reason, None))
             continue
-        question, answer = parsed[i]  # type: ignore[misc]
+        question, answer = pair
         got = solves.get(i, [])
         share = hits.get(i, 0) / len(got) if got else 0.0
         ok = bool(got) and hits.get(i, 0) > 0 and share >= config.min_solve_agreement
