@@ -31,12 +31,13 @@ from store.tables import PROXY_ANSWERS
 from synth.backends import Backend
 from synth.models import ModelConfig, resolve_model_config
 from synth.session import model_session
+from synth.sizes import MAX_SAMPLES, check_size
 
 
 class ProxyConfig(SeedPromptConfig):
     model: str | ModelConfig | None = None
     """Strong model: config YAML, embedded name, inline config; None is SmolLM2."""
-    samples: int = Field(default=5, ge=1)
+    samples: int = Field(default=5, ge=1, le=MAX_SAMPLES)
     """Samples per seed without a reference answer."""
     min_agreement: float = Field(default=0.5, gt=0, le=1)
     """Below this share of samples in the winning answer: unverifiable."""
@@ -58,6 +59,7 @@ def run_proxy(
         has_ref = seeds["answer"].is_not_null() & (seeds["answer"].str.strip_chars() != "")
         code = (seeds["answer_type"] == CODE).fill_null(False)
         reference, open_seeds = seeds.filter(has_ref), seeds.filter(~has_ref & ~code)
+        check_size("--samples", config.samples, open_seeds.height)
         programs = _code_rows(seeds.filter(~has_ref & code))
         votes = pl.DataFrame(schema={"seed_id": pl.String, "method": pl.String})
         model = backend.config if backend is not None else resolve_model_config(config.model)
