@@ -11,7 +11,7 @@ import polars as pl
 from pydantic import Field as PydanticField
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from curate.seeds import validate
+from curate.seeds import readers, validate
 from curate.seeds.answers import split_answers
 from curate.seeds.code import CODE_COLUMNS, detect_shape, map_code
 from curate.seeds.errors import IngestError
@@ -69,7 +69,10 @@ def run_ingest(store: Store, config: IngestConfig) -> dict[str, int]:
     batch, not by the file."""
     with store.run("seeds.add", config) as run:
         skip = config.on_error == "skip"
-        ingest_batches(run, config, iter_source(config.source, split=config.split, skip_bad=skip))
+        batches = iter_source(
+            config.source, split=config.split, skip_bad=skip, batch_bytes=readers.BATCH_BYTES
+        )
+        ingest_batches(run, config, batches)
         return run.counts
 
 
@@ -190,12 +193,13 @@ class _Picks:
 
 
 def _picks(
-    columns: list[str], config: IngestConfig, code: bool, state: _Source | None, where: str
+    frame: pl.DataFrame, columns: list[str], config: IngestConfig, code: bool, state: _Source | None
 ) -> _Picks:
     """The source fields mapped to problem, answer and ref: chosen from the first batch's
     fields, and kept for the later ones (a field a later batch lacks is null there). A field
     the defaults would have preferred that shows up only in a later batch is an error: the
     choice would depend on where the batches fall."""
+    where = frame[LOC][0]
     earlier = state.columns if state is not None else []
     seen = [*columns, *(c for c in earlier if c not in columns)]
     problem = _pick(seen, config.problem_field, PROBLEM_FIELDS, "problem", where)
@@ -215,6 +219,7 @@ def _picks(
             if getattr(picks, name) != getattr(state.picks, name)
         )
         option = {"problem": "problem", "answer": "answer", "ref": "id"}[what]
+        where = frame.filter(pl.col(new).is_not_null())[LOC][0] if new in columns else where
         raise IngestError(
             f"{where}: field '{new}' first appears here, after the earlier records were read "
             f"with '{getattr(state.picks, what)}' as the {what}; set --{option}-field"
@@ -240,7 +245,7 @@ def map_fields(
     if frame.height == 0:  # every record was set aside by the reader
         return pl.DataFrame(schema=dict.fromkeys([LOC, *_MAPPED, *extra], pl.String)), []
     columns = [c for c in frame.columns if c != LOC and not c.startswith(KIND)]
-    picks = _picks(columns, config, code, state, frame[LOC][0])
+    picks = _picks(frame, columns, config, code, state)
     problem, answer, ref = picks.problem, picks.answer, picks.ref
     absent = [c for c in (problem, answer, ref) if c is not None and c not in columns]
     frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)

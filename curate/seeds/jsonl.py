@@ -87,10 +87,11 @@ def _blocks(path: Path, batch_bytes: int | None) -> Iterator[tuple[bytes, str | 
         size += len(piece)
         if batch_bytes is None or size < batch_bytes or b"\n" not in piece:
             continue
-        data = b"".join(pieces)
-        cut = data.rfind(b"\n") + 1
-        yield data[:cut], None
-        pieces, size = [data[cut:]], len(data) - cut
+        data, start = b"".join(pieces), 0
+        while (cut := data.find(b"\n", start + batch_bytes - 1) + 1) > 0:
+            yield data[start:cut], None
+            start = cut
+        pieces, size = [data[start:]], len(data) - start
     data = b"".join(pieces)
     yield data, inflate.damage if inflate is not None else None
 
