@@ -20,7 +20,7 @@ import polars as pl
 
 from store._process import alive
 
-SPILL_BYTES = 64 << 20  # pending rows kept in memory per run before they go to disk
+SPILL_BYTES = 16 << 20  # pending rows kept in memory per run before they go to disk
 _PREFIX = "teachable-spill-"
 
 
