@@ -231,7 +231,7 @@ class Run:
     def _keep(self, op: Pending) -> Pending:
         """The insert as it waits: in memory, or once the run holds SPILL_BYTES, on disk."""
         assert op.frame is not None
-        size = op.frame.estimated_size()
+        size = int(op.frame.estimated_size())
         if self._held + size <= SPILL_BYTES or op.frame.height == 0:
             self._held += size
             return op

@@ -110,7 +110,7 @@ def _arrow_rows(
 def _in_batches(records: SourceRecords, batch_bytes: int | None) -> Iterator[SourceRecords]:
     """A source read whole, handed over in row batches (its rejects with the first)."""
     frame = records.frame
-    rows = _rows_per_batch(frame.height, frame.estimated_size(), batch_bytes)
+    rows = _rows_per_batch(frame.height, int(frame.estimated_size()), batch_bytes)
     for start in range(0, max(frame.height, 1), rows):
         rejects = records.rejects if start == 0 else []
         yield SourceRecords(frame.slice(start, rows), rejects)

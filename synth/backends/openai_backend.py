@@ -99,11 +99,11 @@ class _CappedStream(_httpx.AsyncByteStream):
         await self._inner.aclose()
 
 
-class _CappedClient(DefaultAioHttpClient):  # type: ignore[misc,valid-type]
+class _CappedClient(DefaultAioHttpClient):
     """The SDK's aiohttp client, reading every body (a completion, an error page) through a
     `_CappedStream` when a limit is set for the request: the SDK itself reads whole."""
 
-    async def send(  # type: ignore[override]
+    async def send(
         self, request: _httpx.Request, *, stream: bool = False, **kwargs: Any
     ) -> _httpx.Response:
         cap = _CAP.get()
@@ -111,6 +111,7 @@ class _CappedClient(DefaultAioHttpClient):  # type: ignore[misc,valid-type]
             return await super().send(request, stream=stream, **kwargs)
         request.headers["accept-encoding"] = "identity"  # the limit is on the bytes we keep
         response = await super().send(request, stream=True, **kwargs)
+        assert isinstance(response.stream, _httpx.AsyncByteStream)
         body = _CappedStream(response.stream, *cap)
         response.stream = body
         try:
