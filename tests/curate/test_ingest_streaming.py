@@ -65,7 +65,7 @@ def test_streamed_ingest_lands_what_a_whole_file_ingest_lands(
 ) -> None:
     path = _write(tmp_path / name, _lines())
     results = []
-    for batch, spill in ((None, 1 << 40), (BATCH, 0)):  # whole file in memory; tiny batches
+    for batch, spill in ((None, 1 << 40), (2 * BATCH, 0)):  # the whole file; ~8 batches
         monkeypatch.setattr(readers, "BATCH_BYTES", batch)
         monkeypatch.setattr(run_module, "SPILL_BYTES", spill)  # spilled inserts, too
         with Store.open(tmp_path / f"lake-{batch}") as lake:
