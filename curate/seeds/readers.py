@@ -35,8 +35,13 @@ __all__ = ["BATCH_BYTES", "LOC", "Reject", "SourceRecords", "iter_source", "read
 
 
 def read_source(source: str, *, split: str | None, skip_bad: bool) -> SourceRecords:
-    """The whole source as one batch (benchmark files, tests)."""
-    return next(iter_source(source, split=split, skip_bad=skip_bad, batch_bytes=None))
+    """The whole source as one batch (benchmark files, tests). A Parquet file's row groups or a
+    dataset's table chunks still come as batches of one schema: they are joined here."""
+    batches = list(iter_source(source, split=split, skip_bad=skip_bad, batch_bytes=None))
+    if len(batches) == 1:
+        return batches[0]
+    frame = pl.concat([b.frame for b in batches], how="diagonal_relaxed")
+    return SourceRecords(frame, [r for b in batches for r in b.rejects])
 
 
 def iter_source(

@@ -146,6 +146,8 @@ def test_parquet_is_read_in_record_batches(tmp_path: Path, monkeypatch: pytest.M
     assert len(batches) > 20 and max(b.frame.height for b in batches) < 500
     locs = pl.concat([b.frame[LOC] for b in batches])
     assert locs.to_list() == [f"{path}#row{i}" for i in range(2000)]
+    whole = readers.read_source(str(path), split=None, skip_bad=False).frame  # eval's reader
+    assert whole[LOC].to_list() == locs.to_list()
     monkeypatch.setattr(readers, "BATCH_BYTES", BATCH)
     with Store.open(tmp_path / "lake") as lake:
         assert run_ingest(lake, IngestConfig(source=str(path), name="p"))["seeds_inserted"] == 2000
