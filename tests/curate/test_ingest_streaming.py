@@ -151,3 +151,21 @@ def test_parquet_is_read_in_record_batches(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(readers, "BATCH_BYTES", BATCH)
     with Store.open(tmp_path / "lake") as lake:
         assert run_ingest(lake, IngestConfig(source=str(path), name="p"))["seeds_inserted"] == 2000
+
+
+@pytest.mark.parametrize("fmt", ["dataset", "json"])
+def test_dataset_folders_and_json_documents_come_in_batches(fmt: str, tmp_path: Path) -> None:
+    rows = [{"problem": f"Problem {i} " + "y" * 40, "answer": str(i)} for i in range(1500)]
+    if fmt == "dataset":
+        import datasets
+
+        path, prefix = tmp_path / "d", f"{tmp_path / 'd'}#"
+        datasets.Dataset.from_list(rows).save_to_disk(str(path))
+        expected = [f"{prefix}{i}" for i in range(1500)]
+    else:
+        path = tmp_path / "d.json"
+        path.write_text(json.dumps(rows))
+        expected = [f"{path}[{i}]" for i in range(1500)]
+    batches = list(readers.iter_source(str(path), split=None, skip_bad=False, batch_bytes=BATCH))
+    assert len(batches) > 10
+    assert pl.concat([b.frame[LOC] for b in batches]).to_list() == expected
