@@ -11,7 +11,7 @@ Every reader yields its records in batches (`iter_source`), each about `BATCH_BY
 data, so ingesting a large file holds one batch at a time: JSONL (plain or gzip) in blocks of
 lines, Parquet by record batches, dataset folders by slices of their memory-mapped table. A .json
 document is parsed whole (there is no record boundary before the end) and then handed over in
-batches; a .csv file is read whole. Locations run on across batches.
+batches; CSV in blocks cut at record ends. Locations run on across batches.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from curate.seeds.csv_reader import read_csv
+from curate.seeds.csv_reader import iter_csv
 from curate.seeds.errors import IngestError
 from curate.seeds.jsonl import BATCH_BYTES, iter_jsonl, read_json
 from curate.seeds.records import LOC, Reject, SourceRecords
@@ -67,7 +67,7 @@ def iter_source(
     elif name.endswith(".parquet"):
         yield from _read_parquet(path, batch_bytes)
     elif name.endswith(".csv"):
-        yield read_csv(path, skip_bad)
+        yield from iter_csv(path, skip_bad, batch_bytes)
     else:
         raise IngestError(
             f"{source}: unknown format (expected .jsonl, .jsonl.gz, .json, .parquet, .csv, "

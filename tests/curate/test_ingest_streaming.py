@@ -169,3 +169,42 @@ def test_dataset_folders_and_json_documents_come_in_batches(fmt: str, tmp_path: 
     batches = list(readers.iter_source(str(path), split=None, skip_bad=False, batch_bytes=BATCH))
     assert len(batches) > 10
     assert pl.concat([b.frame[LOC] for b in batches]).to_list() == expected
+
+
+def _csv_rows(n: int = 500) -> list[str]:
+    """Rows with quoted commas and newlines, doubled quotes, empty quoted cells, duplicates far
+    apart; the damage below is spliced in at chosen rows."""
+    out = []
+    for i in range(n):
+        problem = f'"Problem {i % 400}, with a comma\nand a second line, ""quoted"" here"'
+        out.append(f'{problem},{i % 400 + 1},""' if i % 5 else f"Problem {i % 400} plain,{i},x")
+    return out
+
+
+_DAMAGE = {
+    "clean": {},
+    "ragged": {120: "only one cell", 333: "a,b,c,d"},
+    "stray_quote_late": {450: 'Problem 5"x, 7, y'},  # a literal quote: the rest is one block
+    "stray_quote_early": {30: 'He said 5" tall,1,z'},
+    "lone_cr": {200: "Problem cr\rsplit,1,z"},
+    "blank_lines": {100: "", 101: "", 300: ""},
+}
+
+
+@pytest.mark.parametrize("damage", sorted(_DAMAGE))
+def test_streamed_csv_reads_what_the_whole_file_reads(damage: str, tmp_path: Path) -> None:
+    rows = _csv_rows()
+    for index, line in _DAMAGE[damage].items():
+        rows[index] = line
+    path = tmp_path / "s.csv"
+    path.write_bytes(("problem,answer,note\n" + "\n".join(rows) + "\n").encode())
+    results = []
+    for batch in (None, BATCH):
+        batches = list(readers.iter_source(str(path), split=None, skip_bad=True, batch_bytes=batch))
+        frame = pl.concat([b.frame for b in batches], how="diagonal_relaxed")
+        rejects = [(r.location, r.field, r.reason) for b in batches for r in b.rejects]
+        results.append((len(batches), frame.rows(), rejects))
+    (one, whole, whole_rejects), (many, streamed, streamed_rejects) = results
+    # past a literal quote or a lone CR (rows 30, 200) the rest of the file is one block
+    assert one == 1 and many >= {"stray_quote_early": 1, "lone_cr": 2}.get(damage, 5)
+    assert streamed == whole and streamed_rejects == whole_rejects
