@@ -1,8 +1,9 @@
 """The commit of a run: pending inserts, DuckLake's conflict checks, retry.
 
-Every run keeps its inserts in memory (`Pending`) until its block ends, then writes them all in
-one short transaction and commits (store.run.Run.commit). On a folder store that write phase
-holds the store's writer lock; on a shared (PostgreSQL) catalog many processes write at once.
+Every run keeps its inserts (`Pending`: in memory, or past a size in a Parquet file, see
+store._spill) until its block ends, then writes them all in one short transaction and commits
+(store.run.Run.commit). On a folder store that write phase holds the store's writer lock; on a
+shared (PostgreSQL) catalog many processes write at once.
 DuckLake refuses a commit that conflicts with one made since the transaction began (two runs
 creating the same table, an insert into a table another run altered or upgraded); the run then
 rolls back, waits and writes the same pending inserts again in a fresh transaction, which sees
@@ -26,6 +27,7 @@ import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -82,22 +84,27 @@ def conflict_line(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class Pending:
-    """One `run.insert` waiting for the commit (the rows already have every spec column);
+    """One `run.insert` waiting for the commit (the rows already have every spec column):
+    `frame` in memory, or `path`, a Parquet file of them (first row per `unique_on` key only);
     `count`: a figure of the run that counts the rows this insert lands."""
 
     spec: TableSpec
-    frame: pl.DataFrame
+    frame: pl.DataFrame | None
     unique_on: tuple[str, ...] | None
     count: str | None = None
+    path: Path | None = None
+    rows: int = 0
 
 
 def new_keys(
     frame: pl.DataFrame, earlier: Sequence[Pending], unique_on: Sequence[str]
 ) -> pl.DataFrame:
     """Rows of `frame` (first per key) whose key none of this run's `earlier` inserts into the
-    same table holds: what the write phase will find new besides the table itself."""
+    same table holds: what the write phase will find new besides the table itself. Inserts
+    spilled to disk (store._spill) are not read back for this estimate."""
     keys = list(unique_on)
     frame = frame.unique(subset=keys, keep="first", maintain_order=True)
     for op in earlier:
-        frame = frame.join(op.frame.select(keys), on=keys, how="anti", nulls_equal=True)
+        if op.frame is not None:
+            frame = frame.join(op.frame.select(keys), on=keys, how="anti", nulls_equal=True)
     return frame

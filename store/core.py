@@ -312,7 +312,8 @@ class Store:
         """One run of `stage` (its declaration; a bare name for the store's own runs). It is
         journaled as `running` at once (before any model call), reads at a pinned input snapshot
         (`run.at`: the config's `at` when it has one, else the current snapshot, recorded back
-        into the config), keeps its inserts in memory, and writes and commits them as one
+        into the config), keeps its inserts (in memory, past a size in local
+        Parquet files: store._spill), and writes and commits them as one
         snapshot when the block ends (a folder store's writer lock is held for that commit
         alone). On an exception nothing is written to the lake and the journal records the run
         as failed."""

@@ -1,8 +1,10 @@
 """A stage run: every write of one stage, committed as one DuckLake snapshot.
 
 A run reads at its pinned input snapshot (`run.at`) and computes with the store unlocked: its
-inserts wait in memory. Leaving the `with` block writes them all, with the run's `runs` row, in
-one short transaction committed as one snapshot (store._commit). On a folder store that write
+inserts wait in memory, and past `store._spill.SPILL_BYTES` in Parquet files on local disk (a
+stage streaming a large source stays bounded in memory). Leaving the `with` block writes them
+all, with the run's `runs` row, in one short transaction committed as one snapshot
+(store._commit). On a folder store that write
 phase alone holds the store's writer lock; on a shared (PostgreSQL) catalog there is no store
 lock, and the transaction is retried when DuckLake reports a conflict. Either way model calls
 and kernels never hold a lock, the counts the run reports for its inserts are the commit's, and
@@ -37,6 +39,7 @@ from store._commit import (
 )
 from store._connection import LAKE
 from store._lock import WriterLock
+from store._spill import SPILL_BYTES, Spill
 from store._tables import Tables
 from store.current import version_key
 from store.errors import SchemaError, StoreBusyError, StoreError
@@ -90,6 +93,8 @@ class Run:
         self._retry = retry or RetryPolicy()
         self._table_locks = table_locks  # a shared catalog's per-table locks for unique_on
         self._pending: list[Pending] = []
+        self._held = 0  # bytes of pending rows held in memory
+        self._spill = Spill(run_id)
         self._tables = Tables(con, store_name, run_id)
         self._seen: dict[str, int] | None = None  # the tables the run's estimates saw
         self._writing = False  # the commit's transaction is open
@@ -214,14 +219,27 @@ class Run:
         state = self._seen
         stored = self._tables.check(spec, state)
         keys = tuple(unique_on) if unique_on else None
-        same = [op for op in self._pending if op.spec.name == spec.name and op.frame.height]
-        self._pending.append(Pending(spec, frame, keys, count))
+        same = [op for op in self._pending if op.spec.name == spec.name and op.rows]
+        self._pending.append(self._keep(Pending(spec, frame, keys, count, rows=frame.height)))
         if keys is None or frame.height == 0:
             return frame.height
         fresh = new_keys(frame, same, keys)
         if fresh.height == 0 or spec.name not in state or stored < spec.version:
             return fresh.height  # nothing stored to compare with (an old table may lack a key)
         return self._count_new(spec.name, fresh.select(keys), keys)
+
+    def _keep(self, op: Pending) -> Pending:
+        """The insert as it waits: in memory, or once the run holds SPILL_BYTES, on disk."""
+        assert op.frame is not None
+        size = int(op.frame.estimated_size())
+        if self._held + size <= SPILL_BYTES or op.frame.height == 0:
+            self._held += size
+            return op
+        frame = op.frame
+        if op.unique_on:  # the write phase dedups a file against the table, not within it
+            frame = frame.unique(subset=list(op.unique_on), keep="first", maintain_order=True)
+        path = self._spill.write(frame.select(list(op.spec.columns)))
+        return Pending(op.spec, None, op.unique_on, op.count, path, op.rows)
 
     def _count_new(self, name: str, keys_frame: pl.DataFrame, keys: Sequence[str]) -> int:
         view = f"_keys_{uuid.uuid4().hex[:8]}"
@@ -285,7 +303,7 @@ class Run:
                 continue
             self._writing = False
             self._tables.reset()
-            self._pending.clear()
+            self._forget_pending()
             return committed_snapshot(self._con)
         raise StoreBusyError(
             f"store {self._store_name}: run {self.id} ({self.stage}) could not commit: "
@@ -306,7 +324,7 @@ class Run:
         landed: dict[str, int] = {}
         for op in self._pending:
             self._tables.ensure(op.spec)
-            n = self._insert_frame(op.spec, op.frame, op.unique_on) if op.frame.height else 0
+            n = self._insert_pending(op) if op.rows else 0
             inserted[op.spec.name] = inserted.get(op.spec.name, 0) + n
             if op.count:
                 landed[op.count] = landed.get(op.count, 0) + n
@@ -332,8 +350,13 @@ class Run:
                 self._con.execute("ROLLBACK")
             self._writing = False
         if not keep_pending:
-            self._pending.clear()
+            self._forget_pending()
         self._tables.reset()
+
+    def _forget_pending(self) -> None:
+        self._pending.clear()
+        self._held = 0
+        self._spill.close()
 
     def _runs_row(self) -> pl.DataFrame:
         return pl.DataFrame(
@@ -355,23 +378,39 @@ class Run:
             schema_overrides={"error": pl.String},
         )
 
+    def _insert_pending(self, op: Pending) -> int:
+        if op.frame is not None:
+            return self._insert_frame(op.spec, op.frame, op.unique_on)
+        assert op.path is not None  # spilled: DuckDB reads the file in its own batches
+        return self._insert_from(op.spec, "read_parquet(?)", op.unique_on, [str(op.path)])
+
     def _insert_frame(
         self, spec: TableSpec, frame: pl.DataFrame, unique_on: Sequence[str] | None
     ) -> int:
-        columns = list(spec.columns)
-        frame = frame.select(columns)
+        frame = frame.select(list(spec.columns))
         if unique_on:
             frame = frame.unique(subset=list(unique_on), keep="first", maintain_order=True)
-        target = qualified(spec.name)
-        cols = ", ".join(f'"{c}"' for c in columns)
         view = f"_incoming_{uuid.uuid4().hex[:8]}"
         self._con.register(view, frame.to_arrow())
         try:
-            query = f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {view} i"
-            if unique_on:
-                match = " AND ".join(f't."{c}" IS NOT DISTINCT FROM i."{c}"' for c in unique_on)
-                query += f" WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match})"
-            result = self._con.execute(query).fetchone()
+            return self._insert_from(spec, view, unique_on)
         finally:
             self._con.unregister(view)
+
+    def _insert_from(
+        self,
+        spec: TableSpec,
+        source: str,
+        unique_on: Sequence[str] | None,
+        params: Sequence[Any] = (),
+    ) -> int:
+        """Insert the rows of `source` (a view, or a table function) whose key the table
+        (this transaction's writes included) does not hold; returns how many landed."""
+        target = qualified(spec.name)
+        cols = ", ".join(f'"{c}"' for c in spec.columns)
+        query = f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {source} i"
+        if unique_on:
+            match = " AND ".join(f't."{c}" IS NOT DISTINCT FROM i."{c}"' for c in unique_on)
+            query += f" WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {match})"
+        result = self._con.execute(query, list(params)).fetchone()
         return int(result[0]) if result else 0

@@ -29,6 +29,7 @@ from synth.generate import Budget, GenerateResult
 from synth.models import ModelConfig, resolve_model_config
 from synth.prompts import reasoning_system_prompt
 from synth.session import FailurePolicy, model_session
+from synth.sizes import MAX_SAMPLES, check_size
 
 log = logging.getLogger("teachable.synth.traces")
 CODE = "code"  # answer_type of code items: checked by running their tests (quality.programs)
@@ -37,7 +38,7 @@ CODE = "code"  # answer_type of code items: checked by running their tests (qual
 class TracesConfig(StageConfig, FailurePolicy):
     teacher: str | ModelConfig | None = None
     """Model config YAML, an embedded model name, an inline config, or None for SmolLM2."""
-    samples: int = Field(default=1, ge=1, le=10_000)
+    samples: int = Field(default=1, ge=1, le=MAX_SAMPLES)
     """Samples per item."""
     source: Literal["seeds", "questions"] = "seeds"
     """Item table: seeds | questions."""
@@ -80,6 +81,7 @@ def run_traces(store: Store, config: TracesConfig) -> dict[str, int]:
         skipped = 0 if config.untested_code else items.filter(untested).height
         if skipped:
             items = items.filter(~untested.fill_null(False))
+        check_size("--samples", config.samples, items.height)
         todo = _without_finished(run, items, teacher_hash, config.samples)
         requests = [
             ChatRequest(

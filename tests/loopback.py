@@ -8,13 +8,15 @@ Kinds:
   stall (never answers), drop/reset (aborts the connection: RST), close (closes it cleanly
   without answering), badjson (200 with a broken body), empty (200 with no choices);
   drip (headers at once, then the body one byte every `drip_s`), dripforever (an endless
-  body, one byte every `drip_s`), stallbody (headers, then nothing);
+  chunked body, one byte every `drip_s`), stallbody (headers, then nothing);
   echojson / echotext / echocase / echourl / echobare (an error that echoes the request's
   Authorization header: in a JSON body (401), plain text (500), upper-cased header text (502),
   URL-encoded in a query string (400), the bare key (403)), echook (a 200 completion whose
   text quotes the header), echofinish (a 200 completion whose finish_reason, system_fingerprint
   and usage hold the bare key), huge (a 200 completion of 3 MB of text, whatever max_tokens),
-  nousage (a 200 completion without `usage`).
+  nousage (a 200 completion without `usage`), flood / floodlength (a 200 completion of
+  `flood_bytes` (100 MB) sent as fast as the client reads it, chunked or with its
+  Content-Length announced; `flood_sent` counts the body bytes that left the server).
 With `chaos` (fault kind -> probability), an attempt of a request that carries no plan draws
 its fault at random: the soak benchmark (bench/faults.py). The server counts attempts and
 successes per request body, so tests can check that nothing was lost or sent twice.
@@ -64,6 +66,8 @@ class LoopbackServer:
         self.retry_after, self.completion_tokens = retry_after, completion_tokens
         self.drip_s = drip_s
         self.drips_cut = 0  # dripped responses the client hung up on before their end
+        self.flood_bytes = 100 << 20
+        self.flood_sent = 0  # body bytes of flood responses handed to the socket
         self.chaos = dict(chaos or {})
         self.faults: Counter[str] = Counter()  # chaos faults injected, by kind
         self._rng = random.Random(chaos_seed)
@@ -142,6 +146,8 @@ class LoopbackServer:
             data["choices"][0]["finish_reason"] = key
             data.update(system_fingerprint=key, usage={**data["usage"], "note": f"key {key}"})
             proto.send(200, json.dumps(data).encode(), "")
+        elif fault in ("flood", "floodlength"):
+            self._flood(proto, fault == "floodlength")
         elif fault in ("drip", "dripforever", "stallbody"):
             self._drip(proto, payload, fault)
         elif self.delay_s:
@@ -161,8 +167,12 @@ class LoopbackServer:
     def _drip(self, proto: _Protocol, payload: bytes, fault: str) -> None:
         """Headers now, then the body one byte per `drip_s` (forever for dripforever, never
         for stallbody): each read succeeds, the response never completes in time."""
-        length = 10**9 if fault == "dripforever" else len(payload)
-        proto.transport.write(proto.head(200, length, ""))
+        endless = fault == "dripforever"  # chunked: no length announced, no end
+        length = 10**9 if endless else len(payload)
+        head = proto.head(200, length, "")
+        if endless:
+            head = head.replace(f"content-length: {length}".encode(), b"transfer-encoding: chunked")
+        proto.transport.write(head)
         if fault == "stallbody":
             return
         loop = asyncio.get_running_loop()
@@ -172,11 +182,47 @@ class LoopbackServer:
                 self.drips_cut += 1
                 return
             byte = payload[i : i + 1] if i < len(payload) else b" "
-            proto.transport.write(byte)
+            proto.transport.write(b"1\r\n%s\r\n" % byte if endless else byte)
             if i + 1 < length:
                 loop.call_later(self.drip_s, tick, i + 1)
 
         loop.call_later(self.drip_s, tick, 0)
+
+    def _flood(self, proto: _Protocol, announce: bool) -> None:
+        """A completion whose text is `flood_bytes` long, written 64 KB at a time while the
+        socket's send buffer drains (so `flood_sent` is what the client could have read)."""
+        head = b'{"id": "f", "object": "chat.completion", "choices": [{"index": 0, '
+        head += b'"message": {"role": "assistant", "content": "'
+        tail = b'"}, "finish_reason": "stop"}]}'
+        size = self.flood_bytes
+        framing = (
+            f"content-length: {len(head) + size + len(tail)}"
+            if announce
+            else "transfer-encoding: chunked"
+        )
+        proto.transport.write(
+            f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{framing}\r\n\r\n".encode()
+        )
+        loop, piece = asyncio.get_running_loop(), b"x" * (64 << 10)
+
+        def frame(data: bytes) -> bytes:
+            return data if announce else b"%x\r\n%s\r\n" % (len(data), data)
+
+        def pump(left: int) -> None:
+            if proto.transport.is_closing() or proto.lost:
+                return
+            while left and proto.transport.get_write_buffer_size() < (256 << 10):
+                data = piece[: min(left, len(piece))]
+                proto.transport.write(frame(data))
+                self.flood_sent += len(data)
+                left -= len(data)
+            if left:
+                loop.call_later(0.001, pump, left)
+            else:
+                proto.transport.write(frame(tail) + (b"" if announce else b"0\r\n\r\n"))
+
+        proto.transport.write(frame(head))
+        loop.call_soon(pump, size)
 
     def batch_api(self, proto: _Protocol, method: str, path: str, body: bytes) -> None:
         """Just enough of /files and /batches for the Batch API mode: a batch stays in progress
@@ -259,7 +305,11 @@ class _Protocol(asyncio.Protocol):
     def __init__(self, server: LoopbackServer) -> None:
         self.server = server
         self.buf = b""
+        self.lost = False  # the client hung up
         self.transport: asyncio.Transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]

@@ -40,6 +40,7 @@ from synth.generate import Budget
 from synth.models import ModelConfig
 from synth.prompts import reasoning_system_prompt
 from synth.session import FailurePolicy, model_session
+from synth.sizes import MAX_SAMPLES, check_size
 
 log = logging.getLogger("teachable.eval")
 
@@ -56,7 +57,7 @@ class EvalConfig(StageConfig, FailurePolicy):
     """Also evaluate on the seeds of this named selection (`teachable select --name`)."""
     where: SqlCondition = None
     """Also evaluate on the seeds matching this SQL condition (with --selection: narrows it)."""
-    samples: int = Field(default=4, ge=1, le=10_000)
+    samples: int = Field(default=4, ge=1, le=MAX_SAMPLES)
     """N samples per item; raising N later pays only for the new samples."""
     limit: int | None = Field(default=None, ge=1)
     """Only the first N items of each benchmark."""
@@ -105,6 +106,7 @@ def run_eval(store: Store, config: EvalConfig, backend: Backend | None = None) -
     model = eval_model_of(config)
     with store.run(EVAL_STAGE, config) as run:
         benchmarks = load_benchmarks(store, config, run.at)
+        check_size("--samples", config.samples, sum(b.items.height for b in benchmarks))
         expected = expected_rows(benchmarks, model, config.samples)
         todo = run.todo(expected, EVALS, on="eval_id")
         new, stats = sample(store, model, todo, config, backend)

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Literal
 
 import polars as pl
 from pydantic import Field as PydanticField
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from curate.seeds import validate
+from curate.seeds import readers, validate
 from curate.seeds.answers import split_answers
 from curate.seeds.code import CODE_COLUMNS, detect_shape, map_code
 from curate.seeds.declare import SEEDS_ADD_STAGE
 from curate.seeds.errors import IngestError
 from curate.seeds.normalize import content_ids, normalize_expr
-from curate.seeds.readers import read_source
+from curate.seeds.readers import iter_source
 from curate.seeds.records import EXCERPT, KIND, LOC, Reject, SourceRecords, excerpt
 from curate.seeds.validate import NUMBER, TEXT, Field
 from store import Run, StageConfig, Store
@@ -63,23 +66,72 @@ class IngestConfig(StageConfig):
 
 def run_ingest(store: Store, config: IngestConfig) -> dict[str, int]:
     """Ingest one source; exact duplicates (same normalized problem) are stored once, while
-    every source occurrence is kept in `seed_sources`. Re-running adds nothing."""
+    every source occurrence is kept in `seed_sources`. Re-running adds nothing. The source is
+    read, checked and written in batches (curate.seeds.readers), so memory is bounded by a
+    batch, not by the file."""
     with store.run(SEEDS_ADD_STAGE, config) as run:
-        records = read_source(config.source, split=config.split, skip_bad=config.on_error == "skip")
-        if config.limit is not None:
-            records.frame = records.frame.head(config.limit)
-        run.count("rows_read", records.frame.height + len(records.rejects))
-        shape = _code_shape(records, config)
-        if shape is None:
-            frame, rejects = map_fields(records, config)
-        else:
-            frame, rejects = _map_code(records, shape, config)
-            run.count("code_shape_" + shape, frame.height)
-            run.count("code_without_tests", frame["_tests"].null_count())
-        domain = config.domain or ("code" if shape else "math")
-        store_seed_frame(run, frame, source=config.name, domain=domain, license=config.license)
-        _write_rejects(run, config.name, [*records.rejects, *rejects])
+        skip = config.on_error == "skip"
+        batches = iter_source(
+            config.source, split=config.split, skip_bad=skip, batch_bytes=readers.BATCH_BYTES
+        )
+        ingest_batches(run, config, batches)
         return run.counts
+
+
+@dataclass
+class _Source:
+    """What holds across the batches of one source: the fields mapped and the code shape,
+    decided by the first batch, and the seed ids met so far (for the duplicate count)."""
+
+    picks: _Picks | None = None
+    shape: str | None = None
+    columns: list[str] = field(default_factory=list)
+    seen: pl.DataFrame = field(default_factory=lambda: _id_halves(pl.Series([], dtype=pl.String)))
+
+
+def ingest_batches(run: Run, config: IngestConfig, batches: Iterable[SourceRecords]) -> None:
+    state, left = _Source(), config.limit
+    for records in batches:
+        if left is not None:
+            records.frame = records.frame.head(left)
+            left -= records.frame.height
+        run.count("rows_read", records.frame.height + len(records.rejects))
+        if state.picks is None and records.frame.height:
+            state.shape = _code_shape(records, config)
+        if state.shape is None:
+            frame, rejects = map_fields(records, config, state=state)
+        else:
+            frame, rejects = _map_code(records, state.shape, config, state)
+            run.count("code_shape_" + state.shape, frame.height)
+            run.count("code_without_tests", frame["_tests"].null_count())
+        domain = config.domain or ("code" if state.shape else "math")
+        store_seed_frame(
+            run, frame, source=config.name, domain=domain, license=config.license, state=state
+        )
+        _write_rejects(run, config.name, [*records.rejects, *rejects])
+        del records, frame, rejects
+        _give_back_memory()
+        if left == 0:
+            break
+
+
+def _give_back_memory() -> None:
+    """Return the freed heap of the batch just written to the system (glibc's malloc_trim).
+    Polars' worker threads each allocate from their own malloc arena, and what a batch frees
+    there stays resident without this: about 3 MB a batch here, so a long file would creep."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:  # not glibc (macOS, musl): nothing to do
+        return None
+
+
+_LIBC = _libc()
 
 
 def _code_shape(records: SourceRecords, config: IngestConfig) -> str | None:
@@ -91,7 +143,7 @@ def _code_shape(records: SourceRecords, config: IngestConfig) -> str | None:
 
 
 def _map_code(
-    records: SourceRecords, shape: str, config: IngestConfig
+    records: SourceRecords, shape: str, config: IngestConfig, state: _Source
 ) -> tuple[pl.DataFrame, list[Reject]]:
     """Code records mapped and validated as any others (the problem text by `validate`), then
     their reference programs run against their tests (curate.seeds.references)."""
@@ -101,7 +153,7 @@ def _map_code(
     frame, rejects = map_code(records.frame, shape, skip)
     code = SourceRecords(frame)
     update = {"problem_field": "problem", "answer_field": None}
-    mapped, bad = map_fields(code, config.model_copy(update=update), code=True)
+    mapped, bad = map_fields(code, config.model_copy(update=update), code=True, state=state)
     failed = check_references(mapped, config.reference_runs, config.reference_test_s)
     reasons = [(i, r) for i, r in enumerate(failed) if r is not None]
     if reasons and not skip:
@@ -119,15 +171,35 @@ def _map_code(
 
 
 def store_seed_frame(
-    run: Run, frame: pl.DataFrame, *, source: str, domain: str, license: str | None
+    run: Run,
+    frame: pl.DataFrame,
+    *,
+    source: str,
+    domain: str,
+    license: str | None,
+    state: _Source | None = None,
 ) -> None:
     """Insert mapped records (columns problem, answer_raw, ref, level_raw, _loc) as seeds plus
-    their provenance rows."""
+    their provenance rows; `state` carries the ids of earlier batches of the same source."""
     seeds = _build_seeds(frame, source, domain, license, run)
     run.insert(SEEDS, seeds)
     sources = seeds.select("seed_id", "source", "source_ref", "run_id")
     run.insert(SEED_SOURCES, sources)
-    run.count("duplicates_in_source", frame.height - seeds["seed_id"].n_unique())
+    ids = _id_halves(seeds["seed_id"]).unique()
+    if state is not None:
+        ids = ids.join(state.seen, on=["hi", "lo"], how="anti")
+        state.seen = pl.concat([state.seen, ids], rechunk=True)
+    run.count("duplicates_in_source", frame.height - ids.height)
+
+
+def _id_halves(ids: pl.Series) -> pl.DataFrame:
+    """Seed ids (32 hex digits) as two 64-bit integers: 16 bytes an id to remember, not ~50."""
+    return pl.DataFrame(
+        {
+            "hi": ids.str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64),
+            "lo": ids.str.slice(16).str.to_integer(base=16, dtype=pl.UInt64),
+        }
+    )
 
 
 def _pick(
@@ -142,25 +214,70 @@ def _pick(
     return next((c for c in candidates if c in columns), None)
 
 
+@dataclass(frozen=True)
+class _Picks:
+    problem: str
+    answer: str | None
+    ref: str | None
+
+
+def _picks(
+    frame: pl.DataFrame, columns: list[str], config: IngestConfig, code: bool, state: _Source | None
+) -> _Picks:
+    """The source fields mapped to problem, answer and ref: chosen from the first batch's
+    fields, and kept for the later ones (a field a later batch lacks is null there). A field
+    the defaults would have preferred that shows up only in a later batch is an error: the
+    choice would depend on where the batches fall."""
+    where = frame[LOC][0]
+    earlier = state.columns if state is not None else []
+    seen = [*columns, *(c for c in earlier if c not in columns)]
+    problem = _pick(seen, config.problem_field, PROBLEM_FIELDS, "problem", where)
+    if problem is None:
+        raise IngestError(
+            f"{where}: no problem field found (tried {PROBLEM_FIELDS}); set --problem-field"
+        )
+    answer = None if code else _pick(seen, config.answer_field, ANSWER_FIELDS, "answer", where)
+    ref = _pick(seen, config.id_field, _CODE_IDS if code else (), "id", where)
+    picks = _Picks(problem, answer, ref)
+    if state is None:
+        return picks
+    if state.picks is not None and picks != state.picks:
+        what, new = next(
+            (name, getattr(picks, name))
+            for name in ("problem", "answer", "ref")
+            if getattr(picks, name) != getattr(state.picks, name)
+        )
+        option = {"problem": "problem", "answer": "answer", "ref": "id"}[what]
+        where = frame.filter(pl.col(new).is_not_null())[LOC][0] if new in columns else where
+        raise IngestError(
+            f"{where}: field '{new}' first appears here, after the earlier records were read "
+            f"with '{getattr(state.picks, what)}' as the {what}; set --{option}-field"
+        )
+    state.picks = picks
+    state.columns = seen
+    return picks
+
+
 def map_fields(
-    records: SourceRecords, config: IngestConfig, *, code: bool = False
+    records: SourceRecords,
+    config: IngestConfig,
+    *,
+    code: bool = False,
+    state: _Source | None = None,
 ) -> tuple[pl.DataFrame, list[Reject]]:
     """The mapped columns (problem, answer_raw, ref, level_raw, _loc; with `code`, also
     _program and _tests and no answer) of the rows whose values pass `validate`, and a reject
-    for each row that fails (with on_error=fail, the error for the first)."""
+    for each row that fails (with on_error=fail, the error for the first). `state`: the
+    source's earlier batches, whose field choice holds."""
     frame = records.frame
     extra = list(CODE_COLUMNS[1:]) if code else []
     if frame.height == 0:  # every record was set aside by the reader
         return pl.DataFrame(schema=dict.fromkeys([LOC, *_MAPPED, *extra], pl.String)), []
     columns = [c for c in frame.columns if c != LOC and not c.startswith(KIND)]
-    first = frame[LOC][0]
-    problem = _pick(columns, config.problem_field, PROBLEM_FIELDS, "problem", first)
-    if problem is None:
-        raise IngestError(
-            f"{first}: no problem field found (tried {PROBLEM_FIELDS}); set --problem-field"
-        )
-    answer = None if code else _pick(columns, config.answer_field, ANSWER_FIELDS, "answer", first)
-    ref = _pick(columns, config.id_field, _CODE_IDS if code else (), "id", first)
+    picks = _picks(frame, columns, config, code, state)
+    problem, answer, ref = picks.problem, picks.answer, picks.ref
+    absent = [c for c in (problem, answer, ref) if c is not None and c not in columns]
+    frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
     fields = [
         Field("problem", problem, TEXT, required=True),
         Field("answer_raw", answer, NUMBER, required=config.answer_field is not None),

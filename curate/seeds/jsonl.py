@@ -2,8 +2,11 @@
 
 A clean JSONL file goes through Arrow's JSON reader, which is fast and, unlike Polars'
 (which turns a 42 in a column of strings into "42"), refuses a column whose values change kind.
-Anything it refuses, or a file whose row count does not match its line count (blank lines),
+Anything it refuses, or a block whose row count does not match its line count (blank lines),
 takes the line-by-line parse, which locates each bad line and records each value's kind.
+
+A JSONL file is read in blocks of about `BATCH_BYTES` that end at a line end (gzip decompressed
+as it is read), each block judged on its own: memory stays bounded by the block, not the file.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import io
 import json
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +36,8 @@ from curate.seeds.records import (
 )
 
 _BLOCK = 8 << 20  # Arrow JSON block: a row longer than this takes the line-by-line parse
+BATCH_BYTES = 8 << 20  # source bytes per batch of records (a longer line is a batch of its own)
+_READ = 1 << 20  # bytes read from the file at a time
 _BOM = b"\xef\xbb\xbf"
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # a \\udXXX escape: maybe half a pair
 # an integer of 16 digits or more (maybe past 2**53) where a value starts: Arrow would read
@@ -40,19 +46,101 @@ _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # a \\udXXX escape: maybe half a
 _LONG_INTEGER = re.compile(rb"[:\[,]\s*-?\d{16,}(?![\d.eE])")
 
 
-def read_jsonl(path: Path, skip_bad: bool) -> SourceRecords:
-    data, damage = read_bytes(path)
-    data = data.removeprefix(_BOM)
-    if not data.strip() and damage is None:
+def iter_jsonl(
+    path: Path, skip_bad: bool, batch_bytes: int | None = BATCH_BYTES
+) -> Iterator[SourceRecords]:
+    """The file's records in batches of about `batch_bytes` (None: one batch)."""
+    first, found = 1, False
+    for data, damage in _blocks(path, batch_bytes):
+        block = data.removeprefix(_BOM) if first == 1 else data
+        if block.strip() or damage is not None:
+            found = True
+            yield _read_block(path, block, first, damage, skip_bad)
+        first += data.count(b"\n")
+    if not found:
         raise IngestError(f"{path}: empty file, no records")
+
+
+def _read_block(
+    path: Path, data: bytes, first: int, damage: str | None, skip_bad: bool
+) -> SourceRecords:
+    """The records of `data`, lines `first`... of the file."""
     lines, deep = _scan_lines(data)
     blank = b"\n\n" in data or data.startswith(b"\n")  # Arrow skips blank lines: no line numbers
     if damage is None and not blank and not deep and not _LONG_INTEGER.search(data):
         fast = _read_arrow(data)
         if fast is not None and fast.height == lines:
-            locs = pl.int_range(1, fast.height + 1, eager=True).cast(pl.String)
+            locs = pl.int_range(first, first + fast.height, eager=True).cast(pl.String)
             return SourceRecords.of(fast, pl.lit(f"{path}:") + locs)
-    return _read_lines(path, data, damage, skip_bad)
+    return _read_lines(path, data, damage, skip_bad, first)
+
+
+def _blocks(path: Path, batch_bytes: int | None) -> Iterator[tuple[bytes, str | None]]:
+    """The file's bytes (a .gz file's decompressed bytes) in blocks of at least `batch_bytes`
+    that end just after a newline, the last one with what went wrong at the end of the
+    data (a truncated gzip stream), if anything."""
+    gz = path.name.lower().endswith(".gz")
+    inflate = _Inflate(path) if gz else None
+    pieces, size = [], 0
+    for piece in inflate.pieces() if inflate is not None else _file_pieces(path):
+        pieces.append(piece)
+        size += len(piece)
+        if batch_bytes is None or size < batch_bytes or b"\n" not in piece:
+            continue
+        data, start = b"".join(pieces), 0
+        while (cut := data.find(b"\n", start + batch_bytes - 1) + 1) > 0:
+            yield data[start:cut], None
+            start = cut
+        pieces, size = [data[start:]], len(data) - start
+    data = b"".join(pieces)
+    yield data, inflate.damage if inflate is not None else None
+
+
+def _file_pieces(path: Path, size: int = _READ) -> Iterator[bytes]:
+    with path.open("rb") as file:
+        while piece := file.read(size):
+            yield piece
+
+
+class _Inflate:
+    """A gzip file's decompressed bytes, piece by piece, with the same judgement as
+    `read_bytes`: corrupt data fails (naming the line it was noticed on), a stream that stops
+    early leaves `damage` set once the pieces are read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.damage: str | None = None
+
+    def pieces(self) -> Iterator[bytes]:
+        lines, produced = 0, False
+        inflate, started = zlib.decompressobj(wbits=31), False
+        try:
+            for raw in _file_pieces(self.path, 1 << 16):  # small: output before an error is kept
+                data = raw
+                while data:
+                    if inflate.eof:
+                        if not data.strip(b"\0"):
+                            break
+                        inflate, started = zlib.decompressobj(wbits=31), False
+                    started = True
+                    out = inflate.decompress(data, _READ)  # bounded: a bomb inflates 1000x
+                    data = inflate.unused_data if inflate.eof else inflate.unconsumed_tail
+                    if out:
+                        produced = True
+                        lines += out.count(b"\n")
+                        yield out
+        except zlib.error as exc:
+            if not produced:
+                raise IngestError(f"{self.path}: not a readable gzip file: {exc}") from exc
+            raise IngestError(
+                f"{self.path}:{lines + 1}: gzip data is corrupt ({exc}); the damage may "
+                "start before this line, so no line of the file is read (re-download or "
+                "re-compress it)"
+            ) from exc
+        if started and not inflate.eof:
+            if not produced:
+                raise IngestError(f"{self.path}: gzip stream ends before any data (truncated file)")
+            self.damage = "gzip stream ends early (truncated file)"
 
 
 def read_bytes(path: Path) -> tuple[bytes, str | None]:
@@ -144,7 +232,9 @@ def _read_arrow(data: bytes) -> pl.DataFrame | None:
     return frame
 
 
-def _read_lines(path: Path, data: bytes, damage: str | None, skip_bad: bool) -> SourceRecords:
+def _read_lines(
+    path: Path, data: bytes, damage: str | None, skip_bad: bool, first: int = 1
+) -> SourceRecords:
     records: list[dict[str, object]] = []
     locs: list[str] = []
     rejects: list[Reject] = []
@@ -153,7 +243,7 @@ def _read_lines(path: Path, data: bytes, damage: str | None, skip_bad: bool) -> 
         lines, tail = lines[:-1], lines[-1]
         lines.append(b"")
     surrogates = _SURROGATE.search(data) is not None  # one scan, not one per line
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(lines, start=first):
         if not raw.strip():
             continue
         loc = f"{path}:{number}"
@@ -164,9 +254,8 @@ def _read_lines(path: Path, data: bytes, damage: str | None, skip_bad: bool) -> 
         records.append(record)
         locs.append(loc)
     if damage is not None:
-        rejects.append(reject(f"{path}:{len(lines)}", "", damage, excerpt(tail), skip_bad))
-    if not records and not rejects:
-        raise IngestError(f"{path}: empty file, no records")
+        loc = f"{path}:{first + len(lines) - 1}"
+        rejects.append(reject(loc, "", damage, excerpt(tail), skip_bad))
     frame, kinds = frame_from_records(records)
     return SourceRecords.of(frame, pl.Series(LOC, locs, dtype=pl.String), rejects, kinds)
 

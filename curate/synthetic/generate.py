@@ -22,6 +22,7 @@ from curate.synthetic.declare import SEEDS_SYNTH_STAGE
 from curate.synthetic.families import FAMILIES, LEVELS
 from store import StageConfig, Store
 from store.errors import InputError
+from synth.sizes import check_size
 
 ALL_FAMILIES = {**FAMILIES, **CODE_FAMILIES}
 
@@ -38,6 +39,12 @@ class SynthConfig(StageConfig):
     """Levels 1-5 (default all)."""
     name: str = "synthetic"
     """Source name prefix (sources are NAME/FAMILY)."""
+
+    @field_validator("count")
+    @classmethod
+    def _fits(cls, value: int) -> int:
+        check_size("--count", value, what="problems", named=False)
+        return value
 
     @field_validator("families")
     @classmethod

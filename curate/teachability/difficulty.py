@@ -49,6 +49,7 @@ from store.tables import ATTEMPTS, DIFFICULTY
 from synth.backends import Backend
 from synth.models import ModelConfig, resolve_model_config
 from synth.session import model_session
+from synth.sizes import MAX_SAMPLES, check_size
 
 
 def _default_weak() -> list[str | ModelConfig]:
@@ -58,7 +59,7 @@ def _default_weak() -> list[str | ModelConfig]:
 class DifficultyConfig(SeedPromptConfig):
     weak: list[str | ModelConfig] = Field(default_factory=_default_weak)
     """Weak models: config YAMLs, embedded names (smollm2, gemma3) or inline configs."""
-    samples: int = Field(default=8, ge=1)
+    samples: int = Field(default=8, ge=1, le=MAX_SAMPLES)
     """K: samples per seed (the fixed-K cost)."""
     teachable_min: float = Field(default=0.1, ge=0, le=1)
     """Pass rate below this: too_hard."""
@@ -188,6 +189,7 @@ def run_difficulty(
     with store.run(DIFFICULTY_STAGE, config) as run:
         pool = load_seeds(store, run.at)
         seeds = with_proxy(store, run.at, load_seeds(store, run.at, config.where, config.limit))
+        check_size("--samples", config.samples, seeds.height)
         code = pl.col("answer_type") == CODE
         math = seeds.filter(~code.fill_null(False))
         programs = seeds.filter(code.fill_null(False))

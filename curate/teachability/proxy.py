@@ -37,20 +37,21 @@ from store.tables import PROXY_ANSWERS
 from synth.backends import Backend
 from synth.models import ModelConfig, resolve_model_config
 from synth.session import ModelSession, model_session
+from synth.sizes import MAX_SAMPLES, check_size
 
 
 class ProxyConfig(SeedPromptConfig):
     model: str | ModelConfig | None = None
     """Strong model: config YAML, embedded name, inline config; None is SmolLM2."""
-    samples: int = Field(default=5, ge=1)
+    samples: int = Field(default=5, ge=1, le=MAX_SAMPLES)
     """Samples per seed without a reference answer."""
     min_agreement: float = Field(default=0.5, gt=0, le=1)
     """Below this share of samples in the winning answer: unverifiable."""
     max_tokens: int = Field(default=256, ge=1)
     """Max tokens per sample."""
-    code_samples: int = Field(default=5, ge=1)
+    code_samples: int = Field(default=5, ge=1, le=MAX_SAMPLES)
     """Code seeds with neither tests nor a reference: programs drawn for the CodeT consensus."""
-    code_tests: int = Field(default=6, ge=1)
+    code_tests: int = Field(default=6, ge=1, le=50)
     """Code seeds with neither: tests asked of the model, whose inputs the programs run on."""
     code_max_tokens: int = Field(default=512, ge=1)
     """Max tokens per program or test reply (code seeds)."""
@@ -73,6 +74,8 @@ def run_proxy(
         reference, open_seeds = seeds.filter(has_ref & ~untested), seeds.filter(~has_ref & ~code)
         programs = _code_rows(seeds.filter(~has_ref & code & ~untested))
         unrun = _untested_rows(seeds.filter(has_ref & untested))
+        check_size("--samples", config.samples, open_seeds.height)
+        check_size("--code-samples", config.code_samples, int((~has_ref & untested).sum()))
         votes = pl.DataFrame(schema={"seed_id": pl.String, "method": pl.String})
         coded = pl.DataFrame(schema={"seed_id": pl.String, "method": pl.String})
         model = backend.config if backend is not None else resolve_model_config(config.model)

@@ -10,12 +10,18 @@ transport's own timeout only bounds each read, so a server dripping one byte at 
 hold a request for ever. Failure reasons say what happened (refused, DNS, reset, timeout) and
 are scrubbed of secrets before they are kept or logged; the key is registered with the
 scrubber when it is read.
+
+A response body is read as it arrives and stops at what the request's max_tokens can explain
+(`_body_limit`): a server that answers a 32-token request with 100 MB costs about a megabyte of
+memory and fails its sample with a clear error, never parsed, cached or stored. The limit
+reaches the HTTP client (`_CappedClient`) through a context variable set around each request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import email.utils
 import gc
 import json
@@ -26,11 +32,12 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from typing import Any
 
 import aiohttp
 import openai
+from openai import DefaultAioHttpClient
 
 from store.errors import ConfigError
 from store.secrets import collect, register, scrub, scrub_known
@@ -56,6 +63,77 @@ class Retryable(Exception):
 
 class ResponseTooLarge(Exception):
     """A response body larger than the request's max_tokens can explain."""
+
+
+# (most bytes, what to call the limit in the error) for the request the current task sends
+_CAP: contextvars.ContextVar[tuple[int, str] | None] = contextvars.ContextVar(
+    "teachable_body_cap", default=None
+)
+
+
+class _CappedStream(_httpx.AsyncByteStream):
+    """A response body that fails once more than `cap` bytes came, before keeping them."""
+
+    def __init__(self, inner: _httpx.AsyncByteStream, cap: int, what: str) -> None:
+        self._inner, self._cap, self._what = inner, cap, what
+        self.received = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            self.received += len(chunk)
+            if self.received > self._cap:
+                self.drop_connection()
+                raise ResponseTooLarge(_too_large(self._what, self._cap, "stopped reading"))
+            yield chunk
+
+    def drop_connection(self) -> None:
+        """Close the connection rather than return it to the pool: the rest of the body is
+        unread, and aiohttp could otherwise go on reading it into a buffer (seen here: a
+        released 100 MB flood was read to its end). The SDK's vendored aiohttp transport keeps
+        the aiohttp response on its stream."""
+        response = getattr(self._inner, "_aiohttp_response", None)
+        if isinstance(response, aiohttp.ClientResponse):
+            response.close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _CappedClient(DefaultAioHttpClient):
+    """The SDK's aiohttp client, reading every body (a completion, an error page) through a
+    `_CappedStream` when a limit is set for the request: the SDK itself reads whole."""
+
+    async def send(
+        self, request: _httpx.Request, *, stream: bool = False, **kwargs: Any
+    ) -> _httpx.Response:
+        cap = _CAP.get()
+        if cap is None:
+            return await super().send(request, stream=stream, **kwargs)
+        request.headers["accept-encoding"] = "identity"  # the limit is on the bytes we keep
+        response = await super().send(request, stream=True, **kwargs)
+        assert isinstance(response.stream, _httpx.AsyncByteStream)
+        body = _CappedStream(response.stream, *cap)
+        response.stream = body
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap[0]:
+                raise ResponseTooLarge(_too_large(cap[1], cap[0], f"{int(declared):,} announced"))
+            if response.headers.get("content-encoding", "identity") != "identity":
+                raise ResponseTooLarge(f"{cap[1]}: compressed response body refused")
+            if not stream:
+                await response.aread()
+        except BaseException:
+            body.drop_connection()
+            await response.aclose()
+            raise
+        return response
+
+
+def _too_large(what: str, cap: int, how: str) -> str:
+    return (
+        f"{what}: response body over {cap:,} bytes, more than max_tokens allows ({how}); the "
+        "server ignored the limit or sent something else"
+    )
 
 
 _BODY_BASE = 1 << 20  # envelope, usage, a long error message
@@ -90,14 +168,12 @@ class OpenAIBackend(Backend):
         self._options: openai.RequestOptions = {"timeout": config.timeout_s}
 
     def make_client(self) -> openai.AsyncOpenAI:
-        from openai import DefaultAioHttpClient
-
         return openai.AsyncOpenAI(
             base_url=self.config.base_url,
             api_key=self._api_key,
             max_retries=0,
             timeout=self.config.timeout_s,
-            http_client=DefaultAioHttpClient(timeout=self.config.timeout_s),
+            http_client=_CappedClient(timeout=self.config.timeout_s),
         )
 
     def run(self, tasks: Sequence[SampleTask], sink: Sink) -> None:
@@ -168,6 +244,9 @@ class OpenAIBackend(Backend):
     async def _send(self, client: openai.AsyncOpenAI, task: SampleTask) -> dict[str, Any]:
         """One attempt, under the whole-attempt deadline."""
         timeout = self.config.timeout_s
+        limit = _body_limit(self.request_args(task))
+        what = f"model {self.config.model!r} (max_tokens={task.sampling.max_tokens})"
+        token = _CAP.set((limit, what))  # read by _CappedClient for this task's request
         try:
             async with asyncio.timeout(timeout):
                 body = await self._post(client, task)
@@ -175,13 +254,10 @@ class OpenAIBackend(Backend):
             raise Retryable(
                 "timeout", f"timeout: no complete response within {timeout}s (whole attempt)"
             ) from exc
-        limit = _body_limit(self.request_args(task))
-        if len(body) > limit:  # never parsed, cached or stored: a clear failure of the sample
-            raise ResponseTooLarge(
-                f"response body of {len(body):,} bytes is more than max_tokens="
-                f"{task.sampling.max_tokens} allows ({limit:,} bytes); the server ignored the "
-                "limit or sent something else"
-            )
+        finally:
+            _CAP.reset(token)
+        if len(body) > limit:  # a client that did not cap it: still never parsed or stored
+            raise ResponseTooLarge(_too_large(what, limit, f"{len(body):,} bytes"))
         try:
             # every value a server sends back is scrubbed before anything reads it: a gateway
             # that echoes the key may put it in any field (finish_reason, an error, usage)
