@@ -103,9 +103,12 @@ def _file_pieces(path: Path, size: int = _READ) -> Iterator[bytes]:
 
 
 class _Inflate:
-    """A gzip file's decompressed bytes, piece by piece, with the same judgement as
-    `read_bytes`: corrupt data fails (naming the line it was noticed on), a stream that stops
-    early leaves `damage` set once the pieces are read."""
+    """A gzip file's decompressed bytes, piece by piece. zlib is fed in pieces so that what
+    came out before an error or a truncation is kept (Python's gzip module drops the output of
+    the read that fails); members follow one another and zero padding after the last is
+    ignored, as gzip does. Corrupt deflate data or a failed CRC fails (naming the line it was
+    noticed on: the damage may lie anywhere before it, so no line can be trusted); a stream
+    that stops early (a truncated download) leaves `damage` set once the pieces are read."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -144,49 +147,13 @@ class _Inflate:
 
 
 def read_bytes(path: Path) -> tuple[bytes, str | None]:
-    """The file's bytes; for a .gz file, the bytes it decompresses to, or when the stream stops
-    early (a truncated download) the bytes before that plus what went wrong. Corrupt deflate data
-    or a failed CRC fails in both modes: the damage may lie anywhere before the point where zlib
-    noticed it, so no decompressed line can be trusted."""
+    """The file's bytes; for a .gz file, the bytes it decompresses to, judged as `_Inflate`
+    judges them (the whole-file read of a `.json` document)."""
     if not path.name.lower().endswith(".gz"):
         return path.read_bytes(), None
-    pieces, error, truncated = _gunzip(path.read_bytes())
-    data = b"".join(pieces)
-    if error is not None and not data:
-        raise IngestError(f"{path}: not a readable gzip file: {error}")
-    if error is not None:
-        line = data.count(b"\n") + 1
-        raise IngestError(
-            f"{path}:{line}: gzip data is corrupt ({error}); the damage may "
-            "start before this line, so no line of the file is read (re-download or "
-            "re-compress it)"
-        )
-    if truncated and not data:
-        raise IngestError(f"{path}: gzip stream ends before any data (truncated file)")
-    return data, "gzip stream ends early (truncated file)" if truncated else None
-
-
-def _gunzip(raw: bytes) -> tuple[list[bytes], zlib.error | None, bool]:
-    """(decompressed pieces, the zlib error that stopped it, whether the stream ends inside a
-    member). zlib is fed in pieces so that what came out before an error or a truncation is
-    kept (Python's gzip module drops the output of the read that fails). Members follow one
-    another; zero padding after the last is ignored, as gzip does."""
-    pieces: list[bytes] = []
-    inflate, started = zlib.decompressobj(wbits=31), False  # 31: gzip header, CRC checked
-    try:
-        for start in range(0, len(raw), 1 << 16):
-            data = raw[start : start + (1 << 16)]
-            while data:
-                if inflate.eof:
-                    if not data.strip(b"\0"):
-                        break
-                    inflate, started = zlib.decompressobj(wbits=31), False
-                started = True
-                pieces.append(inflate.decompress(data))
-                data = inflate.unused_data if inflate.eof else b""
-    except zlib.error as exc:
-        return pieces, exc, False
-    return pieces, None, started and not inflate.eof
+    inflate = _Inflate(path)
+    data = b"".join(inflate.pieces())
+    return data, inflate.damage
 
 
 def _scan_lines(data: bytes) -> tuple[int, bool]:
