@@ -135,11 +135,12 @@ def _measure(store_dir: Path, at: str, cores: int) -> dict:
 def _size(store_dir: Path, at: str) -> tuple[int, int]:
     """(rows, words) of the seeds table at `at` (words: runs of non-spaces)."""
     from store import Store
+    from store.tables import SEEDS
 
     with Store.open(store_dir) as store:
         rows, words = store.sql(
             "SELECT count(*), sum(length(problem) - length(replace(problem, ' ', '')) + 1)"
-            f"::BIGINT FROM {store.ref('seeds', at)}"
+            f"::BIGINT FROM {store.ref(SEEDS, at)}"
         ).row(0)
     return int(rows), int(words)
 

@@ -49,15 +49,16 @@ import polars as pl
 from curate.seeds.ingest import IngestConfig, run_ingest
 from curate.teachability.difficulty import DifficultyConfig, run_difficulty
 from store import Store
+from store.tables import DIFFICULTY, SEEDS
 from synth.models import ModelConfig
 
-SEEDS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "seeds"
+SEED_FILES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "seeds"
 
 
 def _run(root: Path, args: argparse.Namespace, adaptive: bool) -> tuple[dict, float, pl.DataFrame]:
     store = Store.open(root)
-    if not store.has_table("seeds"):
-        source = str((SEEDS / "gsm8k_train.jsonl").resolve())
+    if not store.has_table(SEEDS):
+        source = str((SEED_FILES / "gsm8k_train.jsonl").resolve())
         run_ingest(store, IngestConfig(source=source, name="gsm8k", limit=args.limit))
     config = DifficultyConfig(
         weak=[ModelConfig(n_threads=args.threads)],
@@ -74,7 +75,7 @@ def _run(root: Path, args: argparse.Namespace, adaptive: bool) -> tuple[dict, fl
     counts = run_difficulty(store, config)
     wall = time.perf_counter() - start
     runs = store.table("runs").filter(pl.col("stage") == "difficulty").sort("started_at")
-    bands = store.table("difficulty").filter(pl.col("run_id") == runs["run_id"][-1])
+    bands = store.table(DIFFICULTY).filter(pl.col("run_id") == runs["run_id"][-1])
     bands = bands.select("seed_id", "band", "samples", "correct")
     store.close()
     return counts, wall, bands
@@ -89,7 +90,7 @@ def families(root: Path, count: int) -> None:
     from synth.models import resolve_model_config
 
     store = Store.open(root)
-    if not store.has_table("seeds"):
+    if not store.has_table(SEEDS):
         run_synth(store, SynthConfig(count=count, seed=0))
         run_proxy(store, ProxyConfig())
     rows = {}
@@ -106,8 +107,8 @@ def families(root: Path, count: int) -> None:
         style = resolve_style(config.prompt_style, model)
         prompt = prompting(style, config.temperature, config.max_tokens, config.seed)
         setting = setting_key(model, prompt, config)
-        rows[corrected] = store.table("difficulty").filter(pl.col("setting") == setting)
-    seeds = store.table("seeds").select("seed_id", "source", "level")
+        rows[corrected] = store.table(DIFFICULTY).filter(pl.col("setting") == setting)
+    seeds = store.table(SEEDS).select("seed_id", "source", "level")
     both = rows[True].join(
         rows[False].select("seed_id", pl.col("band").alias("raw_band")), on="seed_id"
     )

@@ -39,6 +39,7 @@ import yaml
 
 from curate.synthetic.generate import SynthConfig, run_synth
 from store import Store
+from store.tables import TRACES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from loopback import LoopbackServer, serve_in_thread  # noqa: E402  (the test server)
@@ -111,7 +112,7 @@ def main() -> None:
                 break
         wall = time.perf_counter() - started
         with Store.open(root, create=False) as store:
-            traces = store.table("traces") if store.has_table("traces") else pl.DataFrame()
+            traces = store.table(TRACES) if store.has_table(TRACES) else pl.DataFrame()
             statuses = store.runs().filter(pl.col("stage") == "traces")["status"]
             journal = dict(statuses.value_counts().iter_rows())
 

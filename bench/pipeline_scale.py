@@ -142,7 +142,9 @@ def _measure(args: argparse.Namespace) -> dict:
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)
     if args.stage == "mix.build":
-        rows = store.table("mixture_items").height
+        from store.tables import MIXTURE_ITEMS
+
+        rows = store.table(MIXTURE_ITEMS).height
     store.close()
     return {
         "wall_s": wall,

@@ -109,11 +109,12 @@ def _child(base: Path, engine: str, workers: int) -> dict:
 def _same_hits(local: Path, ray: Path) -> int:
     """The contamination rows both engines wrote (without run ids): equal, or the bench fails."""
     from store import Store
+    from store.tables import CONTAMINATION
 
     frames = []
     for path in (local, ray):
         with Store.open(path) as store:
-            frame = store.table("contamination").drop("run_id")
+            frame = store.table(CONTAMINATION).drop("run_id")
             frames.append(frame.sort(frame.columns))
     if not frames[0].equals(frames[1]):
         raise SystemExit("the ray engine wrote other contamination rows than the local engine")
