@@ -154,23 +154,6 @@ def _codet(
         )
 
 
-def _untested_rows(code: pl.DataFrame) -> pl.DataFrame:
-    """Code seeds whose reference was never run against tests (they have none): the program is
-    kept as the proxy but marked `untested`, so no stage takes it as verified."""
-    return code.select(
-        "seed_id",
-        pl.lit("reference").alias("proxy"),
-        pl.lit("untested").alias("method"),
-        "answer",
-        "answer_type",
-        pl.lit(None, dtype=pl.Float64).alias("agreement"),
-        pl.lit(0).alias("votes"),
-        pl.lit(0).alias("samples"),
-        pl.lit("no_tests").alias("reason"),
-        pl.lit(None, dtype=pl.String).alias("model"),
-    )
-
-
 def _vote(
     sampler: Sampler,
     todo: pl.DataFrame,
@@ -197,36 +180,50 @@ def _vote(
     return majority_vote(samples, config.min_agreement)
 
 
-def _reference_rows(reference: pl.DataFrame) -> pl.DataFrame:
-    return reference.select(
+def _given_rows(
+    seeds: pl.DataFrame,
+    *,
+    proxy: str,
+    method: str,
+    agreement: float | None,
+    votes: int,
+    reason: str | None,
+    answer: bool = True,
+) -> pl.DataFrame:
+    """Proxy rows decided without sampling a model (the PROXY_ANSWERS columns)."""
+    return seeds.select(
         "seed_id",
-        pl.lit("reference").alias("proxy"),
-        pl.lit("reference").alias("method"),
-        "answer",
+        pl.lit(proxy).alias("proxy"),
+        pl.lit(method).alias("method"),
+        pl.col("answer") if answer else pl.lit(None, dtype=pl.String).alias("answer"),
         "answer_type",
-        pl.lit(1.0).alias("agreement"),
-        pl.lit(1).alias("votes"),
+        pl.lit(agreement, dtype=pl.Float64).alias("agreement"),
+        pl.lit(votes).alias("votes"),
         pl.lit(0).alias("samples"),
-        pl.lit(None, dtype=pl.String).alias("reason"),
+        pl.lit(reason, dtype=pl.String).alias("reason"),
         pl.lit(None, dtype=pl.String).alias("model"),
+    )
+
+
+def _reference_rows(reference: pl.DataFrame) -> pl.DataFrame:
+    return _given_rows(
+        reference, proxy="reference", method="reference", agreement=1.0, votes=1, reason=None
+    )
+
+
+def _untested_rows(code: pl.DataFrame) -> pl.DataFrame:
+    """Code seeds whose reference was never run against tests (they have none): the program is
+    kept as the proxy but marked `untested`, so no stage takes it as verified."""
+    return _given_rows(
+        code, proxy="reference", method="untested", agreement=None, votes=0, reason="no_tests"
     )
 
 
 def _code_rows(code: pl.DataFrame) -> pl.DataFrame:
     """Code seeds with tests and no reference program: their tests alone are the ground truth
     (method `tests`). (Seeds with neither go to the CodeT consensus, `_codet`.)"""
-    has_tests = pl.col("tests").is_not_null()
-    return code.select(
-        "seed_id",
-        pl.lit("tests").alias("proxy"),
-        pl.when(has_tests).then(pl.lit("tests")).otherwise(pl.lit("unverifiable")).alias("method"),
-        pl.lit(None, dtype=pl.String).alias("answer"),
-        "answer_type",
-        pl.when(has_tests).then(1.0).otherwise(None).alias("agreement"),
-        pl.lit(0).alias("votes"),
-        pl.lit(0).alias("samples"),
-        pl.when(has_tests).then(None).otherwise(pl.lit("no_tests")).alias("reason"),
-        pl.lit(None, dtype=pl.String).alias("model"),
+    return _given_rows(
+        code, proxy="tests", method="tests", agreement=1.0, votes=0, reason=None, answer=False
     )
 
 

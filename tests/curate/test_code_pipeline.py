@@ -8,37 +8,26 @@ teacher writes verified code traces offline.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
+from planted import Planted as PlantedBackend
 
 from curate.synthetic.code_families import CODE_FAMILIES, TESTS_PER_TASK
 from curate.synthetic.generate import SynthConfig, generate, run_synth
 from curate.teachability.difficulty import DifficultyConfig, run_difficulty
 from store import Store
 from store.tables import ATTEMPTS, DIFFICULTY, SEEDS, TRACES
-from synth.backends.base import Backend, Completion, SampleTask, Sink
-from synth.models import ModelConfig
 from synth.traces import TracesConfig, run_traces
 
 FAMILIES = list(CODE_FAMILIES)
 
 
-class Planted(Backend):
-    name = "planted"
-
-    def __init__(self, reply: Callable[[str], str]) -> None:
-        super().__init__(ModelConfig(model="planted-coder"))
-        self.reply = reply
-
-    def run(self, tasks: Sequence[SampleTask], sink: Sink) -> None:
-        for task in tasks:
-            if not sink.admit(task):
-                return
-            text = task.messages[-1]["content"] if task.messages else task.prompt or ""
-            sink.emit(task, Completion(text=self.reply(text), finish_reason="stop"))
+def Planted(reply: Callable[[str], str]) -> PlantedBackend:  # noqa: N802
+    """A coder whose every program is known: right, a mutant or empty."""
+    return PlantedBackend(lambda text, _seed: reply(text), model="planted-coder")
 
 
 def test_code_families_are_deterministic_and_complete() -> None:

@@ -8,11 +8,12 @@ test needs a known reply: a non-discriminating test, one the reference fails, go
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
+from planted import Planted as PlantedBackend
 
 from curate.seeds.ingest import IngestConfig, run_ingest
 from curate.teachability.code_tests import Task, check_tests, mutants, parse_tests, task_of
@@ -22,8 +23,6 @@ from curate.teachability.rewrite import RewriteConfig, run_rewrite
 from quality.execute import Executor, TestSpec
 from store import Store
 from store.tables import PROXY_ANSWERS, QUESTIONS, SEEDS
-from synth.backends.base import Backend, Completion, SampleTask, Sink
-from synth.models import ModelConfig
 
 CLAMP = "def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    if x > hi:\n        return hi\n    return x\n"  # noqa: E501
 DOUBLE = "n = int(input())\nprint(2 * n)\n"
@@ -41,22 +40,9 @@ PLANTED = [
 ]
 
 
-class Planted(Backend):
-    """Replies by prompt and sampling seed (the sample index): a fixed teacher."""
-
-    name = "planted"
-
-    def __init__(self, reply: Callable[[str, int], str]) -> None:
-        super().__init__(ModelConfig(model="planted-teacher"))
-        self.reply = reply
-
-    def run(self, tasks: Sequence[SampleTask], sink: Sink) -> None:
-        for task in tasks:
-            if not sink.admit(task):
-                return
-            text = task.messages[-1]["content"] if task.messages else task.prompt or ""
-            reply = self.reply(text, task.sampling.seed or 0)
-            sink.emit(task, Completion(text=reply, finish_reason="stop"))
+def Planted(reply: Callable[[str, int], str]) -> PlantedBackend:  # noqa: N802
+    """The fixed teacher of these tests."""
+    return PlantedBackend(reply, model="planted-teacher")
 
 
 def _write(path: Path, records: list[dict[str, object]]) -> str:

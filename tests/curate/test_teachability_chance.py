@@ -7,19 +7,18 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
 import pytest
+from planted import Planted as PlantedBackend
 
 from curate.synthetic.generate import SynthConfig, run_synth
 from curate.teachability import adaptive
 from curate.teachability.difficulty import DifficultyConfig, run_difficulty
 from store import Store, TableSpec
 from store.tables import DIFFICULTY
-from synth.backends.base import Backend, Completion, SampleTask, Sink
-from synth.models import ModelConfig
 
 
 def _bands(p: float, chance: float, k: int, adaptive_: bool, n: int = 100) -> Counter[str]:
@@ -61,25 +60,17 @@ def test_open_answers_keep_the_fixed_k_band() -> None:
     assert adaptive.final_band_probs(8, 1, 8, prior, bounds, 0.5)[2] > 0.9
 
 
-class Planted(Backend):
+def Planted(skill: float) -> PlantedBackend:  # noqa: N802
     """Picks one of the two numbers of a `compare` problem: right with probability `skill`,
     else a fair coin between the two (so right c + (1 - c) skill of the time, c = 1/2)."""
 
-    name = "planted"
+    def reply(text: str, seed: int) -> str:
+        a, b = (int(n) for n in re.findall(r"(\d+) or (\d+)\?", text)[-1])
+        draw = random.Random(f"{text}/{seed}")
+        pick = max(a, b) if draw.random() < skill else draw.choice((a, b))
+        return f"Answer: {pick}"
 
-    def __init__(self, skill: float) -> None:
-        super().__init__(ModelConfig(model=f"planted-{skill}"))
-        self.skill = skill
-
-    def run(self, tasks: Sequence[SampleTask], sink: Sink) -> None:
-        for task in tasks:
-            if not sink.admit(task):
-                return
-            text = task.messages[-1]["content"] if task.messages else task.prompt or ""
-            a, b = (int(n) for n in re.findall(r"(\d+) or (\d+)\?", text)[-1])
-            draw = random.Random(f"{text}/{task.sampling.seed}")
-            pick = max(a, b) if draw.random() < self.skill else draw.choice((a, b))
-            sink.emit(task, Completion(text=f"Answer: {pick}", finish_reason="stop"))
+    return PlantedBackend(reply, model=f"planted-{skill}")
 
 
 def _difficulty(store: Store, skill: float, **config: object) -> pl.DataFrame:
