@@ -211,11 +211,18 @@ class LoopbackServer:
         def pump(left: int) -> None:
             if proto.transport.is_closing() or proto.lost:
                 return
-            while left and proto.transport.get_write_buffer_size() < (256 << 10):
+            # a write to a transport the client closed is dropped silently: stop counting there
+            while (
+                left
+                and not proto.transport.is_closing()
+                and proto.transport.get_write_buffer_size() < (256 << 10)
+            ):
                 data = piece[: min(left, len(piece))]
                 proto.transport.write(frame(data))
                 self.flood_sent += len(data)
                 left -= len(data)
+            if proto.transport.is_closing() or proto.lost:
+                return
             if left:
                 loop.call_later(0.001, pump, left)
             else:

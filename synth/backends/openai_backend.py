@@ -82,18 +82,8 @@ class _CappedStream(_httpx.AsyncByteStream):
         async for chunk in self._inner:
             self.received += len(chunk)
             if self.received > self._cap:
-                self.drop_connection()
                 raise ResponseTooLarge(_too_large(self._what, self._cap, "stopped reading"))
             yield chunk
-
-    def drop_connection(self) -> None:
-        """Close the connection rather than return it to the pool: the rest of the body is
-        unread, and aiohttp could otherwise go on reading it into a buffer (seen here: a
-        released 100 MB flood was read to its end). The SDK's vendored aiohttp transport keeps
-        the aiohttp response on its stream."""
-        response = getattr(self._inner, "_aiohttp_response", None)
-        if isinstance(response, aiohttp.ClientResponse):
-            response.close()
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -123,7 +113,6 @@ class _CappedClient(DefaultAioHttpClient):
             if not stream:
                 await response.aread()
         except BaseException:
-            body.drop_connection()
             await response.aclose()
             raise
         return response
