@@ -62,8 +62,16 @@ def can_use_signals() -> bool:
     )
 
 
+# whether a timed check is running: a SIGALRM handled after it ended is a no-op. CPython runs a
+# pending handler at its next check, and `signal.signal` checks first thing: a late timer tick
+# raised CheckTimeout from the handler restore itself, leaving this handler installed and the
+# timeout to land in unrelated code later (seen once in CI, in pytest's own frames).
+_ARMED = False
+
+
 def _raise_timeout(signum, frame):
-    raise CheckTimeout
+    if _ARMED:
+        raise CheckTimeout
 
 
 def mv_equal_timed(predicted: str, reference: str, timeout_s: float) -> bool:
@@ -73,22 +81,25 @@ def mv_equal_timed(predicted: str, reference: str, timeout_s: float) -> bool:
     # the timer keeps firing every 50 ms after the deadline: a CheckTimeout that lands inside a
     # bare `except:` of the parser (antlr/sympy have some) is swallowed, and a one-shot timer
     # then let one check run for minutes (seen in the test suite, depending on timing)
+    global _ARMED
     outer_delay, _ = signal.setitimer(signal.ITIMER_REAL, max(timeout_s, 1e-3), _REFIRE_S)
-    result = False
+    result, timed_out = False, False
+    _ARMED = True
     try:
-        try:
-            result = mv_equal(predicted, reference)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+        result = mv_equal(predicted, reference)
     except CheckTimeout:
-        _reset_parser_caches()  # result stays False unless the timer fired after mv_equal returned
+        timed_out = True
     except Exception:
         result = False
     finally:
+        _ARMED = False  # first: no opcode before it runs a signal handler
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old_handler)
         if outer_delay:  # an outer timer was running: give it back what is left of it
             left = outer_delay - (time.monotonic() - started)
             signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
+    if timed_out:
+        _reset_parser_caches()
     return result
 
 

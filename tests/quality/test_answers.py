@@ -304,3 +304,17 @@ def test_forked_child_gets_its_own_pool() -> None:
     assert os.read(read_fd, 1) == b"1" and status == 0
     os.close(read_fd)
     assert _pool.pool() is parent_pool
+
+
+def test_a_timer_tick_handled_after_a_check_raises_nothing() -> None:
+    """CPython may run a pending SIGALRM handler after the timer is disarmed (`signal.signal`
+    runs pending handlers first): that late tick must not raise into unrelated code, and the
+    handler in place before the check is back."""
+    import signal
+
+    from quality.answers._mathverify import _raise_timeout, mv_equal_timed
+
+    before = signal.getsignal(signal.SIGALRM)
+    assert mv_equal_timed(r"\frac{1}{2}", "0.5", 1.0) is True
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert _raise_timeout(signal.SIGALRM, None) is None
