@@ -5,7 +5,7 @@ through the request cache (a crashed or re-run stage never pays twice), shows th
 bar, and adds to one set of call statistics for the run record.
 
 Usage:
-    with store.run("proxy", config) as run, model_session(store, config.model) as models:
+    with store.run(PROXY_STAGE, config) as run, model_session(store, config.model) as models:
         result = models.generate(requests)          # GenerateResult
         run.count_all(models.stats)                 # sent, cached, failed, retries, ...
 
